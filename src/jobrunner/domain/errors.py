@@ -1,0 +1,56 @@
+"""One exception family. The API maps these to problem details in ``api/errors.py``;
+nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class JobrunnerError(Exception):
+    """Base of every error jobrunner raises on purpose."""
+
+    def __init__(self, detail: str = "", **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class AuthenticationError(JobrunnerError):
+    """The caller is not who they claim (missing, malformed, expired or forged token)."""
+
+
+class PermissionDenied(JobrunnerError):
+    """The caller is known but lacks a permission."""
+
+
+class NotFound(JobrunnerError):
+    """The thing does not exist, or belongs to someone else (never say which)."""
+
+
+class Gone(JobrunnerError):
+    """The thing existed but has expired."""
+
+
+class Conflict(JobrunnerError):
+    """The action is not allowed in the job's current state."""
+
+
+class InvalidInput(JobrunnerError):
+    """The input is well-formed but invalid; ``errors`` lists one entry per field."""
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+
+# Control flow a processor may raise.
+class RetryLater(JobrunnerError):
+    """A transient failure: retry with backoff (or after ``delay`` seconds) while retries are left."""
+
+    def __init__(self, detail: str = "transient failure", delay: float | None = None) -> None:
+        super().__init__(detail)
+        self.delay = delay
+
+
+class PermanentError(JobrunnerError):
+    """A failure that retrying cannot fix: the job fails at once."""

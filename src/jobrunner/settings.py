@@ -1,0 +1,57 @@
+"""Every knob of jobrunner in one place, read from the environment (prefix ``JOBRUNNER_``).
+
+``DATABASE_URL`` and ``PORT`` are read without the prefix, as hosting platforms set them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JOBRUNNER_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "JOBRUNNER_DATABASE_URL")
+    )
+    data_dir: Path = Path(".jobrunner")
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, validation_alias=AliasChoices("PORT", "JOBRUNNER_PORT"))
+
+    jwt_secret: str | None = None
+    token_ttl_seconds: int = 3600
+
+    # HTTP
+    max_body_bytes: int = 256 * 1024
+    default_page_size: int = 25
+    max_page_size: int = 100
+
+    # Pool
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+
+    # Worker
+    worker_concurrency: int = 50
+    org_concurrency_limit: int = 5
+    claim_batch_size: int = 100
+    poll_interval_seconds: float = 1.0
+    heartbeat_interval_seconds: float = 5.0
+    lease_seconds: float = 30.0
+    cancel_check_interval_seconds: float = 0.5
+    progress_write_interval_seconds: float = 0.25
+    shutdown_grace_seconds: float = 10.0
+    retry_backoff_base_seconds: float = 2.0
+    retry_backoff_cap_seconds: float = 300.0
+
+    # Exports
+    download_link_ttl_seconds: int = 900
+    export_retention_days: int = 7
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The worker: claims jobs, runs their processors, reports progress, heartbeats, rescues."""
