@@ -1,0 +1,1 @@
+"""jobrunner's own processors, one module per job type (imported by ``plugins.load_imports``)."""
