@@ -245,15 +245,17 @@ CREATE TABLE customers (
     country char(2) NOT NULL,
     created_at timestamptz(3) NOT NULL DEFAULT now(),
     updated_at timestamptz(3) NOT NULL DEFAULT now(),
-    UNIQUE (organization_id, email)
+    UNIQUE (organization_id, email),
+    -- Target of quotes' tenant-consistent foreign key.
+    UNIQUE (organization_id, id)
 );
 CREATE INDEX customers_org_created_idx ON customers (organization_id, created_at);
 
 CREATE TABLE quotes (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    organization_id text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    organization_id text NOT NULL,
     quote_number text NOT NULL,
-    customer_id bigint NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    customer_id bigint NOT NULL,
     status text NOT NULL CHECK (status IN ('draft', 'sent', 'accepted', 'rejected', 'expired')),
     currency char(3) NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
     subtotal numeric(14, 2) NOT NULL CHECK (subtotal >= 0),
@@ -262,7 +264,10 @@ CREATE TABLE quotes (
     valid_until date NOT NULL,
     created_at timestamptz(3) NOT NULL DEFAULT now(),
     updated_at timestamptz(3) NOT NULL DEFAULT now(),
-    UNIQUE (organization_id, quote_number)
+    UNIQUE (organization_id, quote_number),
+    -- A quote's customer belongs to the quote's organization (and so does the quote).
+    FOREIGN KEY (organization_id, customer_id)
+        REFERENCES customers(organization_id, id) ON DELETE CASCADE
 );
 CREATE INDEX quotes_org_created_idx ON quotes (organization_id, created_at);
 """

@@ -1,0 +1,84 @@
+"""Composing the processes: the API (with an in-process worker by default) and the
+first-look ``run`` command. The API and the worker don't import each other; this module
+puts them in one process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+from rich.console import Console
+from rich.table import Table
+
+from jobrunner.runtime import Runtime
+
+console = Console()
+DEMO_TOKEN_TTL_SECONDS = 12 * 3600
+
+
+def build_app(runtime: Runtime, *, with_worker: bool) -> FastAPI:
+    from jobrunner.api.app import create_app
+
+    lifespans = [_worker_lifespan(runtime)] if with_worker else []
+    return create_app(runtime.settings, runtime.database_url, runtime.jwt_secret, lifespans=lifespans)
+
+
+def _worker_lifespan(runtime: Runtime):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from jobrunner.worker.main import Worker
+
+        worker = Worker(runtime.database_url, runtime.settings)
+        await worker.start()
+        app.state.worker = worker
+        try:
+            yield
+        finally:
+            await worker.stop()
+
+    return lifespan
+
+
+def serve(runtime: Runtime, *, host: str, port: int, with_worker: bool) -> None:
+    app = build_app(runtime, with_worker=with_worker)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+
+
+def run_all(runtime: Runtime, *, host: str, port: int) -> None:
+    """Migrate, load demo data into an empty database, print tokens, serve with a worker."""
+    from jobrunner.db import migrate
+    from jobrunner.db.demo_data import database_is_empty, load_demo_data
+
+    migrate.upgrade(runtime.database_url)
+    if asyncio.run(database_is_empty(runtime.database_url)):
+        console.print("loading demo data (first run)…")
+        asyncio.run(load_demo_data(runtime.database_url))
+    _print_welcome(runtime, host, port)
+    serve(runtime, host=host, port=port, with_worker=True)
+
+
+def _print_welcome(runtime: Runtime, host: str, port: int) -> None:
+    from jobrunner.auth.tokens import issue_token
+    from jobrunner.db.seed import DEMO_USERS
+
+    if runtime.secret_generated:
+        console.print(f"generated a JWT secret into {runtime.settings.data_dir}/jwt-secret "
+                      "(set JOBRUNNER_JWT_SECRET to choose your own)")
+    where = "DATABASE_URL" if runtime.settings.database_url else f"embedded PostgreSQL in {runtime.settings.data_dir}/pgdata"
+    console.print(f"database: {where}")
+    table = Table(title=f"Demo tokens (valid {DEMO_TOKEN_TTL_SECONDS // 3600} h)", show_lines=False)
+    table.add_column("user")
+    table.add_column("organization")
+    table.add_column("role")
+    table.add_column("token", overflow="fold")
+    for user in DEMO_USERS:
+        token = issue_token(runtime.jwt_secret, user.user_id, user.organization_id, DEMO_TOKEN_TTL_SECONDS)
+        table.add_row(user.user_id, user.organization_id, user.role, token)
+        # Plain lines too, so scripts (and tests) can pick a token out of the output.
+        print(f"TOKEN {user.user_id} {token}", flush=True)
+    console.print(table)
+    base = f"http://{host}:{port}"
+    console.print(f"API: {base}/v1/jobs   docs: {base}/docs   health: {base}/healthz")
