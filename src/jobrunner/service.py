@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
-from rich.table import Table
 
 from jobrunner.runtime import Runtime
 
@@ -69,16 +68,10 @@ def _print_welcome(runtime: Runtime, host: str, port: int) -> None:
                       "(set JOBRUNNER_JWT_SECRET to choose your own)")
     where = "DATABASE_URL" if runtime.settings.database_url else f"embedded PostgreSQL in {runtime.settings.data_dir}/pgdata"
     console.print(f"database: {where}")
-    table = Table(title=f"Demo tokens (valid {DEMO_TOKEN_TTL_SECONDS // 3600} h)", show_lines=False)
-    table.add_column("user")
-    table.add_column("organization")
-    table.add_column("role")
-    table.add_column("token", overflow="fold")
+    console.print(f"[bold]Demo tokens[/bold] (valid {DEMO_TOKEN_TTL_SECONDS // 3600} h; use as 'Authorization: Bearer <token>'):")
     for user in DEMO_USERS:
         token = issue_token(runtime.jwt_secret, user.user_id, user.organization_id, DEMO_TOKEN_TTL_SECONDS)
-        table.add_row(user.user_id, user.organization_id, user.role, token)
-        # Plain lines too, so scripts (and tests) can pick a token out of the output.
-        print(f"TOKEN {user.user_id} {token}", flush=True)
-    console.print(table)
+        # One line per user, plain, so a terminal can copy it whole and a script can parse it.
+        print(f"  {user.user_id} ({user.role}, {user.organization_id}): {token}", flush=True)
     base = f"http://{host}:{port}"
     console.print(f"API: {base}/v1/jobs   docs: {base}/docs   health: {base}/healthz")
