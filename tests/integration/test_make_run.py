@@ -1,0 +1,63 @@
+"""Smoke test of the README's first command: `make run` on the embedded database serves
+/healthz, prints a token per demo user, and those tokens work against the API."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.processes import REPO_ROOT, command_env, free_port
+
+pytestmark = pytest.mark.slow
+TOKEN_LINE = re.compile(r"^\s+(user_\w+) \((\w+), (org_\w+)\): (eyJ[\w.-]+)$")
+
+
+def test_make_run_serves_with_embedded_database(tmp_path: Path) -> None:
+    port = free_port()
+    env = command_env(PORT=str(port), JOBRUNNER_DATA_DIR=str(tmp_path / "data"))
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run"], cwd=REPO_ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "".join(lines)
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        else:
+            pytest.fail("no /healthz within 90 s:\n" + "".join(lines))
+
+        tokens = {m[1]: m[4] for m in (TOKEN_LINE.match(line.rstrip("\n")) for line in list(lines)) if m}
+        assert set(tokens) == {"user_admin", "user_member", "user_viewer", "user_globex"}, "".join(lines)
+        listed = httpx.get(f"{base}/v1/jobs", headers={"Authorization": f"Bearer {tokens['user_member']}"})
+        assert listed.status_code == 200
+        created = httpx.post(
+            f"{base}/v1/jobs",
+            headers={"Authorization": f"Bearer {tokens['user_member']}"},
+            json={"jobType": "export_report", "payload": {"reportType": "quotes", "format": "csv"}},
+        )
+        assert created.status_code == 202, created.text
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise

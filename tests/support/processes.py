@@ -1,0 +1,37 @@
+"""Running jobrunner commands as real processes in tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def command_env(**overrides: str | None) -> dict[str, str]:
+    """The test process's environment without jobrunner's own settings, plus overrides
+    (a value of None removes the variable)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBRUNNER_") and k not in ("DATABASE_URL", "PORT")}
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def jobrunner(*args: str, env: Mapping[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jobrunner.cli", *args],
+        env=dict(env), capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
