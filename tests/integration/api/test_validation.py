@@ -137,3 +137,9 @@ async def test_naive_scheduled_at_is_utc(client):
     job_id = (await client.post("/v1/jobs", json=body, headers=auth("user_admin"))).json()["jobId"]
     job = (await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_admin"))).json()["job"]
     assert job["scheduledAt"] == when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+async def test_nul_character_is_refused_not_500(client, db):
+    body = {**EXPORT_BODY, "payload": {**PAYLOAD, "reportType": "a\u0000b"}}
+    assert_problem(await client.post("/v1/jobs", json=body, headers=auth("user_admin")), 422)
+    assert await db.fetchval("SELECT count(*) FROM audit_logs") == 0
