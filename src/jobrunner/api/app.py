@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from jobrunner import plugins
+from jobrunner.api.deps import TokenCache
 from jobrunner.api.errors import install_error_handlers
 from jobrunner.api.middleware import BodySizeLimit, Metrics
 from jobrunner.api.openapi import build_openapi
@@ -66,6 +67,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.jwt_secret = jwt_secret
+    app.state.token_cache = TokenCache(jwt_secret)
     app.state.pool = None
     app.state.metrics_registry = CollectorRegistry()
     install_error_handlers(app)
