@@ -1,0 +1,197 @@
+"""Status polling under load: jobrunner's GET /v1/jobs/{id}/status against a bare
+Starlette + asyncpg baseline doing the same single-row SELECT.
+
+Creates a bench database, migrates, seeds the demo identities, inserts jobs, then serves
+each app in ONE uvicorn process (uvloop + httptools, no worker) and drives it with wrk:
+N concurrent pollers, random job ids, a valid bearer token. Prints requests/s, p50 and
+p99 side by side and the ratio. Targets: jobrunner >= 60% of the baseline's requests/s,
+p99 < 50 ms.
+
+    python benchmarks/status_polling.py                      # full run: 50 pollers, 30 s each
+    python benchmarks/status_polling.py --seconds 5          # quick check
+
+Needs wrk (Debian: ``apt-get install -y wrk``) and PostgreSQL (``--server-url``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+HERE = Path(__file__).resolve().parent
+SECRET = "benchmark-secret-0123456789-0123456789-0123456789"
+USER, ORG = "user_admin", "org_acme"
+
+LUA = """
+local ids = {%(ids)s}
+local headers = {["Authorization"] = "Bearer %(token)s"}
+local counter = 0
+setup = function(thread) counter = counter + 1; thread:set("seed", counter) end
+init = function(args) math.randomseed(os.time() + (seed or 0)) end
+request = function()
+  return wrk.format("GET", "/v1/jobs/" .. ids[math.random(#ids)] .. "/status", headers)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, "errors": %%d, "non2xx": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+def jobrunner_app():
+    """uvicorn --factory entry point: jobrunner's app exactly as served, without a worker."""
+    from jobrunner.api.app import create_app
+    from jobrunner.settings import Settings
+
+    settings = Settings(pool_max_size=int(os.environ.get("BENCH_POOL_SIZE", "10")))
+    return create_app(settings, os.environ["BENCH_DATABASE_URL"], SECRET)
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+async def _prepare_database(server_url: str, name: str, jobs: int) -> list[str]:
+    from jobrunner.db import migrate
+    from jobrunner.db.jobs_repository import JobsRepository, NewJob
+    from jobrunner.db.pool import create_pool
+    from jobrunner.db.seed import seed_identities
+
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await admin.execute(f"CREATE DATABASE {name}")
+    await admin.close()
+    url = _with_database(server_url, name)
+    await asyncio.to_thread(migrate.upgrade, url)
+    pool = await create_pool(url, min_size=1, max_size=4)
+    try:
+        async with pool.acquire() as conn:
+            await seed_identities(conn)
+        repo = JobsRepository(pool)
+        payload = {"reportType": "quotes", "format": "csv", "filters": {"dateFrom": "2024-01-01"}}
+        ids = []
+        for index in range(jobs):
+            job = NewJob(ORG, USER, "export_report", index % 11, 3, payload, 6, None)
+            ids.append(str(await repo.create(job)))
+    finally:
+        await pool.close()
+    return ids
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", factory, "--app-dir", str(HERE),
+        "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning", "--workers", "1",
+    ]
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit(f"{factory} exited with {process.returncode}")
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"{factory} did not start")
+
+
+def _wrk(port: int, lua: Path, seconds: int, connections: int, threads: int) -> dict:
+    command = [
+        "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
+        "--timeout", "5s", "-s", str(lua), f"http://127.0.0.1:{port}",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(l for l in output.splitlines() if l.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def _measure(name: str, factory: str, env: dict, lua: Path, args: argparse.Namespace, sample_id: str) -> dict:
+    port = _free_port()
+    process = _serve(factory, port, env)
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/jobs/{sample_id}/status",
+            headers={"Authorization": f"Bearer {env['BENCH_TOKEN']}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200, f"{name}: {response.status}"
+        _wrk(port, lua, args.warmup, args.connections, args.threads)
+        return _wrk(port, lua, args.seconds, args.connections, args.threads)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default="jobrunner_bench_status_polling")
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pool-size", type=int, default=10)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk (Debian/Ubuntu) or brew install wrk")
+
+    from jobrunner.auth.tokens import issue_token
+
+    ids = asyncio.run(_prepare_database(args.server_url, args.database, args.jobs))
+    token = issue_token(SECRET, USER, ORG, ttl_seconds=24 * 3600)
+    env = {
+        **os.environ,
+        "BENCH_DATABASE_URL": _with_database(args.server_url, args.database),
+        "BENCH_POOL_SIZE": str(args.pool_size),
+        "BENCH_TOKEN": token,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        lua = Path(tmp) / "poll.lua"
+        lua.write_text(LUA % {"ids": ",".join(f'"{i}"' for i in ids), "token": token})
+        baseline = _measure("baseline", "baseline_starlette:app", env, lua, args, ids[0])
+        ours = _measure("jobrunner", "status_polling:jobrunner_app", env, lua, args, ids[0])
+
+    print(f"\nstatus polling: {args.connections} pollers, {args.seconds} s, {args.jobs} jobs, one uvicorn process each")
+    print(f"{'':12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'non-2xx':>9}")
+    for name, result in (("baseline", baseline), ("jobrunner", ours)):
+        print(
+            f"{name:12}{result['rps']:>10.0f}{result['p50_us'] / 1000:>10.2f}{result['p99_us'] / 1000:>10.2f}"
+            f"{result['errors']:>8}{result['non2xx']:>9}"
+        )
+    ratio = ours["rps"] / baseline["rps"]
+    p99_ms = ours["p99_us"] / 1000
+    print(f"\njobrunner / baseline: {ratio:.0%} of the baseline's requests/s (target >= 60%)")
+    print(f"jobrunner p99: {p99_ms:.1f} ms (target < 50 ms)")
+    print("verdict:", "PASS" if ratio >= 0.6 and p99_ms < 50 and ours["non2xx"] == 0 else "MISS")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from jobrunner import plugins
+from jobrunner.api.deps import TokenCache
+from jobrunner.api.errors import install_error_handlers
+from jobrunner.api.middleware import BodySizeLimit, Metrics
+from jobrunner.api.openapi import build_openapi
+from jobrunner.api.routes import ROUTERS
+from jobrunner.db.jobs_repository import JobsRepository
+from jobrunner.db.pool import create_pool
+from jobrunner.jobs.service import JobService
+from jobrunner.settings import Settings
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager]
+
+DESCRIPTION = """Background jobs for web products: start a job, poll its status and
+progress, cancel it, retry it, download what it made.
+
+Every request authenticates with `Authorization: Bearer <JWT>`. Every error is an RFC 9457
+problem (`application/problem+json`)."""
+
+
+def create_app(
+    settings: Settings,
+    database_url: str,
+    jwt_secret: str,
+    *,
+    lifespans: Sequence[Lifespan] = (),
+) -> FastAPI:
+    """The API. Its lifespan opens the database pool (``app.state.pool``), imports the
+    modules that declare job types, then enters each extra lifespan (e.g. an in-process
+    worker) and closes everything in reverse order on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(
+            database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+        )
+        try:
+            plugins.load_imports(settings)
+            app.state.pool = pool
+            app.state.jobs = JobService(JobsRepository(pool), settings)
+            async with AsyncExitStack() as stack:
+                for extra in lifespans:
+                    await stack.enter_async_context(extra(app))
+                yield
+        finally:
+            app.state.pool = None
+            await pool.close()
+
+    app = FastAPI(
+        title="jobrunner",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.jwt_secret = jwt_secret
+    app.state.token_cache = TokenCache(jwt_secret)
+    app.state.pool = None
+    app.state.metrics_registry = CollectorRegistry()
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Metrics, registry=app.state.metrics_registry)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,55 @@
+"""Request dependencies: who is calling (the bearer token) and the jobs service."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from jobrunner.auth.tokens import TokenClaims, decode_token
+from jobrunner.domain.errors import AuthenticationError
+from jobrunner.jobs.service import JobService
+
+
+async def authenticate(request: Request) -> TokenClaims:
+    """The token's claims; membership and permissions are checked against the database
+    by the service (in the same round trip as the work, where it matters)."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthenticationError("missing bearer token")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("authorization header must be 'Bearer <token>'")
+    return request.app.state.token_cache.decode(token.strip())
+
+
+class TokenCache:
+    """Verified tokens, so that a frontend polling every few seconds does not pay for JWT
+    verification each time. Only signature checks are cached (a token's claims cannot
+    change); expiry is checked on every use, and membership and permissions are always
+    read from the database."""
+
+    def __init__(self, secret: str, max_entries: int = 10_000) -> None:
+        self._secret = secret
+        self._max_entries = max_entries
+        self._claims: dict[str, TokenClaims] = {}
+
+    def decode(self, token: str) -> TokenClaims:
+        claims = self._claims.get(token)
+        if claims is not None and claims.expires_at > time.time():
+            return claims
+        self._claims.pop(token, None)
+        claims = decode_token(self._secret, token)
+        if len(self._claims) >= self._max_entries:
+            self._claims.clear()
+        self._claims[token] = claims
+        return claims
+
+
+async def jobs_service(request: Request) -> JobService:
+    return request.app.state.jobs
+
+
+Caller = Annotated[TokenClaims, Depends(authenticate)]
+Jobs = Annotated[JobService, Depends(jobs_service)]

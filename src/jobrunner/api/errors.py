@@ -1,0 +1,149 @@
+"""The ONE place that maps errors to HTTP. Every 4xx/5xx answer is an RFC 9457 problem
+(``application/problem+json``: type, title, status, detail, and ``errors`` on 422),
+including FastAPI's and Starlette's own (unknown route, wrong method, validation)."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from jobrunner.domain.errors import (
+    AuthenticationError,
+    Conflict,
+    Gone,
+    InvalidInput,
+    JobrunnerError,
+    NotFound,
+    PermissionDenied,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class UnsupportedMediaType(JobrunnerError):
+    """The request body is not JSON."""
+
+
+_STATUS_BY_ERROR: tuple[tuple[type[JobrunnerError], int], ...] = (
+    (AuthenticationError, 401),
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Gone, 410),
+    (UnsupportedMediaType, 415),
+    (InvalidInput, 422),
+)
+
+
+class FieldError(BaseModel):
+    loc: str = Field(description="Dotted path of the invalid field, e.g. payload.filters.dateFrom")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = Field(default=None, description="On 422: one entry per invalid field.")
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers["WWW-Authenticate"] = 'Bearer realm="jobrunner"'
+    return Response(orjson.dumps(body), status_code=status, headers=all_headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def status_for(exc: JobrunnerError) -> int:
+    for error_class, status in _STATUS_BY_ERROR:
+        if isinstance(exc, error_class):
+            return status
+    return 500
+
+
+async def _jobrunner_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, JobrunnerError)
+    status = status_for(exc)
+    if status == 500:
+        log.error("unexpected error: %s", exc, exc_info=exc)
+        return problem_response(500, "internal error")
+    errors = exc.errors if isinstance(exc, InvalidInput) else None
+    return problem_response(status, exc.detail or HTTPStatus(status).phrase, errors=errors)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "no such endpoint"
+    if exc.status_code == 304:
+        return Response(status_code=304, headers=exc.headers)
+    return problem_response(exc.status_code, detail, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:] or loc
+        errors.append({"loc": ".".join(loc) or "body", "message": str(error.get("msg", "invalid"))})
+    return problem_response(422, "invalid input", errors=errors)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(JobrunnerError, _jobrunner_error)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the problems an endpoint can answer with."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+class Unavailable(JobrunnerError):
+    """The service cannot serve yet (the database does not answer)."""
+
+
+_STATUS_BY_ERROR += ((Unavailable, 503),)

@@ -1,0 +1,8 @@
+"""Every router the app serves. A feature adds its own with one line here."""
+
+from jobrunner.api.routes import health, jobs
+
+ROUTERS = [
+    health.router,
+    jobs.router,
+]

@@ -1,0 +1,46 @@
+"""Liveness/readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import orjson
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from jobrunner.api.errors import Unavailable, problem_responses
+from jobrunner.db.sql import Q
+
+router = APIRouter(tags=["operations"])
+
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+@router.get(
+    "/healthz",
+    summary="Ready to serve (the database answers)",
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "ok"}}}, "description": "Ready"},
+        **problem_responses(503),
+    },
+)
+async def healthz(request: Request) -> Response:
+    pool: asyncpg.Pool | None = getattr(request.app.state, "pool", None)
+    if pool is None:
+        raise Unavailable("starting")
+    try:
+        await asyncio.wait_for(pool.fetchval(Q.ping), HEALTH_TIMEOUT_SECONDS)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        raise Unavailable("database unavailable") from exc
+    return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+)
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,177 @@
+"""The five job endpoints of the product document, under /v1/jobs.
+
+Answers are serialized with orjson straight into a Response (no response-model
+validation on the polling path); the models only document the answers in OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from jobrunner.api.deps import Caller, Jobs, authenticate
+from jobrunner.api.errors import UnsupportedMediaType, problem_responses
+from jobrunner.api.routing import DirectRoute
+from jobrunner.domain.errors import InvalidInput
+from jobrunner.domain.states import JobStatus
+from jobrunner.jobs.models import (
+    CreateJobResponse,
+    JobListResponse,
+    JobStatusResponse,
+    MessageResponse,
+)
+from jobrunner.jobs.presenters import present_status, retry_after, status_etag
+from jobrunner.jobs.service import MAX_PAGE, Page
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+JSON = "application/json"
+
+
+def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status_code, headers=headers, media_type=JSON)
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON. No Content-Type is read as JSON; another media type is a 415."""
+    content_type = request.headers.get("content-type")
+    if content_type is not None:
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type != JSON and not media_type.endswith("+json"):
+            raise UnsupportedMediaType(f"expected {JSON}, got {media_type or 'nothing'}")
+    body = await request.body()
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("malformed JSON", [{"loc": "body", "message": str(exc)}]) from exc
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Weak comparison (RFC 9110 §13.1.2), as If-None-Match requires."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
+
+
+_CREATE_BODY = {
+    "required": True,
+    "content": {JSON: {"schema": {"$ref": "#/components/schemas/CreateJobRequest"}}},
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Create a job",
+    openapi_extra={"requestBody": _CREATE_BODY},
+    responses={
+        202: {
+            "model": CreateJobResponse,
+            "description": "Accepted; poll the status URL in Location.",
+            "headers": {"Location": {"description": "/v1/jobs/{jobId}/status", "schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 403, 413, 415, 422),
+    },
+)
+async def create_job(request: Request, caller: Caller, jobs: Jobs) -> Response:
+    job_id = await jobs.create(caller, await read_json(request))
+    return json_response(
+        {"jobId": str(job_id), "message": "Job created successfully"},
+        status_code=202,
+        headers={"Location": f"/v1/jobs/{job_id}/status"},
+    )
+
+
+_POLL_HEADERS = {
+    "ETag": {"description": "Weak validator of the job's state; send it back in If-None-Match.", "schema": {"type": "string"}},
+    "Retry-After": {
+        "description": "Seconds until the next useful poll: 2 right after creation, 10 queued, "
+        "5 running/retrying; absent once final.",
+        "schema": {"type": "integer"},
+    },
+}
+
+
+_JOB_ID_PARAMETER = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "description": "The job's id (a UUID; anything else is a 404).",
+    "schema": {"type": "string", "format": "uuid"},
+}
+
+
+async def job_status(request: Request) -> Response:
+    """The polling hot path: one SQL round trip, no FastAPI dependency solving."""
+    caller = await authenticate(request)
+    row = await request.app.state.jobs.status_row(caller, request.path_params["job_id"])
+    etag = status_etag(row)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    seconds = retry_after(row)
+    if seconds is not None:
+        headers["Retry-After"] = str(seconds)
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return json_response(present_status(row), headers=headers)
+
+
+router.add_api_route(
+    "/{job_id}/status",
+    job_status,
+    methods=["GET"],
+    summary="Poll a job's status",
+    route_class_override=DirectRoute,
+    openapi_extra={"parameters": [_JOB_ID_PARAMETER]},
+    responses={
+        200: {"model": JobStatusResponse, "description": "The job", "headers": _POLL_HEADERS},
+        304: {"description": "Unchanged since the ETag in If-None-Match", "headers": _POLL_HEADERS},
+        **problem_responses(401, 403, 404),
+    },
+)
+
+
+@router.get(
+    "",
+    summary="List the caller's jobs, newest first",
+    responses={200: {"model": JobListResponse, "description": "One page"}, **problem_responses(401, 403, 422)},
+)
+async def list_jobs(
+    caller: Caller,
+    jobs: Jobs,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=100)] = 25,
+    status: Annotated[JobStatus | None, Query()] = None,
+    job_type: Annotated[str | None, Query(alias="jobType", min_length=1, max_length=50)] = None,
+) -> Response:
+    body = await jobs.list(
+        caller, Page(number=page, size=page_size, status=status and status.value, job_type=job_type)
+    )
+    return json_response(body)
+
+
+@router.post(
+    "/{job_id}/cancel",
+    summary="Cancel a queued, running or retrying job",
+    responses={200: {"model": MessageResponse, "description": "Cancelled"}, **problem_responses(401, 403, 404, 409)},
+)
+async def cancel_job(job_id: str, caller: Caller, jobs: Jobs) -> Response:
+    await jobs.cancel(caller, job_id)
+    return json_response({"message": "Job cancelled successfully"})
+
+
+@router.post(
+    "/{job_id}/retry",
+    summary="Retry a failed job that has retries left",
+    responses={
+        200: {"model": MessageResponse, "description": "Queued again"},
+        **problem_responses(401, 403, 404, 409),
+    },
+)
+async def retry_job(job_id: str, caller: Caller, jobs: Jobs) -> Response:
+    await jobs.retry(caller, job_id)
+    return json_response({"message": "Job retry initiated successfully"})

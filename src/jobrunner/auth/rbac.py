@@ -1,0 +1,26 @@
+"""Permission checks against what the database says, on every request (no cache:
+revoking a role takes effect at once)."""
+
+from __future__ import annotations
+
+from jobrunner.db.jobs_repository import Access
+from jobrunner.domain.errors import AuthenticationError, PermissionDenied
+
+VIEW_JOBS = "jobs.view_jobs"
+CREATE_JOBS = "jobs.create_jobs"
+CANCEL_JOBS = "jobs.cancel_jobs"
+RETRY_JOBS = "jobs.retry_jobs"
+
+
+def require_member(is_member: bool) -> None:
+    """A valid token for a user who is not (or no longer) in that organization, or who does
+    not exist, authenticates nobody."""
+    if not is_member:
+        raise AuthenticationError("unknown user or not a member of the token's organization")
+
+
+def require(access: Access, *permissions: str) -> None:
+    require_member(access.is_member)
+    for permission in permissions:
+        if permission not in access.granted:
+            raise PermissionDenied(f"missing permission {permission}", permission=permission)

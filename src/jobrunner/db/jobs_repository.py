@@ -1,0 +1,123 @@
+"""The jobs API's database access: named statements in, plain records out, driver errors
+turned into our own errors (``raise ... from exc``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from jobrunner.db.sql import Q
+from jobrunner.domain.errors import InvalidInput, JobrunnerError
+
+
+class DatabaseError(JobrunnerError):
+    """The database refused or failed a statement we expected to succeed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What the caller may do in the token's organization."""
+
+    is_member: bool
+    granted: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    organization_id: str
+    user_id: str
+    job_type: str
+    priority: int
+    max_retries: int
+    payload: dict[str, Any]
+    total_steps: int | None
+    scheduled_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """The outcome of a guarded update: did the caller's job exist, did it change."""
+
+    found: bool
+    changed: bool
+
+
+class JobsRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def access(self, organization_id: str, user_id: str, permissions: Sequence[str]) -> Access:
+        row = await self._fetchrow(Q.access_for, organization_id, user_id, list(permissions))
+        return Access(is_member=row["is_member"], granted=frozenset(row["granted"]))
+
+    async def job_with_access(
+        self, organization_id: str, user_id: str, permission: str, job_id: uuid.UUID
+    ) -> asyncpg.Record:
+        """One row: ``is_member``, ``allowed`` and the job's columns (``id`` is NULL when
+        the job is not the caller's or the permission is missing)."""
+        return await self._fetchrow(Q.job_with_access, organization_id, user_id, permission, job_id)
+
+    async def create(self, job: NewJob) -> uuid.UUID:
+        return await self._fetchval(
+            Q.create_job,
+            job.organization_id,
+            job.user_id,
+            job.job_type,
+            job.priority,
+            job.max_retries,
+            job.payload,
+            job.total_steps,
+            job.scheduled_at,
+        )
+
+    async def list_page(
+        self,
+        organization_id: str,
+        user_id: str,
+        *,
+        status: str | None,
+        job_type: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[int, list[asyncpg.Record]]:
+        async with self._pool.acquire() as conn:
+            try:
+                total = await conn.fetchval(Q.count_jobs, organization_id, user_id, status, job_type)
+                rows = await conn.fetch(
+                    Q.list_jobs, organization_id, user_id, status, job_type, limit, offset
+                )
+            except asyncpg.PostgresError as exc:
+                raise _translate(exc) from exc
+        return total, rows
+
+    async def cancel(self, organization_id: str, user_id: str, job_id: uuid.UUID) -> Transition:
+        row = await self._fetchrow(Q.cancel_job, organization_id, user_id, job_id)
+        return Transition(found=row["found"], changed=row["changed"])
+
+    async def retry(self, organization_id: str, user_id: str, job_id: uuid.UUID) -> Transition:
+        row = await self._fetchrow(Q.retry_job, organization_id, user_id, job_id)
+        return Transition(found=row["found"], changed=row["changed"])
+
+    async def _fetchrow(self, query: str, *args: Any) -> asyncpg.Record:
+        try:
+            return await self._pool.fetchrow(query, *args)
+        except asyncpg.PostgresError as exc:
+            raise _translate(exc) from exc
+
+    async def _fetchval(self, query: str, *args: Any) -> Any:
+        try:
+            return await self._pool.fetchval(query, *args)
+        except asyncpg.PostgresError as exc:
+            raise _translate(exc) from exc
+
+
+def _translate(exc: asyncpg.PostgresError) -> JobrunnerError:
+    """Input the API let through but the schema refuses is still the caller's mistake."""
+    if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.DataError)):
+        return InvalidInput("the database refused a value", [{"loc": "body", "message": str(exc)}])
+    return DatabaseError(str(exc))

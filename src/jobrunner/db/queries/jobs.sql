@@ -1,0 +1,107 @@
+-- The jobs API's statements. Every statement is scoped by organization ($1) and user ($2):
+-- another user's or organization's job is indistinguishable from a missing one.
+-- Columns are listed explicitly: engine columns (seq, locked_by, attempts, ...) never
+-- leave the database through the API.
+
+-- The status poll in ONE round trip (it is the hot path): membership, the permission
+-- ($3), and the job ($4) if it is the caller's. The job is joined only when the
+-- permission holds, so a 403 never depends on whether the job exists.
+-- name: job_with_access
+SELECT a.is_member, a.allowed,
+       j.id, j.organization_id, j.user_id, j.job_type, j.status::text AS status, j.priority,
+       j.retry_count, j.max_retries, j.payload, j.result, j.error_message, j.progress,
+       j.total_steps, j.current_step, j.step_label, j.started_at, j.completed_at,
+       j.scheduled_at, j.created_at, j.updated_at
+  FROM (SELECT EXISTS (SELECT 1 FROM organization_members m
+                        WHERE m.organization_id = $1 AND m.user_id = $2) AS is_member,
+               EXISTS (SELECT 1 FROM user_roles ur
+                         JOIN role_permissions rp ON rp.role_name = ur.role_name
+                        WHERE ur.organization_id = $1 AND ur.user_id = $2
+                          AND rp.permission_name = $3) AS allowed) a
+  LEFT JOIN jobs j ON a.allowed AND j.id = $4 AND j.organization_id = $1 AND j.user_id = $2;
+
+-- A new job and its audit row in one statement (one transaction). The INSERT trigger
+-- wakes the workers.
+-- name: create_job
+WITH job AS (
+    INSERT INTO jobs (organization_id, user_id, job_type, priority, max_retries, payload,
+                      total_steps, scheduled_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at
+), audit AS (
+    INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
+    SELECT organization_id, user_id, 'user', 'job.created', id,
+           jsonb_build_object('jobType', job_type, 'priority', priority,
+                              'maxRetries', max_retries, 'scheduledAt', scheduled_at)
+      FROM job
+)
+SELECT id FROM job;
+
+-- name: count_jobs
+SELECT count(*) FROM jobs
+ WHERE organization_id = $1 AND user_id = $2
+   AND ($3::job_status IS NULL OR status = $3::job_status)
+   AND ($4::text IS NULL OR job_type = $4);
+
+-- Newest first; seq breaks ties between jobs created in the same millisecond so pages
+-- never overlap. Served by jobs_owner_created_idx.
+-- name: list_jobs
+SELECT id, organization_id, user_id, job_type, status::text AS status, priority,
+       retry_count, max_retries, payload, result, error_message, progress, total_steps,
+       current_step, step_label, started_at, completed_at, scheduled_at, created_at, updated_at
+  FROM jobs
+ WHERE organization_id = $1 AND user_id = $2
+   AND ($3::job_status IS NULL OR status = $3::job_status)
+   AND ($4::text IS NULL OR job_type = $4)
+ ORDER BY created_at DESC, seq DESC
+ LIMIT $5 OFFSET $6;
+
+-- Cancel as one guarded UPDATE: only the caller's job, only from a cancellable state.
+-- Under READ COMMITTED a concurrent cancel or retry that changed the row first makes the
+-- WHERE fail on re-check, so exactly one of two racing transitions wins. locked_by stays:
+-- the worker clears it when its processor has stopped. The audit row and the
+-- notification that tells the worker at once are part of the same statement. `target`
+-- (the snapshot before the update) tells a 409 (job exists) from a 404.
+-- name: cancel_job
+WITH target AS (
+    SELECT id FROM jobs WHERE id = $3 AND organization_id = $1 AND user_id = $2
+), changed AS (
+    UPDATE jobs
+       SET status = 'cancelled', cancelled_at = now(), completed_at = now(), updated_at = now()
+     WHERE id = $3 AND organization_id = $1 AND user_id = $2
+       AND status IN ('queued', 'running', 'retrying')
+    RETURNING id, organization_id, user_id
+), audit AS (
+    INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
+    SELECT organization_id, user_id, 'user', 'job.cancelled', id, '{}'::jsonb FROM changed
+), notified AS (
+    SELECT pg_notify('jobrunner_cancel', id::text) FROM changed
+)
+SELECT EXISTS (SELECT 1 FROM target) AS found,
+       (SELECT count(*) FROM changed) = 1 AS changed,
+       (SELECT count(*) FROM notified) AS notified;
+
+-- Manual retry as one guarded UPDATE: only from failed with retries left. Resets the
+-- attempt's traces and hands the job back to the queue; workers are woken at once.
+-- name: retry_job
+WITH target AS (
+    SELECT id FROM jobs WHERE id = $3 AND organization_id = $1 AND user_id = $2
+), changed AS (
+    UPDATE jobs
+       SET status = 'queued', retry_count = retry_count + 1, error_message = NULL,
+           result = NULL, started_at = NULL, completed_at = NULL, scheduled_at = NULL,
+           step_label = NULL, progress = 0, current_step = 0, locked_by = NULL,
+           locked_at = NULL, updated_at = now()
+     WHERE id = $3 AND organization_id = $1 AND user_id = $2
+       AND status = 'failed' AND retry_count < max_retries
+    RETURNING id, organization_id, user_id, retry_count
+), audit AS (
+    INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
+    SELECT organization_id, user_id, 'user', 'job.retried', id,
+           jsonb_build_object('retryCount', retry_count) FROM changed
+), notified AS (
+    SELECT pg_notify('jobrunner_jobs', '') FROM changed
+)
+SELECT EXISTS (SELECT 1 FROM target) AS found,
+       (SELECT count(*) FROM changed) = 1 AS changed,
+       (SELECT count(*) FROM notified) AS notified;

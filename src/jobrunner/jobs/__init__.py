@@ -1,0 +1,1 @@
+"""The jobs API's rules (service), request/response models and presenters."""

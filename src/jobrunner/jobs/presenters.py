@@ -1,0 +1,103 @@
+"""Database rows -> the API's JSON (camelCase keys, ISO 8601 UTC timestamps with
+milliseconds and ``Z``), plus the per-job-type result presenters.
+
+A result presenter rewrites a job's stored ``result`` on every read: the export feature
+registers one that issues a fresh signed ``downloadUrl`` each time the status is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jobrunner.domain.states import JobStatus, can_retry, poll_interval_seconds
+
+ResultPresenter = Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any]]
+"""``fn(result, job_row) -> result``; ``job_row`` has the database column names."""
+
+_RESULT_PRESENTERS: dict[str, ResultPresenter] = {}
+
+# A job younger than this and still queued is "right after creation" (poll in 2 s).
+JUST_CREATED_SECONDS = 2.0
+
+
+def register_result_presenter(job_type: str, presenter: ResultPresenter) -> ResultPresenter:
+    _RESULT_PRESENTERS[job_type] = presenter
+    return presenter
+
+
+def iso_utc(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+
+
+def present_result(row: Mapping[str, Any]) -> Any:
+    result = row["result"]
+    presenter = _RESULT_PRESENTERS.get(row["job_type"])
+    if result is None or presenter is None:
+        return result
+    return presenter(result, row)
+
+
+def present_job(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Every key, always; never an engine column."""
+    return {
+        "id": str(row["id"]),
+        "organizationId": row["organization_id"],
+        "userId": row["user_id"],
+        "jobType": row["job_type"],
+        "status": row["status"],
+        "priority": row["priority"],
+        "retryCount": row["retry_count"],
+        "maxRetries": row["max_retries"],
+        "payload": row["payload"],
+        "result": present_result(row),
+        "errorMessage": row["error_message"],
+        "progress": row["progress"],
+        "totalSteps": row["total_steps"],
+        "currentStep": row["current_step"],
+        "stepLabel": row["step_label"],
+        "startedAt": iso_utc(row["started_at"]),
+        "completedAt": iso_utc(row["completed_at"]),
+        "scheduledAt": iso_utc(row["scheduled_at"]),
+        "createdAt": iso_utc(row["created_at"]),
+        "updatedAt": iso_utc(row["updated_at"]),
+    }
+
+
+def present_status(row: Mapping[str, Any]) -> dict[str, Any]:
+    status = JobStatus(row["status"])
+    return {
+        "job": present_job(row),
+        "progress": row["progress"],
+        "canCancel": status.can_cancel,
+        "canRetry": can_retry(status, row["retry_count"], row["max_retries"]),
+    }
+
+
+def status_etag(row: Mapping[str, Any]) -> str:
+    """A weak validator of the job's state: it changes with every write to the row (all
+    writes set updated_at; status/progress/step/retries guard against same-millisecond
+    writes). Weak, because a result presenter may issue a new but equivalent link."""
+    updated = row["updated_at"]
+    stamp = int(updated.timestamp() * 1000)
+    return (
+        f'W/"{row["id"].hex}-{stamp:x}-{row["status"]}-{row["progress"]}'
+        f'-{row["current_step"]}-{row["retry_count"]}"'
+    )
+
+
+def retry_after(row: Mapping[str, Any], now: float | None = None) -> int | None:
+    """Seconds until the next useful poll (None once the job is final)."""
+    status = row["status"]
+    now = time.time() if now is None else now
+    just_created = (
+        status == JobStatus.QUEUED
+        and now - row["created_at"].timestamp() < JUST_CREATED_SECONDS
+    )
+    return poll_interval_seconds(status, just_created=just_created)

@@ -1,0 +1,154 @@
+"""The jobs API's rules: who may do what, which state allows what, and the audit trail
+(written by the same statement as each change; see db/queries/jobs.sql)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from pydantic import ValidationError
+
+from jobrunner.auth import rbac
+from jobrunner.auth.tokens import TokenClaims
+from jobrunner.db.jobs_repository import JobsRepository, NewJob
+from jobrunner.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from jobrunner.domain.jobtypes import JOB_TYPES
+from jobrunner.jobs.models import CreateJobRequest, field_errors
+from jobrunner.jobs.presenters import present_job
+from jobrunner.settings import Settings
+
+JOB_NOT_FOUND = "job not found"
+# OFFSET beyond this is refused as input rather than sent to the database.
+MAX_PAGE = 100_000
+
+
+def parse_job_id(text: str) -> uuid.UUID:
+    """A job id that is not a UUID names no job: 404, like any job the caller can't see."""
+    if len(text) > 64:
+        raise NotFound(JOB_NOT_FOUND)
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise NotFound(JOB_NOT_FOUND) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    number: int
+    size: int
+    status: str | None
+    job_type: str | None
+
+
+class JobService:
+    def __init__(self, repository: JobsRepository, settings: Settings) -> None:
+        self._repo = repository
+        self._settings = settings
+
+    async def create(self, claims: TokenClaims, body: Any) -> uuid.UUID:
+        name = body.get("jobType") if isinstance(body, dict) else None
+        job_type = JOB_TYPES.get(name) if isinstance(name, str) else None
+        needed = [rbac.CREATE_JOBS] + ([job_type.permission] if job_type else [])
+        access = await self._repo.access(claims.organization_id, claims.user_id, needed)
+        rbac.require(access, rbac.CREATE_JOBS)
+        request = _validate_request(body)
+        if job_type is None:
+            raise InvalidInput(
+                "unknown job type",
+                [{"loc": "jobType", "message": f"unknown job type; known: {', '.join(sorted(JOB_TYPES))}"}],
+            )
+        rbac.require(access, job_type.permission)
+        try:
+            payload = job_type.payload_model.model_validate(request.payload)
+        except ValidationError as exc:
+            raise InvalidInput("invalid payload", field_errors(exc, "payload")) from exc
+        return await self._repo.create(
+            NewJob(
+                organization_id=claims.organization_id,
+                user_id=claims.user_id,
+                job_type=job_type.name,
+                priority=request.priority,
+                max_retries=request.maxRetries,
+                payload=payload.model_dump(mode="json", exclude_unset=True),
+                total_steps=job_type.total_steps,
+                scheduled_at=_future(request.scheduledAt),
+            )
+        )
+
+    async def status_row(self, claims: TokenClaims, job_id: str) -> asyncpg.Record:
+        """The caller's job, permission and membership checked in the same round trip."""
+        ident = parse_job_id(job_id)
+        row = await self._repo.job_with_access(
+            claims.organization_id, claims.user_id, rbac.VIEW_JOBS, ident
+        )
+        rbac.require_member(row["is_member"])
+        if not row["allowed"]:
+            raise PermissionDenied(f"missing permission {rbac.VIEW_JOBS}", permission=rbac.VIEW_JOBS)
+        if row["id"] is None:
+            raise NotFound(JOB_NOT_FOUND)
+        return row
+
+    async def list(self, claims: TokenClaims, page: Page) -> dict[str, Any]:
+        access = await self._repo.access(claims.organization_id, claims.user_id, [rbac.VIEW_JOBS])
+        rbac.require(access, rbac.VIEW_JOBS)
+        if page.size > self._settings.max_page_size:
+            raise InvalidInput(
+                "pageSize too large",
+                [{"loc": "pageSize", "message": f"must be at most {self._settings.max_page_size}"}],
+            )
+        total, rows = await self._repo.list_page(
+            claims.organization_id,
+            claims.user_id,
+            status=page.status,
+            job_type=page.job_type,
+            limit=page.size,
+            offset=(page.number - 1) * page.size,
+        )
+        return {
+            "jobs": [present_job(row) for row in rows],
+            "total": total,
+            "page": page.number,
+            "pageSize": page.size,
+            "totalPages": math.ceil(total / page.size),
+        }
+
+    async def cancel(self, claims: TokenClaims, job_id: str) -> None:
+        ident = parse_job_id(job_id)
+        access = await self._repo.access(claims.organization_id, claims.user_id, [rbac.CANCEL_JOBS])
+        rbac.require(access, rbac.CANCEL_JOBS)
+        outcome = await self._repo.cancel(claims.organization_id, claims.user_id, ident)
+        if not outcome.found:
+            raise NotFound(JOB_NOT_FOUND)
+        if not outcome.changed:
+            raise Conflict("job can only be cancelled while queued, running or retrying")
+
+    async def retry(self, claims: TokenClaims, job_id: str) -> None:
+        ident = parse_job_id(job_id)
+        access = await self._repo.access(claims.organization_id, claims.user_id, [rbac.RETRY_JOBS])
+        rbac.require(access, rbac.RETRY_JOBS)
+        outcome = await self._repo.retry(claims.organization_id, claims.user_id, ident)
+        if not outcome.found:
+            raise NotFound(JOB_NOT_FOUND)
+        if not outcome.changed:
+            raise Conflict("job can only be retried when failed and retryCount < maxRetries")
+
+
+def _validate_request(body: Any) -> CreateJobRequest:
+    try:
+        return CreateJobRequest.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidInput("invalid request body", field_errors(exc)) from exc
+
+
+def _future(when: dt.datetime | None) -> dt.datetime | None:
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    if when <= dt.datetime.now(dt.UTC):
+        raise InvalidInput("scheduledAt is in the past", [{"loc": "scheduledAt", "message": "must be in the future"}])
+    return when
