@@ -90,6 +90,11 @@ def status_for(exc: JobrunnerError) -> int:
 
 async def _jobrunner_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JobrunnerError)
+    return jobrunner_error_response(exc)
+
+
+def jobrunner_error_response(exc: JobrunnerError) -> Response:
+    """The problem answer for one of our errors."""
     status = status_for(exc)
     if status == 500:
         log.error("unexpected error: %s", exc, exc_info=exc)
