@@ -126,3 +126,15 @@ async def test_openapi_is_truthful(client):
     assert body == {"$ref": "#/components/schemas/CreateJobRequest"}
     assert (await client.get("/docs")).status_code == 200
 
+
+
+async def test_database_gone_is_503_not_500(client, app, create_job):
+    job_id = await create_job()
+    await app.state.pool.close()
+    for response in (
+        await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_admin")),
+        await client.get("/v1/jobs", headers=auth("user_admin")),
+        await client.post(f"/v1/jobs/{job_id}/cancel", headers=auth("user_admin")),
+        await client.get("/healthz"),
+    ):
+        assert_problem(response, 503)
