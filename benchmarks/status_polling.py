@@ -114,7 +114,7 @@ def _serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen:
                 return process
         except OSError:
             if process.poll() is not None:
-                raise SystemExit(f"{factory} exited with {process.returncode}")
+                raise SystemExit(f"{factory} exited with {process.returncode}") from None
             time.sleep(0.2)
     process.kill()
     raise SystemExit(f"{factory} did not start")
