@@ -90,7 +90,7 @@ async def test_healthz_and_metrics(client, app, create_job):
     assert "jobrunner_http_request_duration_seconds_bucket" in metrics
 
 
-async def test_healthz_503_without_database(settings):
+async def test_healthz_503_before_startup(settings):
     import httpx
 
     from jobrunner.api.app import create_app
