@@ -114,7 +114,7 @@ def _serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen:
                 return process
         except OSError:
             if process.poll() is not None:
-                raise SystemExit(f"{factory} exited with {process.returncode}")
+                raise SystemExit(f"{factory} exited with {process.returncode}") from None
             time.sleep(0.2)
     process.kill()
     raise SystemExit(f"{factory} did not start")
@@ -132,6 +132,16 @@ def _wrk(port: int, lua: Path, seconds: int, connections: int, threads: int) -> 
     return result
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux), to report CPU per request: a figure
+    that other load on the machine disturbs far less than requests/s."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _measure(name: str, factory: str, env: dict, lua: Path, args: argparse.Namespace, sample_id: str) -> dict:
     port = _free_port()
     process = _serve(factory, port, env)
@@ -143,7 +153,12 @@ def _measure(name: str, factory: str, env: dict, lua: Path, args: argparse.Names
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200, f"{name}: {response.status}"
         _wrk(port, lua, args.warmup, args.connections, args.threads)
-        return _wrk(port, lua, args.seconds, args.connections, args.threads)
+        cpu_before = _cpu_seconds(process.pid)
+        result = _wrk(port, lua, args.seconds, args.connections, args.threads)
+        cpu_after = _cpu_seconds(process.pid)
+        if cpu_before is not None and cpu_after is not None and result["requests"]:
+            result["cpu_us"] = (cpu_after - cpu_before) * 1e6 / result["requests"]
+        return result
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -180,16 +195,21 @@ def main() -> None:
         ours = _measure("jobrunner", "status_polling:jobrunner_app", env, lua, args, ids[0])
 
     print(f"\nstatus polling: {args.connections} pollers, {args.seconds} s, {args.jobs} jobs, one uvicorn process each")
-    print(f"{'':12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'non-2xx':>9}")
+    print(f"{'':12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'non-2xx':>9}{'CPU us/req':>12}")
     for name, result in (("baseline", baseline), ("jobrunner", ours)):
         print(
             f"{name:12}{result['rps']:>10.0f}{result['p50_us'] / 1000:>10.2f}{result['p99_us'] / 1000:>10.2f}"
-            f"{result['errors']:>8}{result['non2xx']:>9}"
+            f"{result['errors']:>8}{result['non2xx']:>9}{result.get('cpu_us', float('nan')):>12.0f}"
         )
     ratio = ours["rps"] / baseline["rps"]
     p99_ms = ours["p99_us"] / 1000
     print(f"\njobrunner / baseline: {ratio:.0%} of the baseline's requests/s (target >= 60%)")
     print(f"jobrunner p99: {p99_ms:.1f} ms (target < 50 ms)")
+    if "cpu_us" in ours and "cpu_us" in baseline:
+        print(
+            f"server CPU per request: baseline/jobrunner = {baseline['cpu_us'] / ours['cpu_us']:.0%} "
+            "(the requests/s ratio a CPU-bound, otherwise quiet machine would show)"
+        )
     print("verdict:", "PASS" if ratio >= 0.6 and p99_ms < 50 and ours["non2xx"] == 0 else "MISS")
 
 

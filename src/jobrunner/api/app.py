@@ -14,6 +14,7 @@ from jobrunner.api.errors import install_error_handlers
 from jobrunner.api.middleware import BodySizeLimit, Metrics
 from jobrunner.api.openapi import build_openapi
 from jobrunner.api.routes import ROUTERS
+from jobrunner.api.routing import DirectDispatch, DirectRoute
 from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.pool import create_pool
 from jobrunner.jobs.service import JobService
@@ -73,6 +74,9 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    direct_routes = [route for router in ROUTERS for route in router.routes if isinstance(route, DirectRoute)]
+    # Added first = innermost: metrics see the hot path too.
+    app.add_middleware(DirectDispatch, routes=direct_routes)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Metrics, registry=app.state.metrics_registry)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

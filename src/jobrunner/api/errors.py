@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from jobrunner.db.jobs_repository import DatabaseError
 from jobrunner.domain.errors import (
     AuthenticationError,
     Conflict,
@@ -34,6 +35,10 @@ class UnsupportedMediaType(JobrunnerError):
     """The request body is not JSON."""
 
 
+class Unavailable(JobrunnerError):
+    """The service cannot serve yet (the database does not answer)."""
+
+
 _STATUS_BY_ERROR: tuple[tuple[type[JobrunnerError], int], ...] = (
     (AuthenticationError, 401),
     (PermissionDenied, 403),
@@ -42,6 +47,8 @@ _STATUS_BY_ERROR: tuple[tuple[type[JobrunnerError], int], ...] = (
     (Gone, 410),
     (UnsupportedMediaType, 415),
     (InvalidInput, 422),
+    (Unavailable, 503),
+    (DatabaseError, 503),
 )
 
 
@@ -90,9 +97,15 @@ def status_for(exc: JobrunnerError) -> int:
 
 async def _jobrunner_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JobrunnerError)
+    return jobrunner_error_response(exc)
+
+
+def jobrunner_error_response(exc: JobrunnerError) -> Response:
+    """The problem answer for one of our errors."""
     status = status_for(exc)
+    if status >= 500:
+        log.error("%s: %s", type(exc).__name__, exc.detail, exc_info=exc.__cause__ or exc)
     if status == 500:
-        log.error("unexpected error: %s", exc, exc_info=exc)
         return problem_response(500, "internal error")
     errors = exc.errors if isinstance(exc, InvalidInput) else None
     return problem_response(status, exc.detail or HTTPStatus(status).phrase, errors=errors)
@@ -140,10 +153,3 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
-
-
-class Unavailable(JobrunnerError):
-    """The service cannot serve yet (the database does not answer)."""
-
-
-_STATUS_BY_ERROR += ((Unavailable, 503),)

@@ -16,7 +16,7 @@ from jobrunner.domain.errors import InvalidInput, JobrunnerError
 
 
 class DatabaseError(JobrunnerError):
-    """The database refused or failed a statement we expected to succeed."""
+    """The database failed a statement we expected to succeed, or does not answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ class JobsRepository:
                 rows = await conn.fetch(
                     Q.list_jobs, organization_id, user_id, status, job_type, limit, offset
                 )
-            except asyncpg.PostgresError as exc:
+            except _DRIVER_ERRORS as exc:
                 raise _translate(exc) from exc
         return total, rows
 
@@ -106,18 +106,21 @@ class JobsRepository:
     async def _fetchrow(self, query: str, *args: Any) -> asyncpg.Record:
         try:
             return await self._pool.fetchrow(query, *args)
-        except asyncpg.PostgresError as exc:
+        except _DRIVER_ERRORS as exc:
             raise _translate(exc) from exc
 
     async def _fetchval(self, query: str, *args: Any) -> Any:
         try:
             return await self._pool.fetchval(query, *args)
-        except asyncpg.PostgresError as exc:
+        except _DRIVER_ERRORS as exc:
             raise _translate(exc) from exc
 
 
-def _translate(exc: asyncpg.PostgresError) -> JobrunnerError:
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+def _translate(exc: Exception) -> JobrunnerError:
     """Input the API let through but the schema refuses is still the caller's mistake."""
     if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.DataError)):
         return InvalidInput("the database refused a value", [{"loc": "body", "message": str(exc)}])
-    return DatabaseError(str(exc))
+    return DatabaseError(f"database error: {type(exc).__name__}")

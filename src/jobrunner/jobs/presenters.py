@@ -33,7 +33,8 @@ def iso_utc(value: dt.datetime | None) -> str | None:
         return None
     if value.tzinfo is not dt.UTC:
         value = value.astimezone(dt.UTC)
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+    # isoformat is C code: the cheapest way on the polling path.
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def present_result(row: Mapping[str, Any]) -> Any:

@@ -78,16 +78,19 @@ async def test_result_presenter_runs_on_each_read(client, create_job, db):
     assert listed["jobs"][0]["result"]["downloadUrl"].endswith("n=3")
 
 
-async def test_healthz_and_metrics(client, app):
+async def test_healthz_and_metrics(client, app, create_job):
     response = await client.get("/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
     await client.get("/v1/jobs")
+    job_id = await create_job()
+    await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_admin"))
     metrics = (await client.get("/metrics")).text
     assert 'jobrunner_http_requests_total{method="GET",route="/v1/jobs",status="401"}' in metrics
+    assert 'route="/v1/jobs/{job_id}/status",status="200"} 1.0' in metrics
     assert "jobrunner_http_request_duration_seconds_bucket" in metrics
 
 
-async def test_healthz_503_without_database(settings):
+async def test_healthz_503_before_startup(settings):
     import httpx
 
     from jobrunner.api.app import create_app
@@ -122,3 +125,16 @@ async def test_openapi_is_truthful(client):
     body = paths["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/CreateJobRequest"}
     assert (await client.get("/docs")).status_code == 200
+
+
+
+async def test_database_gone_is_503_not_500(client, app, create_job):
+    job_id = await create_job()
+    await app.state.pool.close()
+    for response in (
+        await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_admin")),
+        await client.get("/v1/jobs", headers=auth("user_admin")),
+        await client.post(f"/v1/jobs/{job_id}/cancel", headers=auth("user_admin")),
+        await client.get("/healthz"),
+    ):
+        assert_problem(response, 503)
