@@ -160,6 +160,29 @@ END $$;
 CREATE TRIGGER jobs_notify_insert AFTER INSERT ON jobs
     FOR EACH STATEMENT EXECUTE FUNCTION jobrunner_notify_new_jobs();
 
+-- The next scheduled attempt (a delayed job or a retry's backoff): an idle worker sleeps
+-- until the earliest one is due instead of polling.
+CREATE INDEX jobs_scheduled_idx ON jobs (scheduled_at)
+    WHERE status IN ('queued', 'retrying') AND locked_by IS NULL AND scheduled_at IS NOT NULL;
+
+-- State changes the workers must hear about whoever makes them (the API, an operator's
+-- SQL): a cancel of a job a worker holds (payload = the job id, the holder stops its
+-- processor), and a job put back in the queue (manual retry, shutdown hand-back).
+CREATE FUNCTION jobrunner_notify_status() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status = 'cancelled' THEN
+        PERFORM pg_notify('jobrunner_cancel', NEW.id::text);
+    ELSE
+        PERFORM pg_notify('jobrunner_jobs', '');
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER jobs_notify_status AFTER UPDATE OF status ON jobs
+    FOR EACH ROW
+    WHEN (NEW.status IS DISTINCT FROM OLD.status
+          AND ((NEW.status = 'cancelled' AND NEW.locked_by IS NOT NULL) OR NEW.status = 'queued'))
+    EXECUTE FUNCTION jobrunner_notify_status();
+
 -- The claim, as one call. Claimers take turns (a transaction-scoped advisory lock), so
 -- the count of running jobs per organization cannot race another claimer's: the
 -- per-organization limit is exact across any number of workers on any number of machines.
@@ -277,6 +300,7 @@ DROP TABLE customers;
 DROP TABLE audit_logs;
 DROP FUNCTION jobrunner_claim_jobs(text, integer, integer);
 DROP TABLE jobs;
+DROP FUNCTION jobrunner_notify_status();
 DROP FUNCTION jobrunner_notify_new_jobs();
 DROP TABLE workers;
 DROP TYPE job_status;
