@@ -4,10 +4,12 @@
 
 -- Claim up to $2 ready jobs for worker $1 with at most $3 running per organization
 -- (organizations.max_concurrent_jobs overrides it). See jobrunner_claim_jobs in 0001.
+-- UPDATE … RETURNING has no order: sort so the batch starts best first.
 -- name: claim_jobs
 SELECT id, organization_id, user_id, job_type, status, retry_count, max_retries,
        payload, total_steps, attempts
-  FROM jobrunner_claim_jobs($1, $2, $3);
+  FROM jobrunner_claim_jobs($1, $2, $3)
+ ORDER BY priority DESC, seq;
 
 -- When the earliest delayed job or retry becomes due (NULL: none waiting).
 -- name: next_scheduled_at
@@ -24,7 +26,8 @@ UPDATE jobs j
        step_label = u.label,
        updated_at = now()
   FROM unnest($2::uuid[], $3::int[], $4::int[], $5::text[]) AS u(id, progress, step, label)
- WHERE j.id = u.id AND j.locked_by = $1 AND j.status IN ('running', 'retrying');
+ WHERE j.id = ANY($2::uuid[])  -- the jobs by primary key, not a hash of the whole table
+   AND j.id = u.id AND j.locked_by = $1 AND j.status IN ('running', 'retrying');
 
 -- The outcomes of many attempts in one statement. $3 is the new status:
 --   succeeded: progress 100, the last step, the result;
@@ -53,7 +56,8 @@ UPDATE jobs j
        updated_at = now()
   FROM unnest($2::uuid[], $3::job_status[], $4::jsonb[], $5::text[], $6::float8[], $7::int[])
        AS o(id, status, result, error, delay, bump)
- WHERE j.id = o.id AND j.locked_by = $1 AND j.status IN ('running', 'retrying')
+ WHERE j.id = ANY($2::uuid[])  -- the jobs by primary key, not a hash of the whole table
+   AND j.id = o.id AND j.locked_by = $1 AND j.status IN ('running', 'retrying')
 RETURNING j.id;
 
 -- Let go of jobs that are no longer ours to finish (cancelled while running): only the
@@ -112,7 +116,7 @@ UPDATE jobs j
        updated_at = now()
   FROM unnest($1::uuid[], $2::text[], $3::job_status[], $4::text[], $5::float8[])
        AS o(id, holder, status, error, delay)
- WHERE j.id = o.id AND j.locked_by = o.holder
+ WHERE j.id = ANY($1::uuid[]) AND j.id = o.id AND j.locked_by = o.holder
 RETURNING j.id, j.organization_id, j.status, o.holder;
 
 -- Worker rows whose heartbeat stopped long ago and that hold no job any more.

@@ -240,8 +240,8 @@ BEGIN
            current_step = 0,
            step_label = NULL,
            updated_at = now()
-      FROM candidates c
-     WHERE j.id = c.id
+     -- By primary key (= ANY of an array): a join here may hash the whole table.
+     WHERE j.id = ANY (ARRAY(SELECT c.id FROM candidates c))
     RETURNING j.*;
 END $$;
 
