@@ -197,7 +197,7 @@ class Worker:
                 await ctx.run_cleanups()
             self._record(ctx, outcome, timed_out)
         else:
-            if ctx.stop_reason in ("cancelled", "lost"):
+            if ctx.stop_reason == "cancelled":
                 await ctx.run_cleanups()
                 self._record(ctx, None, False)
             else:
@@ -209,10 +209,12 @@ class Worker:
             self._wake.set()
 
     def _failure(self, ctx: LiveJobContext, exc: BaseException, timed_out: bool) -> Outcome | None:
-        """The outcome of an attempt that raised; None when the job is no longer ours."""
-        if ctx.stop_reason in ("cancelled", "lost"):
+        """The outcome of an attempt that raised; None when it was cancelled (the job is
+        only released). Stopped for shutdown, or because this worker lost its heartbeat
+        (others may rescue the job; the guarded write is then a no-op): handed back."""
+        if ctx.stop_reason == "cancelled":
             return None
-        if ctx.stop_reason == "shutdown" or not isinstance(exc, Exception):
+        if ctx.stop_reason in ("shutdown", "lost") or not isinstance(exc, Exception):
             # Handed back as it was before the attempt: a first attempt is queued again, a
             # retry stays retrying and is due at once; no retry is counted.
             status = "queued" if ctx.row["status"] == "running" else "retrying"
@@ -259,7 +261,7 @@ class Worker:
     def _ask_to_stop(self, ctx: LiveJobContext, reason: str, grace: float = STOP_GRACE_SECONDS) -> None:
         """Tell a processor to stop (``ctx.cancelled``); cancel its task if it has not
         stopped after ``grace`` seconds."""
-        if ctx.stop_reason not in ("cancelled", "lost"):
+        if ctx.stop_reason != "cancelled":
             ctx.stop_reason = reason
         ctx.cancelled.set()
         if ctx.task.done():

@@ -61,10 +61,11 @@ UPDATE jobs j
 RETURNING j.id;
 
 -- Let go of jobs that are no longer ours to finish (cancelled while running): only the
--- lock goes, which frees the organization's slot once the processor has stopped.
+-- lock goes, which frees the organization's slot once the processor has stopped. Only
+-- final jobs: a running one is finished through finish_jobs, never just dropped.
 -- name: release_jobs
 UPDATE jobs SET locked_by = NULL, locked_at = NULL
- WHERE id = ANY($2::uuid[]) AND locked_by = $1;
+ WHERE id = ANY($2::uuid[]) AND locked_by = $1 AND status IN ('succeeded', 'failed', 'cancelled');
 
 -- Of the jobs this worker runs, those it must stop: cancelled, or no longer held by it
 -- (rescued after it was presumed dead). The fallback for a lost cancel notification.
