@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from jobrunner.db.notify import Listener
-from jobrunner.db.pool import create_pool
+from jobrunner.db.pool import create_pool, init_connection
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError, RetryLater
 from jobrunner.settings import Settings
@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 
 # How long a processor asked to stop (cancel, shutdown) may take before its task is cancelled.
 STOP_GRACE_SECONDS = 1.0
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """The engine's own connections leave no session state behind, so returning one to
+    its pool needs no reset round trip (asyncpg's default costs one per statement)."""
 
 
 class Worker:
@@ -51,7 +56,8 @@ class Worker:
         self.settings = settings
         self.concurrency = concurrency or settings.worker_concurrency
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.pool: asyncpg.Pool | None = None
+        self.pool: asyncpg.Pool | None = None  # the processors' (ctx.pool)
+        self._db: asyncpg.Pool | None = None  # the engine's own statements
         self.running_jobs: dict[uuid.UUID, LiveJobContext] = {}
         self._wake = asyncio.Event()
         self._stopping = False
@@ -61,17 +67,19 @@ class Worker:
         self._loops: list[asyncio.Task[None]] = []
         self._claim_task: asyncio.Task[None] | None = None
         self._last_heartbeat = time.monotonic()
+        self._wake_at_free = max(1, min(self.concurrency, settings.claim_batch_size) // 4)
 
     # -- life cycle ----------------------------------------------------------------------
     async def start(self) -> None:
         """Connect, announce this worker, and start claiming. Returns once running."""
         s = self.settings
-        self.pool = await create_pool(
-            self.database_url, min_size=2, max_size=max(s.pool_max_size, 6)
+        self.pool = await create_pool(self.database_url, min_size=1, max_size=s.pool_max_size)
+        self._db = await asyncpg.create_pool(
+            self.database_url, min_size=2, max_size=4, init=init_connection, reset=_keep_session
         )
         await self._heartbeat()
         self._writer = Writer(
-            self.pool, self.id, progress_interval=s.progress_write_interval_seconds, on_released=self._wake.set
+            self._db, self.id, progress_interval=s.progress_write_interval_seconds, on_released=self._wake.set
         )
         self._writer.start()
         self._listener = Listener(
@@ -108,14 +116,15 @@ class Worker:
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
-        assert self._writer is not None and self.pool is not None
+        assert self._writer is not None and self.pool is not None and self._db is not None
         await self._writer.close()
         if self._listener is not None:
             await self._listener.close()
         if not self._writer.pending:
             with contextlib.suppress(*DB_ERRORS):
-                await self.pool.execute(Q.delete_worker, self.id)
+                await self._db.execute(Q.delete_worker, self.id)
         await self.pool.close()
+        await self._db.close()
         log.info("worker %s stopped", self.id)
 
     @contextlib.asynccontextmanager
@@ -142,7 +151,7 @@ class Worker:
     # -- claiming ------------------------------------------------------------------------
     async def _claim_loop(self) -> None:
         s = self.settings
-        assert self.pool is not None
+        assert self._db is not None
         while not self._stopping:
             self._wake.clear()
             free = self.concurrency - len(self.running_jobs)
@@ -150,13 +159,13 @@ class Worker:
             if free > 0:
                 asked = min(free, s.claim_batch_size)
                 try:
-                    rows = await self.pool.fetch(Q.claim_jobs, self.id, asked, s.org_concurrency_limit)
+                    rows = await self._db.fetch(Q.claim_jobs, self.id, asked, s.org_concurrency_limit)
                     for row in rows:
                         self._start_job(row)
                     if len(rows) == asked:
                         await asyncio.sleep(0)  # let the claimed jobs start, then claim again
                         continue
-                    due = await self.pool.fetchval(Q.next_scheduled_at)
+                    due = await self._db.fetchval(Q.next_scheduled_at)
                 except DB_ERRORS as exc:
                     log.warning("claiming failed (%s); retrying", exc)
                     due = None
@@ -206,7 +215,10 @@ class Worker:
             if ctx.stop_timer is not None:
                 ctx.stop_timer.cancel()
             self.running_jobs.pop(ctx.job_id, None)
-            self._wake.set()
+            # Claim in batches: wake the claim loop once a quarter of the slots are free
+            # (the writer's flush wakes it too, and frees the organizations' slots).
+            if self.concurrency - len(self.running_jobs) >= self._wake_at_free:
+                self._wake.set()
 
     def _failure(self, ctx: LiveJobContext, exc: BaseException, timed_out: bool) -> Outcome | None:
         """The outcome of an attempt that raised; None when it was cancelled (the job is
@@ -274,14 +286,14 @@ class Worker:
     # -- background loops ----------------------------------------------------------------
     async def _cancel_watch_loop(self) -> None:
         """The fallback for lost cancel notifications, and the fence for rescued jobs."""
-        assert self.pool is not None
+        assert self._db is not None
         while True:
             await asyncio.sleep(self.settings.cancel_check_interval_seconds)
             ids = list(self.running_jobs)
             if not ids:
                 continue
             try:
-                rows = await self.pool.fetch(Q.jobs_to_stop, self.id, ids)
+                rows = await self._db.fetch(Q.jobs_to_stop, self.id, ids)
             except DB_ERRORS as exc:
                 log.warning("checking for cancelled jobs failed (%s)", exc)
                 continue
@@ -291,13 +303,13 @@ class Worker:
                     self._ask_to_stop(ctx, "cancelled")
 
     async def _heartbeat(self) -> None:
-        assert self.pool is not None
-        await self.pool.execute(Q.heartbeat_worker, self.id, socket.gethostname(), os.getpid(), self.concurrency)
+        assert self._db is not None
+        await self._db.execute(Q.heartbeat_worker, self.id, socket.gethostname(), os.getpid(), self.concurrency)
         self._last_heartbeat = time.monotonic()
 
     async def _heartbeat_loop(self) -> None:
-        assert self.pool is not None
-        rescuer = Rescuer(self.pool, self.settings)
+        assert self._db is not None
+        rescuer = Rescuer(self._db, self.settings)
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval_seconds)
             try:

@@ -159,11 +159,7 @@ class Writer:
             async with self._pool.acquire() as conn:
                 if progress:
                     await self._write_progress(conn, progress)
-                if outcomes:
-                    await self._write_outcomes(conn, outcomes, releases)
-                if releases:
-                    await conn.execute(Q.release_jobs, self._worker_id, releases)
-                if audits:
+                if audits:  # before the outcomes: whoever sees the outcome sees its audit row
                     await conn.execute(
                         Q.insert_system_audit,
                         [a.organization_id for a in audits],
@@ -171,7 +167,12 @@ class Writer:
                         [a.job_id for a in audits],
                         [a.details for a in audits],
                     )
+                if outcomes:
+                    await self._write_outcomes(conn, outcomes, releases)
+                if releases:
+                    await conn.execute(Q.release_jobs, self._worker_id, releases)
         except BaseException:
+            # Written again next time: the guarded statements make that harmless.
             for state in progress:
                 self._progress.setdefault(state.job_id, state)
             self._outcomes[:0] = outcomes

@@ -225,7 +225,6 @@ BEGIN
                  AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
                ORDER BY j.priority DESC, j.seq
                LIMIT greatest(coalesce(o.max_concurrent_jobs, p_org_limit) - coalesce(n.n, 0), 0)
-               FOR UPDATE OF j SKIP LOCKED
           ) c
          ORDER BY c.priority DESC, c.seq
          LIMIT p_limit
@@ -242,6 +241,12 @@ BEGIN
            updated_at = now()
      -- By primary key (= ANY of an array): a join here may hash the whole table.
      WHERE j.id = ANY (ARRAY(SELECT c.id FROM candidates c))
+       -- No FOR UPDATE SKIP LOCKED above: claimers already take turns, and locking each
+       -- organization's free slots would lock more rows than are claimed. A job the API
+       -- is changing right now (a cancel) is waited for, then re-checked here (READ
+       -- COMMITTED re-evaluates these conditions on the newest row): a job cancelled in
+       -- the meantime is not claimed.
+       AND j.status IN ('queued', 'retrying') AND j.locked_by IS NULL
     RETURNING j.*;
 END $$;
 
