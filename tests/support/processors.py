@@ -40,6 +40,7 @@ def _type(name: str, steps: int) -> None:
 _type("test_work", 2)
 _type("test_slow", 1)
 _type("test_noop", 0)
+_type("test_chatty", 1)
 
 
 async def record(ctx: JobContext, kind: str) -> None:
@@ -75,6 +76,10 @@ async def run_work(ctx: JobContext) -> dict:
         raise ValueError("told to fail")
     if p.fail == "retry_later":
         raise RetryLater("told to retry later", delay=p.delay)
+    if p.fail == "nul":
+        raise ValueError("bad\x00byte" + "x" * 5000)
+    if p.fail == "bad_result":
+        return {"not json": {1, 2}}  # type: ignore[dict-item]
     if p.record:
         await record(ctx, "end")
     return {"slept": p.seconds, "attempt": ctx.attempt}
@@ -90,3 +95,13 @@ async def run_slow(ctx: JobContext) -> None:
 @processor("test_noop", steps=[], timeout_seconds=10)
 async def run_noop(ctx: JobContext) -> None:
     return None
+
+
+@processor("test_chatty", steps=[Step(0, "Chatter")], timeout_seconds=30)
+async def run_chatty(ctx: JobContext) -> None:
+    """Reports progress 100,000 times over about ``seconds``."""
+    await ctx.step(1)
+    for i in range(100_000):
+        await ctx.progress(i / 100_000)
+        if i % 1000 == 0:
+            await asyncio.sleep(ctx.payload.seconds / 100)

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 import asyncpg
+import orjson
 
 from jobrunner.db.notify import Listener
 from jobrunner.db.pool import create_pool, init_connection
@@ -169,6 +170,9 @@ class Worker:
                 except DB_ERRORS as exc:
                     log.warning("claiming failed (%s); retrying", exc)
                     due = None
+                except Exception:  # a bug must not stop the worker from claiming
+                    log.exception("claim loop error")
+                    due = None
                 if due is not None:
                     timeout = min(timeout, max(due, 0.001))
             if self._stopping:
@@ -210,7 +214,7 @@ class Worker:
                 await ctx.run_cleanups()
                 self._record(ctx, None, False)
             else:
-                self._record(ctx, Outcome(ctx.job_id, "succeeded", result=result), False)
+                self._record(ctx, self._success(ctx, result), False)
         finally:
             if ctx.stop_timer is not None:
                 ctx.stop_timer.cancel()
@@ -219,6 +223,17 @@ class Worker:
             # (the writer's flush wakes it too, and frees the organizations' slots).
             if self.concurrency - len(self.running_jobs) >= self._wake_at_free:
                 self._wake.set()
+
+    def _success(self, ctx: LiveJobContext, result: object) -> Outcome:
+        """The outcome of a processor that returned: ``result`` must be storable as JSONB,
+        or the job fails (a bad value must not poison the writer's batch)."""
+        try:
+            encoded = orjson.dumps(result)
+        except TypeError as exc:
+            return Outcome(ctx.job_id, "failed", error=f"The job's result is not JSON: {exc}")
+        if b"\\u0000" in encoded:
+            return Outcome(ctx.job_id, "failed", error="The job's result contains a NUL character")
+        return Outcome(ctx.job_id, "succeeded", result=result)
 
     def _failure(self, ctx: LiveJobContext, exc: BaseException, timed_out: bool) -> Outcome | None:
         """The outcome of an attempt that raised; None when it was cancelled (the job is
@@ -294,7 +309,7 @@ class Worker:
                 continue
             try:
                 rows = await self._db.fetch(Q.jobs_to_stop, self.id, ids)
-            except DB_ERRORS as exc:
+            except Exception as exc:  # DB errors and bugs alike: log, go on
                 log.warning("checking for cancelled jobs failed (%s)", exc)
                 continue
             for row in rows:
@@ -318,7 +333,7 @@ class Worker:
                 if rescued:
                     log.warning("rescued %d jobs of dead workers", len(rescued))
                     self._wake.set()
-            except DB_ERRORS as exc:
+            except Exception as exc:  # DB errors and bugs alike: log, go on
                 log.warning("heartbeat failed (%s)", exc)
                 if time.monotonic() - self._last_heartbeat > self.settings.lease_seconds:
                     # Others may already have rescued our jobs: stop running them.

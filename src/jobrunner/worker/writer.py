@@ -29,6 +29,17 @@ log = logging.getLogger(__name__)
 DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
+MAX_ERROR_CHARS = 2000
+
+
+def clean_error(message: str | None) -> str | None:
+    """An error message PostgreSQL can store (no NUL) and a status page can show (bounded)."""
+    if message is None:
+        return None
+    message = message.replace("\x00", "")
+    return message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 1] + "…"
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """The end of an attempt. ``status``: succeeded, failed, retrying or queued (handed back);
@@ -40,6 +51,9 @@ class Outcome:
     error: str | None = None
     delay: float = 0.0
     bump: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error", clean_error(self.error))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +139,7 @@ class Writer:
             self._wake.clear()
             try:
                 await self.flush()
-            except DB_ERRORS as exc:
+            except Exception as exc:  # DB errors and bugs alike: log, go on
                 log.warning("writing job updates failed (%s); retrying", exc)
                 await asyncio.sleep(self._retry_delay)
                 self._wake.set()

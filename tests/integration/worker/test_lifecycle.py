@@ -6,7 +6,8 @@ import asyncio
 
 import asyncpg
 
-from tests.integration.worker.conftest import eventually, wait_status
+from jobrunner.worker.main import Worker
+from tests.integration.worker.conftest import eventually, fast_settings, wait_status
 from tests.support.jobs import insert_job, job
 
 
@@ -81,3 +82,35 @@ async def test_cancel_while_running(worker, pool: asyncpg.Pool) -> None:
     kinds = await pool.fetch("SELECT kind FROM test_events WHERE job_id = $1 ORDER BY at", job_id)
     assert [k["kind"] for k in kinds] == ["start", "cancel_seen", "cleanup"]
     assert row["result"] is None and row["status"] == "cancelled"
+
+
+async def test_bad_error_messages_and_results_cannot_poison_the_writer(worker, pool: asyncpg.Pool) -> None:
+    nul = await insert_job(pool, payload={"fail": "nul", "record": False}, max_retries=0)
+    bad = await insert_job(pool, payload={"fail": "bad_result", "record": False})
+    fine = await insert_job(pool, payload={"record": False})
+    row = await wait_status(pool, nul, "failed")
+    assert row["error_message"].startswith("ValueError: badbytexxx") and len(row["error_message"]) == 2000
+    row = await wait_status(pool, bad, "failed")
+    assert row["error_message"].startswith("The job's result is not JSON")
+    await wait_status(pool, fine, "succeeded")
+
+
+async def test_progress_writes_are_throttled(database_url: str, events: asyncpg.Pool) -> None:
+    pool = events
+    await pool.execute("CREATE TABLE progress_writes (progress integer, at timestamptz DEFAULT clock_timestamp())")
+    await pool.execute(
+        "CREATE FUNCTION count_progress() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN INSERT INTO progress_writes (progress) VALUES (NEW.progress); RETURN NULL; END $$"
+    )
+    await pool.execute(
+        "CREATE TRIGGER count_progress AFTER UPDATE OF progress ON jobs FOR EACH ROW"
+        " WHEN (NEW.status = 'running') EXECUTE FUNCTION count_progress()"
+    )
+    settings = fast_settings(progress_write_interval_seconds=0.25)
+    async with Worker(database_url, settings, concurrency=2).running():
+        job_id = await insert_job(pool, "test_chatty", {"seconds": 1.0})
+        await wait_status(pool, job_id, "succeeded")
+    writes = await pool.fetch("SELECT progress FROM progress_writes ORDER BY at")
+    values = [w["progress"] for w in writes]
+    assert values == sorted(values) and values[-1] >= 80
+    assert 2 <= len(values) <= 8, values  # ~1 s at most every 0.25 s, plus the step
