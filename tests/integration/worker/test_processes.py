@@ -4,7 +4,10 @@ next to a busy one, SIGKILL and rescue, SIGTERM and graceful shutdown."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +22,22 @@ pytestmark = pytest.mark.slow
 
 async def workers_up(pool: asyncpg.Pool, count: int) -> None:
     await eventually(lambda: pool.fetchval("SELECT count(*) >= $1 FROM workers", count), timeout=20)
+
+
+@contextlib.asynccontextmanager
+async def worker_process(
+    database_url: str, pool: asyncpg.Pool, log_path: Path, stop_with: int = signal.SIGTERM
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """A worker process, up and registered; stopped with ``stop_with`` on exit (its exit
+    code is then in ``returncode``)."""
+    process = spawn_worker(database_url, log_path=log_path)
+    try:
+        await eventually(
+            lambda: pool.fetchval("SELECT count(*) > 0 FROM workers WHERE pid = $1", process.pid), timeout=20
+        )
+        yield process
+    finally:
+        stop_worker(process, stop_with)
 
 
 async def max_overlap(pool: asyncpg.Pool) -> dict[str, int]:
@@ -83,20 +102,14 @@ async def test_sigkill_mid_job_is_rescued_and_finished_once(
     database_url: str, events: asyncpg.Pool, tmp_path: Path
 ) -> None:
     pool = events
-    first = spawn_worker(database_url, log_path=tmp_path / "first.log")
-    try:
-        await workers_up(pool, 1)
+    async with worker_process(database_url, pool, tmp_path / "first.log", stop_with=signal.SIGKILL):
         job_id = await insert_job(pool, payload={"seconds": 1.5})
         await eventually(lambda: pool.fetchval("SELECT 1 FROM test_events WHERE job_id = $1", job_id))
-    finally:
-        stop_worker(first, signal.SIGKILL)
     held = await job(pool, job_id)
     assert held["status"] == "running" and held["locked_by"] is not None
-    second = spawn_worker(database_url, log_path=tmp_path / "second.log")
-    try:
+    async with worker_process(database_url, pool, tmp_path / "second.log") as second:
         row = await wait_status(pool, job_id, "succeeded", timeout=20)
-    finally:
-        assert stop_worker(second) == 0
+    assert second.returncode == 0
     assert (row["retry_count"], row["attempts"]) == (1, 2)
     ends = await pool.fetch("SELECT attempt FROM test_events WHERE job_id = $1 AND kind = 'end'", job_id)
     assert [e["attempt"] for e in ends] == [2]
@@ -108,23 +121,16 @@ async def test_sigterm_finishes_short_jobs_and_hands_back_long_ones(
     database_url: str, events: asyncpg.Pool, tmp_path: Path
 ) -> None:
     pool = events
-    worker = spawn_worker(database_url, log_path=tmp_path / "w.log")
-    try:
-        await workers_up(pool, 1)
+    async with worker_process(database_url, pool, tmp_path / "w.log") as worker:
         short = await insert_job(pool, payload={"seconds": 0.6})
         long = await insert_job(pool, payload={"seconds": 2.5})
         await eventually(lambda: pool.fetchval("SELECT count(*) = 2 FROM test_events WHERE kind = 'start'"))
-    finally:
-        code = stop_worker(worker, signal.SIGTERM)
-    assert code == 0
+    assert worker.returncode == 0
     assert (await job(pool, short))["status"] == "succeeded"
     row = await job(pool, long)
     assert (row["status"], row["locked_by"], row["retry_count"], row["progress"]) == ("queued", None, 0, 0)
     assert await pool.fetchval("SELECT count(*) FROM test_events WHERE job_id = $1 AND kind = 'cleanup'", long) == 1
     assert await pool.fetchval("SELECT count(*) FROM workers") == 0
-    again = spawn_worker(database_url, log_path=tmp_path / "again.log")
-    try:
+    async with worker_process(database_url, pool, tmp_path / "again.log"):
         row = await wait_status(pool, long, "succeeded", timeout=20)
-    finally:
-        stop_worker(again)
     assert row["attempts"] == 2 and row["retry_count"] == 0
