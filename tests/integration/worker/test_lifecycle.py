@@ -114,3 +114,21 @@ async def test_progress_writes_are_throttled(database_url: str, events: asyncpg.
     values = [w["progress"] for w in writes]
     assert values == sorted(values) and values[-1] >= 80
     assert 2 <= len(values) <= 8, values  # ~1 s at most every 0.25 s, plus the step
+
+
+async def test_transient_failure_waits_its_backoff(database_url: str, events: asyncpg.Pool) -> None:
+    pool = events
+    settings = fast_settings(retry_backoff_base_seconds=10, retry_backoff_cap_seconds=100)
+    async with Worker(database_url, settings, concurrency=2).running():
+        job_id = await insert_job(pool, payload={"fail": "transient", "record": False}, max_retries=3)
+
+        async def retrying() -> asyncpg.Record | None:
+            row = await job(pool, job_id)
+            return row if row["status"] == "retrying" and row["locked_by"] is None else None
+
+        row = await eventually(retrying)
+        await asyncio.sleep(0.5)
+        assert (await job(pool, job_id))["attempts"] == 1  # not claimed before it is due
+    wait = await pool.fetchval("SELECT extract(epoch FROM scheduled_at - updated_at) FROM jobs WHERE id = $1", job_id)
+    assert 5 <= float(wait) < 10  # first retry: d = 10, equal jitter picks in [d/2, d)
+    assert row["retry_count"] == 1 and row["error_message"] == "ValueError: told to fail"
