@@ -125,13 +125,14 @@ class LiveJobContext(JobContext):
             self._log = logging.LoggerAdapter(base, {"job_id": str(self.job_id), "attempt": self.attempt})
         return self._log
 
-    async def step(self, number: int) -> None:
+    async def step(self, number: int, label: str | None = None) -> None:
+        """See JobContext.step; ``label`` replaces the declared label for this attempt."""
         steps = self.processor.steps
         if not 1 <= number <= len(steps):
             raise ValueError(f"{self.job_type} has steps 1..{len(steps)}, not {number}")
         state = self.state
         state.step = number
-        state.label = steps[number - 1].label
+        state.label = label or steps[number - 1].label
         state.progress = max(state.progress, steps[number - 1].progress)
         state.urgent = True
         self._mark()
@@ -142,9 +143,10 @@ class LiveJobContext(JobContext):
             start, end = self.processor.band(state.step)
         else:
             start, end = 0, self.processor.steps[0].progress if self.processor.steps else 100
-        fraction = min(max(float(fraction), 0.0), 1.0)
+        fraction = float(fraction)
+        fraction = min(fraction, 1.0) if fraction >= 0.0 else 0.0  # NaN and negatives: 0
         value = start + int(fraction * (end - start))
-        if fraction < 1.0 and end > start:
+        if end > start:  # the next step's own value is reached by starting it
             value = min(value, end - 1)
         if value > state.progress:
             state.progress = value
