@@ -160,6 +160,29 @@ END $$;
 CREATE TRIGGER jobs_notify_insert AFTER INSERT ON jobs
     FOR EACH STATEMENT EXECUTE FUNCTION jobrunner_notify_new_jobs();
 
+-- The next scheduled attempt (a delayed job or a retry's backoff): an idle worker sleeps
+-- until the earliest one is due instead of polling.
+CREATE INDEX jobs_scheduled_idx ON jobs (scheduled_at)
+    WHERE status IN ('queued', 'retrying') AND locked_by IS NULL AND scheduled_at IS NOT NULL;
+
+-- State changes the workers must hear about whoever makes them (the API, an operator's
+-- SQL): a cancel of a job a worker holds (payload = the job id, the holder stops its
+-- processor), and a job put back in the queue (manual retry, shutdown hand-back).
+CREATE FUNCTION jobrunner_notify_status() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status = 'cancelled' THEN
+        PERFORM pg_notify('jobrunner_cancel', NEW.id::text);
+    ELSE
+        PERFORM pg_notify('jobrunner_jobs', '');
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER jobs_notify_status AFTER UPDATE OF status ON jobs
+    FOR EACH ROW
+    WHEN (NEW.status IS DISTINCT FROM OLD.status
+          AND ((NEW.status = 'cancelled' AND NEW.locked_by IS NOT NULL) OR NEW.status = 'queued'))
+    EXECUTE FUNCTION jobrunner_notify_status();
+
 -- The claim, as one call. Claimers take turns (a transaction-scoped advisory lock), so
 -- the count of running jobs per organization cannot race another claimer's: the
 -- per-organization limit is exact across any number of workers on any number of machines.
@@ -202,7 +225,6 @@ BEGIN
                  AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
                ORDER BY j.priority DESC, j.seq
                LIMIT greatest(coalesce(o.max_concurrent_jobs, p_org_limit) - coalesce(n.n, 0), 0)
-               FOR UPDATE OF j SKIP LOCKED
           ) c
          ORDER BY c.priority DESC, c.seq
          LIMIT p_limit
@@ -217,8 +239,14 @@ BEGIN
            current_step = 0,
            step_label = NULL,
            updated_at = now()
-      FROM candidates c
-     WHERE j.id = c.id
+     -- By primary key (= ANY of an array): a join here may hash the whole table.
+     WHERE j.id = ANY (ARRAY(SELECT c.id FROM candidates c))
+       -- No FOR UPDATE SKIP LOCKED above: claimers already take turns, and locking each
+       -- organization's free slots would lock more rows than are claimed. A job the API
+       -- is changing right now (a cancel) is waited for, then re-checked here (READ
+       -- COMMITTED re-evaluates these conditions on the newest row): a job cancelled in
+       -- the meantime is not claimed.
+       AND j.status IN ('queued', 'retrying') AND j.locked_by IS NULL
     RETURNING j.*;
 END $$;
 
@@ -282,6 +310,7 @@ DROP TABLE customers;
 DROP TABLE audit_logs;
 DROP FUNCTION jobrunner_claim_jobs(text, integer, integer);
 DROP TABLE jobs;
+DROP FUNCTION jobrunner_notify_status();
 DROP FUNCTION jobrunner_notify_new_jobs();
 DROP TABLE workers;
 DROP TYPE job_status;

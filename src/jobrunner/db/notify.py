@@ -1,0 +1,104 @@
+"""A dedicated LISTEN connection that reconnects by itself.
+
+Notifications are hints, never the only path: after a reconnect the ``on_reconnect``
+callback runs (a worker then looks for work and checks its jobs, since notifications sent
+while the connection was down are lost), and workers poll as a fallback anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+
+import asyncpg
+
+from jobrunner.db.sql import Q
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str], None]
+
+
+class Listener:
+    """LISTEN on ``channels`` (name -> handler called with the payload) until ``close()``."""
+
+    def __init__(
+        self,
+        database_url: str,
+        channels: Mapping[str, Handler],
+        *,
+        on_reconnect: Callable[[], None] | None = None,
+        ping_interval: float = 5.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self._url = database_url
+        self._channels = dict(channels)
+        self._on_reconnect = on_reconnect
+        self._ping_interval = ping_interval
+        self._max_backoff = max_backoff
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+
+    async def start(self, timeout: float = 10.0) -> None:
+        """Start listening; returns once the first connection listens (or ``timeout``)."""
+        self._task = asyncio.create_task(self._run(), name="jobrunner-listener")
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+        except TimeoutError:
+            log.warning("LISTEN connection not up after %.0f s; polling meanwhile", timeout)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    @property
+    def connection(self) -> asyncpg.Connection | None:
+        """The live connection (tests terminate it to check that it comes back)."""
+        return self._conn
+
+    def _dispatch(self, handler: Handler) -> Callable[..., None]:
+        def callback(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+            try:
+                handler(payload)
+            except Exception:  # a handler's bug must not kill the listener
+                log.exception("notification handler failed")
+
+        return callback
+
+    async def _run(self) -> None:
+        delay = 0.1
+        first = True
+        while True:
+            try:
+                conn = await asyncpg.connect(self._url)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.warning("LISTEN connect failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff)
+                continue
+            self._conn = conn
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _c: lost.set())
+            try:
+                for channel, handler in self._channels.items():
+                    await conn.add_listener(channel, self._dispatch(handler))
+                delay = 0.1
+                self._connected.set()
+                if not first and self._on_reconnect is not None:
+                    self._on_reconnect()
+                first = False
+                while not lost.is_set():
+                    try:
+                        await asyncio.wait_for(lost.wait(), self._ping_interval)
+                    except TimeoutError:
+                        await asyncio.wait_for(conn.execute(Q.ping), self._ping_interval)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.warning("LISTEN connection lost (%s); reconnecting", exc)
+            finally:
+                self._conn = None
+                conn.terminate()
+            log.info("LISTEN connection closed; reconnecting")

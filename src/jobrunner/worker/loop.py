@@ -1,0 +1,342 @@
+"""The worker: claims jobs in batches, runs their processors, and reports their outcomes.
+
+One ``Worker`` per process (or inside the API process). It waits for work on whichever
+comes first of a ``jobrunner_jobs`` notification, the poll interval, the next scheduled
+job becoming due, a slot freeing up, or stop; it learns about cancels from
+``jobrunner_cancel`` notifications and, in case one is lost, by polling its jobs every
+``cancel_check_interval_seconds``. Outcomes go through the batched ``Writer``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+import asyncpg
+import orjson
+
+from jobrunner.db.notify import Listener
+from jobrunner.db.pool import create_pool, init_connection
+from jobrunner.db.sql import Q
+from jobrunner.domain.errors import PermanentError, RetryLater
+from jobrunner.settings import Settings
+from jobrunner.worker.backoff import backoff_seconds
+from jobrunner.worker.context import LiveJobContext
+from jobrunner.worker.registry import PROCESSORS, Processor
+from jobrunner.worker.rescuer import Rescuer
+from jobrunner.worker.writer import DB_ERRORS, AuditEntry, Outcome, Writer
+
+log = logging.getLogger(__name__)
+
+# How long a processor asked to stop (cancel, shutdown) may take before its task is cancelled.
+STOP_GRACE_SECONDS = 1.0
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """The engine's own connections leave no session state behind, so returning one to
+    its pool needs no reset round trip (asyncpg's default costs one per statement)."""
+
+
+class Worker:
+    """Runs jobs until ``stop()``. See docs/worker.md."""
+
+    def __init__(
+        self,
+        database_url: str,
+        settings: Settings,
+        *,
+        concurrency: int | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self.settings = settings
+        self.concurrency = concurrency or settings.worker_concurrency
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.pool: asyncpg.Pool | None = None  # the processors' (ctx.pool)
+        self._db: asyncpg.Pool | None = None  # the engine's own statements
+        self.running_jobs: dict[uuid.UUID, LiveJobContext] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._started = False
+        self._writer: Writer | None = None
+        self._listener: Listener | None = None
+        self._loops: list[asyncio.Task[None]] = []
+        self._claim_task: asyncio.Task[None] | None = None
+        self._last_heartbeat = time.monotonic()
+        self._wake_at_free = max(1, min(self.concurrency, settings.claim_batch_size) // 4)
+
+    # -- life cycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect, announce this worker, and start claiming. Returns once running."""
+        s = self.settings
+        self.pool = await create_pool(self.database_url, min_size=1, max_size=s.pool_max_size)
+        self._db = await asyncpg.create_pool(
+            self.database_url, min_size=2, max_size=4, init=init_connection, reset=_keep_session
+        )
+        await self._heartbeat()
+        self._writer = Writer(
+            self._db, self.id, progress_interval=s.progress_write_interval_seconds, on_released=self._wake.set
+        )
+        self._writer.start()
+        self._listener = Listener(
+            self.database_url,
+            {"jobrunner_jobs": self._on_new_jobs, "jobrunner_cancel": self._on_cancel},
+            on_reconnect=self._wake.set,
+        )
+        await self._listener.start()
+        self._claim_task = asyncio.create_task(self._claim_loop(), name="jobrunner-claim")
+        self._loops = [
+            asyncio.create_task(self._cancel_watch_loop(), name="jobrunner-cancel-watch"),
+            asyncio.create_task(self._heartbeat_loop(), name="jobrunner-heartbeat"),
+        ]
+        self._started = True
+        log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
+
+    async def stop(self) -> None:
+        """Two-phase graceful stop: stop claiming; let running jobs finish within
+        ``shutdown_grace_seconds``; then stop the rest and hand them back to the queue."""
+        if not self._started or self._stopping:
+            return
+        self._stopping = True
+        self._wake.set()
+        if self._claim_task is not None:
+            await asyncio.gather(self._claim_task, return_exceptions=True)
+        tasks = [ctx.task for ctx in self.running_jobs.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_seconds)
+        for ctx in list(self.running_jobs.values()):
+            self._ask_to_stop(ctx, "shutdown", grace=0.0)
+        remaining = [ctx.task for ctx in self.running_jobs.values()]
+        if remaining:
+            await asyncio.gather(*remaining, return_exceptions=True)
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        assert self._writer is not None and self.pool is not None and self._db is not None
+        await self._writer.close()
+        if self._listener is not None:
+            await self._listener.close()
+        if not self._writer.pending:
+            with contextlib.suppress(*DB_ERRORS):
+                await self._db.execute(Q.delete_worker, self.id)
+        await self.pool.close()
+        await self._db.close()
+        log.info("worker %s stopped", self.id)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Worker]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    # -- notifications -------------------------------------------------------------------
+    def _on_new_jobs(self, _payload: str) -> None:
+        self._wake.set()
+
+    def _on_cancel(self, payload: str) -> None:
+        try:
+            job_id = uuid.UUID(payload)
+        except ValueError:
+            return
+        ctx = self.running_jobs.get(job_id)
+        if ctx is not None:
+            self._ask_to_stop(ctx, "cancelled")
+
+    # -- claiming ------------------------------------------------------------------------
+    async def _claim_loop(self) -> None:
+        s = self.settings
+        assert self._db is not None
+        while not self._stopping:
+            self._wake.clear()
+            free = self.concurrency - len(self.running_jobs)
+            timeout = s.poll_interval_seconds
+            if free > 0:
+                asked = min(free, s.claim_batch_size)
+                try:
+                    rows = await self._db.fetch(Q.claim_jobs, self.id, asked, s.org_concurrency_limit)
+                    for row in rows:
+                        self._start_job(row)
+                    if len(rows) == asked:
+                        await asyncio.sleep(0)  # let the claimed jobs start, then claim again
+                        continue
+                    due = await self._db.fetchval(Q.next_scheduled_at)
+                except DB_ERRORS as exc:
+                    log.warning("claiming failed (%s); retrying", exc)
+                    due = None
+                except Exception:  # a bug must not stop the worker from claiming
+                    log.exception("claim loop error")
+                    due = None
+                if due is not None:
+                    timeout = min(timeout, max(due, 0.001))
+            if self._stopping:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _start_job(self, row: asyncpg.Record) -> None:
+        assert self._writer is not None and self.pool is not None
+        processor = PROCESSORS.get(row["job_type"])
+        ctx = LiveJobContext(row, processor, pool=self.pool, settings=self.settings, report=self._writer.progress)
+        ctx.task = asyncio.create_task(self._execute(ctx))
+        self.running_jobs[ctx.job_id] = ctx
+
+    # -- running a job -------------------------------------------------------------------
+    async def _execute(self, ctx: LiveJobContext) -> None:
+        assert self._writer is not None
+        processor: Processor | None = ctx.processor
+        timed_out = False
+        try:
+            if processor is None:
+                raise PermanentError(f"No processor for job type {ctx.job_type!r} in this worker")
+            try:
+                ctx.payload = processor.job_type.payload_model.model_validate(ctx.raw_payload)
+            except ValueError as exc:
+                raise PermanentError(f"Invalid {ctx.job_type} job payload: {exc}") from exc
+            async with asyncio.timeout(processor.timeout_seconds) as deadline:
+                try:
+                    result = await processor.run(ctx)
+                finally:
+                    timed_out = deadline.expired()
+        except BaseException as exc:  # noqa: BLE001 - every ending is recorded
+            outcome = self._failure(ctx, exc, timed_out)
+            if outcome is None or outcome.status != "succeeded":
+                await ctx.run_cleanups()
+            self._record(ctx, outcome, timed_out)
+        else:
+            if ctx.stop_reason == "cancelled":
+                await ctx.run_cleanups()
+                self._record(ctx, None, False)
+            else:
+                self._record(ctx, self._success(ctx, result), False)
+        finally:
+            if ctx.stop_timer is not None:
+                ctx.stop_timer.cancel()
+            self.running_jobs.pop(ctx.job_id, None)
+            # Claim in batches: wake the claim loop once a quarter of the slots are free
+            # (the writer's flush wakes it too, and frees the organizations' slots).
+            if self.concurrency - len(self.running_jobs) >= self._wake_at_free:
+                self._wake.set()
+
+    def _success(self, ctx: LiveJobContext, result: object) -> Outcome:
+        """The outcome of a processor that returned: ``result`` must be storable as JSONB,
+        or the job fails (a bad value must not poison the writer's batch)."""
+        try:
+            encoded = orjson.dumps(result)
+        except TypeError as exc:
+            return Outcome(ctx.job_id, "failed", error=f"The job's result is not JSON: {exc}")
+        if b"\\u0000" in encoded:
+            return Outcome(ctx.job_id, "failed", error="The job's result contains a NUL character")
+        return Outcome(ctx.job_id, "succeeded", result=result)
+
+    def _failure(self, ctx: LiveJobContext, exc: BaseException, timed_out: bool) -> Outcome | None:
+        """The outcome of an attempt that raised; None when it was cancelled (the job is
+        only released). Stopped for shutdown, or because this worker lost its heartbeat
+        (others may rescue the job; the guarded write is then a no-op): handed back."""
+        if ctx.stop_reason == "cancelled":
+            return None
+        if ctx.stop_reason in ("shutdown", "lost") or not isinstance(exc, Exception):
+            # Handed back as it was before the attempt: a first attempt is queued again, a
+            # retry stays retrying and is due at once; no retry is counted.
+            status = "queued" if ctx.row["status"] == "running" else "retrying"
+            return Outcome(ctx.job_id, status)
+        if isinstance(exc, PermanentError):
+            return Outcome(ctx.job_id, "failed", error=exc.detail or str(exc))
+        if timed_out:
+            message = f"Job timed out after {ctx.processor.timeout_seconds:g} s"
+        elif isinstance(exc, RetryLater):
+            message = exc.detail or "transient failure"
+        else:
+            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            ctx.log.warning("attempt failed: %s", message, exc_info=exc)
+        return self._transient(ctx, message, exc.delay if isinstance(exc, RetryLater) else None)
+
+    def _transient(self, ctx: LiveJobContext, message: str, delay: float | None) -> Outcome:
+        retry_count = ctx.row["retry_count"]
+        if retry_count >= ctx.row["max_retries"]:
+            return Outcome(ctx.job_id, "failed", error=message)
+        if delay is None:
+            delay = backoff_seconds(
+                retry_count,
+                base=self.settings.retry_backoff_base_seconds,
+                cap=self.settings.retry_backoff_cap_seconds,
+            )
+        return Outcome(ctx.job_id, "retrying", error=message, delay=max(float(delay), 0.0), bump=1)
+
+    def _record(self, ctx: LiveJobContext, outcome: Outcome | None, timed_out: bool) -> None:
+        assert self._writer is not None
+        if outcome is None:
+            self._writer.release(ctx.job_id)
+            return
+        self._writer.finish(outcome)
+        if timed_out:
+            self._writer.audit(
+                AuditEntry(
+                    ctx.organization_id,
+                    "job.timed_out",
+                    ctx.job_id,
+                    {"timeoutSeconds": ctx.processor.timeout_seconds, "status": outcome.status, "worker": self.id},
+                )
+            )
+
+    def _ask_to_stop(self, ctx: LiveJobContext, reason: str, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Tell a processor to stop (``ctx.cancelled``); cancel its task if it has not
+        stopped after ``grace`` seconds."""
+        if ctx.stop_reason != "cancelled":
+            ctx.stop_reason = reason
+        ctx.cancelled.set()
+        if ctx.task.done():
+            return
+        if grace <= 0:
+            ctx.task.cancel()
+        elif ctx.stop_timer is None:
+            ctx.stop_timer = asyncio.get_running_loop().call_later(grace, ctx.task.cancel)
+
+    # -- background loops ----------------------------------------------------------------
+    async def _cancel_watch_loop(self) -> None:
+        """The fallback for lost cancel notifications, and the fence for rescued jobs."""
+        assert self._db is not None
+        while True:
+            await asyncio.sleep(self.settings.cancel_check_interval_seconds)
+            ids = list(self.running_jobs)
+            if not ids:
+                continue
+            try:
+                rows = await self._db.fetch(Q.jobs_to_stop, self.id, ids)
+            except Exception as exc:  # DB errors and bugs alike: log, go on
+                log.warning("checking for cancelled jobs failed (%s)", exc)
+                continue
+            for row in rows:
+                ctx = self.running_jobs.get(row["id"])
+                if ctx is not None:
+                    self._ask_to_stop(ctx, "cancelled")
+
+    async def _heartbeat(self) -> None:
+        assert self._db is not None
+        await self._db.execute(Q.heartbeat_worker, self.id, socket.gethostname(), os.getpid(), self.concurrency)
+        self._last_heartbeat = time.monotonic()
+
+    async def _heartbeat_loop(self) -> None:
+        assert self._db is not None
+        rescuer = Rescuer(self._db, self.settings)
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval_seconds)
+            try:
+                await self._heartbeat()
+                rescued = await rescuer.run_once()
+                if rescued:
+                    log.warning("rescued %d jobs of dead workers", len(rescued))
+                    self._wake.set()
+            except Exception as exc:  # DB errors and bugs alike: log, go on
+                log.warning("heartbeat failed (%s)", exc)
+                if time.monotonic() - self._last_heartbeat > self.settings.lease_seconds:
+                    # Others may already have rescued our jobs: stop running them.
+                    for ctx in list(self.running_jobs.values()):
+                        self._ask_to_stop(ctx, "lost")
+

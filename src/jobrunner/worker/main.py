@@ -1,0 +1,42 @@
+"""``jobrunner worker``: a worker process that runs until SIGTERM or SIGINT, then stops
+gracefully (see ``Worker.stop``) and exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from jobrunner.plugins import load_imports
+from jobrunner.runtime import Runtime
+from jobrunner.worker.loop import Worker
+
+__all__ = ["Worker", "run_worker_process"]
+
+log = logging.getLogger(__name__)
+
+
+async def serve_worker(worker: Worker) -> None:
+    """Run ``worker`` until the process gets SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker.running():
+        await stop.wait()
+        log.info("signal received: stopping (grace %.0f s)", worker.settings.shutdown_grace_seconds)
+
+
+def _event_loop_runner():
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but optional
+        return asyncio.run
+    return uvloop.run
+
+
+def run_worker_process(runtime: Runtime, concurrency: int | None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    load_imports(runtime.settings)
+    worker = Worker(runtime.database_url, runtime.settings, concurrency=concurrency)
+    _event_loop_runner()(serve_worker(worker))

@@ -1,0 +1,231 @@
+"""Batched writes of a worker: outcomes, progress, releases and audit rows.
+
+Processors never wait for the database to record what they report. Outcomes are
+buffered (a plain append, so a cancelled task cannot lose its final write) and flushed
+by one task in a few statements (``UPDATE … FROM unnest(…)``): whatever accumulates
+while a flush runs goes in the next one, so batches grow with the load by themselves.
+Step boundaries wake the flusher at once; plain progress is written at most every
+``progress_interval`` seconds per job. Within a flush, progress goes first so that a job
+failing in step 1 shows step 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from jobrunner.db.sql import Q
+from jobrunner.worker.context import ProgressState
+
+log = logging.getLogger(__name__)
+
+DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+MAX_ERROR_CHARS = 2000
+
+
+def clean_error(message: str | None) -> str | None:
+    """An error message PostgreSQL can store (no NUL) and a status page can show (bounded)."""
+    if message is None:
+        return None
+    message = message.replace("\x00", "")
+    return message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The end of an attempt. ``status``: succeeded, failed, retrying or queued (handed back);
+    ``bump``: 1 when a retrying outcome counts as an automatic retry."""
+
+    job_id: uuid.UUID
+    status: str
+    result: Any = None
+    error: str | None = None
+    delay: float = 0.0
+    bump: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error", clean_error(self.error))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    organization_id: str
+    action: str
+    job_id: uuid.UUID
+    details: dict[str, Any]
+
+
+class Writer:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        worker_id: str,
+        *,
+        progress_interval: float,
+        on_released: Callable[[], None] = lambda: None,
+        retry_delay: float = 0.5,
+    ) -> None:
+        self._pool = pool
+        self._worker_id = worker_id
+        self._progress_interval = progress_interval
+        self._on_released = on_released
+        self._retry_delay = retry_delay
+        self._outcomes: list[Outcome] = []
+        self._releases: list[uuid.UUID] = []
+        self._audits: list[AuditEntry] = []
+        self._progress: dict[uuid.UUID, ProgressState] = {}
+        self._wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # What the worker and the contexts report (synchronous: nothing to await, nothing lost).
+    def progress(self, state: ProgressState) -> None:
+        self._progress[state.job_id] = state
+        if state.urgent:
+            self._wake.set()
+        elif self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self._progress_interval, self._timer_fired)
+
+    def finish(self, outcome: Outcome) -> None:
+        self._outcomes.append(outcome)
+        self._wake.set()
+
+    def release(self, job_id: uuid.UUID) -> None:
+        self._releases.append(job_id)
+        self._wake.set()
+
+    def audit(self, entry: AuditEntry) -> None:
+        self._audits.append(entry)
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._outcomes) + len(self._releases) + len(self._audits)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="jobrunner-writer")
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Flush everything still buffered (trying for up to ``timeout``), then stop."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except TimeoutError:
+                log.error("could not flush %d outcomes before stopping; the rescuer will handle them", self.pending)
+                self._task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception as exc:  # DB errors and bugs alike: log, go on
+                log.warning("writing job updates failed (%s); retrying", exc)
+                await asyncio.sleep(self._retry_delay)
+                self._wake.set()
+                continue
+            if self._closing and not self.pending and not self._progress:
+                return
+
+    def _due_progress(self) -> list[ProgressState]:
+        now = time.monotonic()
+        due: list[ProgressState] = []
+        waiting = False
+        for state in list(self._progress.values()):
+            if state.urgent or self._closing or now - state.written_at >= self._progress_interval:
+                due.append(state)
+                del self._progress[state.job_id]
+            else:
+                waiting = True
+        if waiting and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._progress_interval, self._timer_fired)
+        return due
+
+    async def flush(self) -> None:
+        """Write what is buffered. On a database error the items stay buffered."""
+        progress = self._due_progress()
+        outcomes, self._outcomes = self._outcomes, []
+        releases, self._releases = self._releases, []
+        audits, self._audits = self._audits, []
+        if not (progress or outcomes or releases or audits):
+            return
+        try:
+            async with self._pool.acquire() as conn:
+                if progress:
+                    await self._write_progress(conn, progress)
+                if audits:  # before the outcomes: whoever sees the outcome sees its audit row
+                    await conn.execute(
+                        Q.insert_system_audit,
+                        [a.organization_id for a in audits],
+                        [a.action for a in audits],
+                        [a.job_id for a in audits],
+                        [a.details for a in audits],
+                    )
+                if outcomes:
+                    await self._write_outcomes(conn, outcomes, releases)
+                if releases:
+                    await conn.execute(Q.release_jobs, self._worker_id, releases)
+        except BaseException:
+            # Written again next time: the guarded statements make that harmless.
+            for state in progress:
+                self._progress.setdefault(state.job_id, state)
+            self._outcomes[:0] = outcomes
+            self._releases[:0] = releases
+            self._audits[:0] = audits
+            raise
+        if outcomes or releases:
+            self._on_released()
+
+    async def _write_progress(self, conn: asyncpg.Connection, states: list[ProgressState]) -> None:
+        now = time.monotonic()
+        for state in states:
+            state.urgent = False
+            state.dirty = False
+            state.written_at = now
+        await conn.execute(
+            Q.write_progress,
+            self._worker_id,
+            [s.job_id for s in states],
+            [s.progress for s in states],
+            [s.step for s in states],
+            [s.label for s in states],
+        )
+
+    async def _write_outcomes(
+        self, conn: asyncpg.Connection, outcomes: list[Outcome], releases: list[uuid.UUID]
+    ) -> None:
+        applied = await conn.fetch(
+            Q.finish_jobs,
+            self._worker_id,
+            [o.job_id for o in outcomes],
+            [o.status for o in outcomes],
+            [o.result for o in outcomes],
+            [o.error for o in outcomes],
+            [o.delay for o in outcomes],
+            [o.bump for o in outcomes],
+        )
+        if len(applied) != len(outcomes):
+            # Cancelled (or rescued) before the outcome landed: the guard kept the job's
+            # state; only let go of the ones still held by this worker.
+            done = {r["id"] for r in applied}
+            releases.extend(o.job_id for o in outcomes if o.job_id not in done)

@@ -1,0 +1,54 @@
+"""Inserting jobs straight into the database, as the API would (tests must not depend on it)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from jobrunner.domain.jobtypes import JOB_TYPES
+
+INSERT_JOB = """
+INSERT INTO jobs (organization_id, user_id, job_type, payload, priority, max_retries,
+                  scheduled_at, total_steps)
+VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8)
+RETURNING id"""
+
+
+async def insert_job(
+    db: asyncpg.Pool | asyncpg.Connection,
+    job_type: str = "test_work",
+    payload: dict[str, Any] | None = None,
+    *,
+    org: str = "org_acme",
+    user: str = "user_admin",
+    priority: int = 0,
+    max_retries: int = 3,
+    delay: float | None = None,
+) -> uuid.UUID:
+    return await db.fetchval(
+        INSERT_JOB, org, user, job_type, payload or {}, priority, max_retries, delay,
+        JOB_TYPES[job_type].total_steps,
+    )
+
+
+async def add_organizations(db: asyncpg.Pool | asyncpg.Connection, count: int, prefix: str = "org_t") -> list[str]:
+    """Organizations ``{prefix}{i}``, each with a user ``user_{prefix}{i}``."""
+    orgs = [f"{prefix}{i}" for i in range(count)]
+    await db.execute(
+        "INSERT INTO organizations (id, name) SELECT o, o FROM unnest($1::text[]) o", orgs
+    )
+    await db.execute(
+        "INSERT INTO users (id, email, display_name) SELECT 'user_' || o, o || '@example.com', o FROM unnest($1::text[]) o",
+        orgs,
+    )
+    await db.execute(
+        "INSERT INTO organization_members (organization_id, user_id) SELECT o, 'user_' || o FROM unnest($1::text[]) o",
+        orgs,
+    )
+    return orgs
+
+
+async def job(db: asyncpg.Pool | asyncpg.Connection, job_id: uuid.UUID) -> asyncpg.Record:
+    return await db.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
