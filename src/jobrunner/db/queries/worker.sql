@@ -126,6 +126,3 @@ DELETE FROM workers w
  WHERE w.heartbeat_at < now() - make_interval(secs => $1)
    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.locked_by = w.id);
 
--- Keeps the LISTEN connection honest: a dead socket shows up as an error here.
--- name: ping
-SELECT 1;
