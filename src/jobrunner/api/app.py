@@ -43,7 +43,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(
-            database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+            database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size, stateless=True
         )
         try:
             plugins.load_imports(settings)

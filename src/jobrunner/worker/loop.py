@@ -21,7 +21,7 @@ import asyncpg
 import orjson
 
 from jobrunner.db.notify import Listener
-from jobrunner.db.pool import create_pool, init_connection
+from jobrunner.db.pool import create_pool
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError, RetryLater
 from jobrunner.settings import Settings
@@ -35,11 +35,6 @@ log = logging.getLogger(__name__)
 
 # How long a processor asked to stop (cancel, shutdown) may take before its task is cancelled.
 STOP_GRACE_SECONDS = 1.0
-
-
-async def _keep_session(_conn: asyncpg.Connection) -> None:
-    """The engine's own connections leave no session state behind, so returning one to
-    its pool needs no reset round trip (asyncpg's default costs one per statement)."""
 
 
 class Worker:
@@ -75,9 +70,8 @@ class Worker:
         """Connect, announce this worker, and start claiming. Returns once running."""
         s = self.settings
         self.pool = await create_pool(self.database_url, min_size=1, max_size=s.pool_max_size)
-        self._db = await asyncpg.create_pool(
-            self.database_url, min_size=2, max_size=4, init=init_connection, reset=_keep_session
-        )
+        # The engine's own statements leave no session state: no reset round trip.
+        self._db = await create_pool(self.database_url, min_size=2, max_size=4, stateless=True)
         await self._heartbeat()
         self._writer = Writer(
             self._db, self.id, progress_interval=s.progress_write_interval_seconds, on_released=self._wake.set
