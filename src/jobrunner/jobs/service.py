@@ -117,24 +117,28 @@ class JobService:
         }
 
     async def cancel(self, claims: TokenClaims, job_id: str) -> None:
-        ident = parse_job_id(job_id)
-        access = await self._repo.access(claims.organization_id, claims.user_id, [rbac.CANCEL_JOBS])
-        rbac.require(access, rbac.CANCEL_JOBS)
-        outcome = await self._repo.cancel(claims.organization_id, claims.user_id, ident)
-        if not outcome.found:
-            raise NotFound(JOB_NOT_FOUND)
-        if not outcome.changed:
-            raise Conflict("job can only be cancelled while queued, running or retrying")
+        await self._transition(
+            claims, job_id, rbac.CANCEL_JOBS, self._repo.cancel,
+            "job can only be cancelled while queued, running or retrying",
+        )
 
     async def retry(self, claims: TokenClaims, job_id: str) -> None:
+        await self._transition(
+            claims, job_id, rbac.RETRY_JOBS, self._repo.retry,
+            "job can only be retried when failed and retryCount < maxRetries",
+        )
+
+    async def _transition(self, claims: TokenClaims, job_id: str, permission: str, apply, conflict: str) -> None:
+        """A user's state change: permission, then one guarded update; 404 when the job is
+        not the caller's, 409 when its state does not allow the change."""
         ident = parse_job_id(job_id)
-        access = await self._repo.access(claims.organization_id, claims.user_id, [rbac.RETRY_JOBS])
-        rbac.require(access, rbac.RETRY_JOBS)
-        outcome = await self._repo.retry(claims.organization_id, claims.user_id, ident)
+        access = await self._repo.access(claims.organization_id, claims.user_id, [permission])
+        rbac.require(access, permission)
+        outcome = await apply(claims.organization_id, claims.user_id, ident)
         if not outcome.found:
             raise NotFound(JOB_NOT_FOUND)
         if not outcome.changed:
-            raise Conflict("job can only be retried when failed and retryCount < maxRetries")
+            raise Conflict(conflict)
 
 
 def _validate_request(body: Any) -> CreateJobRequest:
