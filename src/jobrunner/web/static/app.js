@@ -389,7 +389,9 @@ function exportRequest(form) {
   const payload = { reportType: data.get("reportType"), format: data.get("format") };
   if (Object.keys(filters).length) payload.filters = filters;
   const priorityText = String(data.get("priority") || "0").trim();
-  return { jobType: "export_report", payload, priority: Number(priorityText) };
+  const priority = Number(priorityText);
+  // Anything but a number goes as typed, for the API to name in its 422.
+  return { jobType: "export_report", payload, priority: priorityText && Number.isFinite(priority) ? priority : priorityText };
 }
 
 function showFormErrors(messages) {
@@ -403,10 +405,8 @@ async function startExport(event) {
   event.preventDefault();
   const form = event.target;
   const request = exportRequest(form);
+  // The API checks everything (a 422 names each field); this only saves a pointless job.
   const problems = [];
-  if (!Number.isInteger(request.priority) || request.priority < 0 || request.priority > 10) {
-    problems.push("Priority must be a whole number from 0 to 10.");
-  }
   const { dateFrom, dateTo } = request.payload.filters || {};
   if (dateFrom && dateTo && dateFrom > dateTo) problems.push("The From date must not be after the To date.");
   showFormErrors(problems);
