@@ -32,11 +32,11 @@ def wait_for_status(api, job_id: str, wanted: str, timeout: float = 20) -> dict:
 def test_member_starts_a_csv_export_watches_it_finish_and_downloads_it(page, live_service: LiveService, tmp_path):
     sign_in(page, "Max Member")
     screenshot(page, "jobs-empty")
-    page.get_by_label("Report").select_option("quotes")
-    page.get_by_label("Format").select_option("csv")
-    page.get_by_label("From").fill("2000-01-01")
-    page.get_by_label("To").fill("2100-12-31")
-    page.get_by_label("Priority").fill("5")
+    page.get_by_label("Report", exact=True).select_option("quotes")
+    page.get_by_label("Format", exact=True).select_option("csv")
+    page.get_by_label("From", exact=True).fill("2000-01-01")
+    page.get_by_label("To", exact=True).fill("2100-12-31")
+    page.get_by_label("Priority", exact=True).fill("5")
     # Record every width the bar takes, to see it move and reach 100%.
     page.evaluate("""() => { window.__widths = [];
         new MutationObserver((records) => { for (const r of records)
@@ -141,7 +141,7 @@ def test_errors_read_in_plain_words(page, live_service: LiveService):
     assert "can't be cancelled in its current state" in alert.inner_text()
     job_row(page, job_id).locator(".badge.cancelled").wait_for()
     # 422 from the API, in words: an out-of-range priority, named by its label.
-    page.get_by_label("Priority").fill("11")
+    page.get_by_label("Priority", exact=True).fill("11")
     page.get_by_role("button", name="Start export").click()
     errors = page.locator("#form-errors")
     errors.wait_for()
