@@ -126,7 +126,7 @@ def sign_in(page, user_label: str) -> None:
     """Sign in through the demo picker (the button shows the user's display name)."""
     page.goto("/")
     page.get_by_role("button", name=user_label).click()
-    page.get_by_role("heading", name="My jobs").wait_for()
+    page.locator('#jobs[aria-busy="false"]').wait_for(state="attached")
 
 
 def screenshot(page, name: str) -> None:

@@ -110,8 +110,8 @@ def test_the_viewer_sees_no_start_button_nor_cancel(page, live_service: LiveServ
     sign_in(page, "Vera Viewer")
     assert page.get_by_role("button", name="Start export").count() == 0
     assert page.get_by_role("heading", name="Start an export").is_hidden()
+    page.locator("#jobs-empty").wait_for()
     assert page.locator("li.job").count() == 0
-    assert page.locator("#jobs-empty").is_visible()
     screenshot(page, "viewer")
 
 
@@ -132,7 +132,9 @@ def test_another_users_jobs_never_appear(page, live_service: LiveService):
 def test_errors_read_in_plain_words(page, live_service: LiveService):
     with live_service.api() as api:
         job_id = api.post("/v1/jobs", json={**EXPORT, "scheduledAt": "2099-01-01T00:00:00.000Z"}).json()["jobId"]
-        sign_in(page, "Max Member")
+        time.sleep(2.2)  # past "just created": the page's next poll comes 10 s after its first
+        with page.expect_response(lambda r: f"/v1/jobs/{job_id}/status" in r.url):
+            sign_in(page, "Max Member")
         # Cancelled elsewhere (another tab, the CLI) after the page drew its button: 409.
         api.post(f"/v1/jobs/{job_id}/cancel")
     job_row(page, job_id).get_by_role("button", name="Cancel").click()

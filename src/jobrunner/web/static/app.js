@@ -183,6 +183,7 @@ function stopWatching() {
 async function loadJobs() {
   stopWatching();
   const filters = new FormData($("filters"));
+  $("jobs").setAttribute("aria-busy", "true");
   let page;
   try {
     page = await client.listJobs({
@@ -199,6 +200,7 @@ async function loadJobs() {
   $("page-info").textContent = `Page ${page.page} of ${Math.max(page.totalPages, 1)} · ${page.total} jobs`;
   $("prev-page").disabled = page.page <= 1;
   $("next-page").disabled = page.page >= page.totalPages;
+  $("jobs").setAttribute("aria-busy", "false");
   for (const job of page.jobs) if (!isFinal(job.status)) watch(job.id);
 }
 
