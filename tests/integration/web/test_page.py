@@ -79,6 +79,8 @@ def test_cancel_a_scheduled_job(page, live_service: LiveService):
         assert row.get_by_role("button", name="Retry").is_hidden()
         assert api.get(f"/v1/jobs/{job_id}/status").json()["job"]["status"] == "cancelled"
         screenshot(page, "job-cancelled")
+        page.emulate_media(color_scheme="dark")
+        screenshot(page, "dark")
 
 
 def test_retry_a_failed_job(page, live_service: LiveService):
