@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,20 +70,27 @@ def service_settings(**overrides) -> Settings:
     return Settings(**values)
 
 
-@pytest.fixture
-def live_service(database_url: str) -> Iterator[LiveService]:
-    """The whole service on a free port: API, jobs page, demo sign-in, worker."""
+@contextmanager
+def running_service(database_url: str, *, with_worker: bool = True, **overrides) -> Iterator[LiveService]:
+    """The service on a free port (settings: demo mode unless overridden)."""
     from jobrunner.service import build_app
 
-    asyncio.run(load_demo_data(database_url, quotes_per_org=DEMO_QUOTES))
-    settings = service_settings()
-    app = build_app(Runtime(settings=settings, database_url=database_url, jwt_secret=JWT_SECRET), with_worker=True)
+    settings = service_settings(**overrides)
+    app = build_app(Runtime(settings=settings, database_url=database_url, jwt_secret=JWT_SECRET), with_worker=with_worker)
     port = free_port()
     server, thread = serve_in_thread(app, port)
     try:
         yield LiveService(url=f"http://127.0.0.1:{port}", database_url=database_url)
     finally:
         stop_server(server, thread)
+
+
+@pytest.fixture
+def live_service(database_url: str) -> Iterator[LiveService]:
+    """The whole service: API, jobs page, demo sign-in, worker, and a little demo data."""
+    asyncio.run(load_demo_data(database_url, quotes_per_org=DEMO_QUOTES))
+    with running_service(database_url) as service:
+        yield service
 
 
 def ensure_chromium() -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
-from tests.integration.web.conftest import LiveService
+from tests.integration.web.conftest import LiveService, running_service
 from tests.support.processes import REPO_ROOT, command_env
 
 pytestmark = pytest.mark.slow
@@ -59,3 +61,22 @@ def test_jobs_commands(live_service: LiveService):
     invalid = cli(live_service, "export", "quotes", "--format", "pdf")
     assert invalid.returncode == 1 and "Invalid input" in invalid.stderr
     assert cli(live_service, "jobs", "status", job_id, user="user_admin").returncode == 1  # not theirs: 404
+
+
+def test_ctrl_c_asks_whether_to_cancel_the_job(database_url: str):
+    # No worker: the export stays queued while the CLI waits for it.
+    with running_service(database_url, with_worker=False) as service:
+        env = command_env(JOBRUNNER_TOKEN=service.token(), JOBRUNNER_URL=service.url)
+        process = subprocess.Popen([sys.executable, "-m", "jobrunner.cli_client", "export", "quotes", "--wait"],
+                                   env=env, cwd=REPO_ROOT, text=True,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        started = process.stderr.readline()
+        assert started.startswith("export started: job "), started
+        job_id = started.split()[-1]
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate("y\n", timeout=30)
+        assert process.returncode == 130, err
+        assert "Cancel job" in err and "Job cancelled successfully" in err
+        with service.api() as api:
+            assert api.get(f"/v1/jobs/{job_id}/status").json()["job"]["status"] == "cancelled"

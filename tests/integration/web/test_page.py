@@ -6,9 +6,10 @@ import csv
 import io
 import time
 
+import httpx
 import pytest
 
-from tests.integration.web.conftest import LiveService, screenshot, sign_in
+from tests.integration.web.conftest import LiveService, running_service, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -157,37 +158,22 @@ def test_errors_read_in_plain_words(page, live_service: LiveService):
 def test_paste_a_token_when_demo_sign_in_is_off(browser, live_service: LiveService, database_url: str):
     """Without demo mode the demo endpoints do not exist (404 problem) and the page asks
     for a token."""
-    import httpx
-
-    from jobrunner.runtime import Runtime
-    from jobrunner.service import build_app
-    from tests.conftest import JWT_SECRET
-    from tests.integration.web.conftest import serve_in_thread, service_settings, stop_server
-    from tests.support.processes import free_port
-
-    settings = service_settings(demo_mode=False)
-    port = free_port()
-    server, thread = serve_in_thread(
-        build_app(Runtime(settings=settings, database_url=database_url, jwt_secret=JWT_SECRET), with_worker=False), port)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        answer = httpx.get(f"{url}/v1/demo/users")
+    with running_service(database_url, with_worker=False, demo_mode=False) as service:
+        answer = httpx.get(f"{service.url}/v1/demo/users")
         assert answer.status_code == 404
         assert answer.headers["content-type"].startswith("application/problem+json")
-        assert httpx.post(f"{url}/v1/demo/token", json={"userId": "user_admin"}).status_code == 404
+        assert httpx.post(f"{service.url}/v1/demo/token", json={"userId": "user_admin"}).status_code == 404
         context = browser.new_context(viewport={"width": 360, "height": 740})
         page = context.new_page()
-        page.goto(url + "/")
+        page.goto(service.url + "/")
         page.get_by_label("Bearer token").wait_for()
         assert page.locator("#demo-users").is_hidden()
         page.get_by_label("Bearer token").fill("not-a-token")
         page.get_by_role("button", name="Sign in with token").click()
         assert "not accepted" in page.get_by_role("alert").inner_text()
-        page.get_by_label("Bearer token").fill(live_service.token("user_member"))
+        page.get_by_label("Bearer token").fill(service.token("user_member"))
         page.get_by_role("button", name="Sign in with token").click()
-        page.get_by_role("heading", name="My jobs").wait_for()
+        page.locator('#jobs[aria-busy="false"]').wait_for(state="attached")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         screenshot(page, "narrow-360px")
         context.close()
-    finally:
-        stop_server(server, thread)
