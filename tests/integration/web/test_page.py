@@ -177,3 +177,27 @@ def test_paste_a_token_when_demo_sign_in_is_off(browser, live_service: LiveServi
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         screenshot(page, "narrow-360px")
         context.close()
+
+
+def test_pages_filters_and_only_unfinished_jobs_are_polled(page, live_service: LiveService):
+    scheduled = {**EXPORT, "scheduledAt": "2099-01-01T00:00:00.000Z"}
+    with live_service.api() as api:
+        done = api.post("/v1/jobs", json=scheduled).json()["jobId"]
+        api.post(f"/v1/jobs/{done}/cancel")
+        queued = [api.post("/v1/jobs", json=scheduled).json()["jobId"] for _ in range(21)]
+    polled: list[str] = []
+    page.on("request", lambda request: polled.append(request.url) if request.url.endswith("/status") else None)
+    sign_in(page, "Max Member")
+    assert page.locator("li.job").count() == 20
+    assert page.locator("#page-info").inner_text() == "Page 1 of 2 · 22 jobs"
+    page.get_by_role("button", name="Next").click()
+    page.locator("#page-info", has_text="Page 2 of 2").wait_for()
+    page.locator('#jobs[aria-busy="false"]').wait_for(state="attached")
+    ids = page.locator("li.job").evaluate_all("rows => rows.map(r => r.dataset.jobId)")
+    assert ids == [queued[0], done]  # newest first: the oldest two on page 2
+    page.get_by_label("Status", exact=True).select_option("cancelled")
+    page.locator("#page-info", has_text="Page 1 of 1 · 1 jobs").wait_for(state="attached")
+    assert page.locator("li.job").evaluate_all("rows => rows.map(r => r.dataset.jobId)") == [done]
+    time.sleep(1)
+    assert polled and not any(done in url for url in polled)
+    assert {url.split("/")[-2] for url in polled} <= set(queued)
