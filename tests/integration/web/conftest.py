@@ -6,6 +6,7 @@ Playwright. Chromium is installed with apt when /usr/bin/chromium is missing (ne
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import threading
@@ -138,5 +139,9 @@ def sign_in(page, user_label: str) -> None:
 
 
 def screenshot(page, name: str) -> None:
+    """Saves docs/screenshots/<name>.png when JOBRUNNER_SCREENSHOTS=1 (so that a plain test
+    run leaves the working tree alone)."""
+    if os.environ.get("JOBRUNNER_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
