@@ -170,7 +170,7 @@ async function enterApp() {
   announce(`Signed in as ${state.me.displayName || state.me.userId}`);
   state.page = 1;
   await loadJobs();
-  $("main").focus();
+  $("main").focus({ preventScroll: true });
 }
 
 // ---------- the list ----------
