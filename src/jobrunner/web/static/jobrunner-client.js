@@ -180,26 +180,27 @@ export function createClient({ baseUrl = "", getToken = () => null, fetch: fetch
     while (!(signal && signal.aborted)) {
       await whenVisible(visibility, signal);
       if (signal && signal.aborted) break;
-      let delaySeconds;
+      let answer = null;
       try {
-        const answer = await getStatus(jobId, { etag, signal });
-        failures = 0;
-        etag = answer.etag;
-        if (!answer.notModified) {
-          last = answer.status;
-          if (onUpdate) onUpdate(last);
-        }
-        if (last && isFinal(last.job.status)) return last;
-        delaySeconds = answer.retryAfter ?? DEFAULT_POLL_SECONDS;
+        answer = await getStatus(jobId, { etag, signal });
       } catch (error) {
         if (signal && signal.aborted) break;
         if (error instanceof ApiError && FATAL_STATUSES.includes(error.status)) throw error;
         failures += 1;
         const ceiling = Math.min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1));
-        delaySeconds = ceiling / 2 + Math.random() * (ceiling / 2);
+        const delaySeconds = ceiling / 2 + Math.random() * (ceiling / 2);
         if (onError) onError(error, delaySeconds);
+        await sleep(delaySeconds * 1000, signal);
+        continue;
       }
-      await sleep(delaySeconds * 1000, signal);
+      failures = 0;
+      etag = answer.etag;
+      if (!answer.notModified) {
+        last = answer.status;
+        if (onUpdate) onUpdate(last); // an exception here is the caller's: it rejects
+      }
+      if (last && isFinal(last.job.status)) return last;
+      await sleep((answer.retryAfter ?? DEFAULT_POLL_SECONDS) * 1000, signal);
     }
     return last;
   }
