@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     retry_backoff_base_seconds: float = 2.0
     retry_backoff_cap_seconds: float = 300.0
 
+    # The demo sign-in endpoints (/v1/demo/users, /v1/demo/token) exist only when the service
+    # runs with demo data; `jobrunner run` turns this on.
+    demo_mode: bool = False
+
     # Exports
     download_link_ttl_seconds: int = 900
     export_retention_days: int = 7

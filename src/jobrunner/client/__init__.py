@@ -1,0 +1,7 @@
+"""A small async HTTP client for the jobrunner API (httpx), used by the CLI and usable
+from any Python program: ``async with JobrunnerClient(url, token) as api: ...``."""
+
+from jobrunner.client.errors import ApiError, explain
+from jobrunner.client.http import FINAL_STATES, JobrunnerClient, StatusAnswer
+
+__all__ = ["ApiError", "FINAL_STATES", "JobrunnerClient", "StatusAnswer", "explain"]

@@ -1,0 +1,156 @@
+"""The jobrunner HTTP API from Python: create, status, list, cancel, retry, download, and
+``watch`` which polls a job the way the service asks (see docs/frontend.md):
+Retry-After between polls, If-None-Match with the last ETag (a 304 yields nothing), stop
+once final, exponential backoff with jitter on network errors, 429 and 5xx."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from jobrunner.client.errors import ApiError
+
+FINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
+DEFAULT_POLL_SECONDS = 5.0
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 60.0
+# Worth polling again after these: the service is busy or briefly failing.
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StatusAnswer:
+    status: dict[str, Any] | None  # None when not modified
+    etag: str | None
+    retry_after: float | None
+    not_modified: bool
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
+
+
+def backoff_seconds(failures: int) -> float:
+    """Full-ish jitter: between half and all of min(cap, base * 2**(failures-1))."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1))
+    return ceiling / 2 + random.random() * ceiling / 2
+
+
+class JobrunnerClient:
+    def __init__(
+        self, base_url: str, token: str | None, *, timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+
+    async def __aenter__(self) -> JobrunnerClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = await self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, _problem(response))
+        return response
+
+    async def create_job(
+        self, job_type: str, payload: dict[str, Any], *, priority: int | None = None,
+        max_retries: int | None = None, scheduled_at: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/jobs: ``{"jobId", "message"}``."""
+        body: dict[str, Any] = {"jobType": job_type, "payload": payload}
+        optional = {"priority": priority, "maxRetries": max_retries, "scheduledAt": scheduled_at}
+        body.update({key: value for key, value in optional.items() if value is not None})
+        return (await self._send("POST", "/v1/jobs", json=body)).json()
+
+    async def get_status(self, job_id: str, *, etag: str | None = None) -> StatusAnswer:
+        headers = {"If-None-Match": etag} if etag else {}
+        response = await self._send("GET", f"/v1/jobs/{job_id}/status", headers=headers)
+        not_modified = response.status_code == 304
+        return StatusAnswer(
+            status=None if not_modified else response.json(),
+            etag=response.headers.get("ETag") or etag,
+            retry_after=retry_after_seconds(response),
+            not_modified=not_modified,
+        )
+
+    async def list_jobs(
+        self, *, page: int = 1, page_size: int = 25, status: str | None = None, job_type: str | None = None,
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"page": page, "pageSize": page_size}
+        if status:
+            params["status"] = status
+        if job_type:
+            params["jobType"] = job_type
+        return (await self._send("GET", "/v1/jobs", params=params)).json()
+
+    async def cancel_job(self, job_id: str) -> dict[str, Any]:
+        return (await self._send("POST", f"/v1/jobs/{job_id}/cancel")).json()
+
+    async def retry_job(self, job_id: str) -> dict[str, Any]:
+        return (await self._send("POST", f"/v1/jobs/{job_id}/retry")).json()
+
+    async def watch(self, job_id: str, *, sleep: Sleep = asyncio.sleep) -> AsyncIterator[dict[str, Any]]:
+        """Yields each changed status answer until the job is final (the last one yielded).
+        401/403/404/409/422 raise ApiError at once; transient failures back off."""
+        etag: str | None = None
+        failures = 0
+        while True:
+            try:
+                answer = await self.get_status(job_id, etag=etag)
+            except (httpx.TransportError, ApiError) as exc:
+                if isinstance(exc, ApiError) and exc.status < 500 and exc.status not in TRANSIENT_STATUSES:
+                    raise
+                failures += 1
+                await sleep(backoff_seconds(failures))
+                continue
+            failures = 0
+            etag = answer.etag
+            if answer.status is not None:
+                yield answer.status
+                if answer.status["job"]["status"] in FINAL_STATES:
+                    return
+            await sleep(answer.retry_after if answer.retry_after is not None else DEFAULT_POLL_SECONDS)
+
+    async def download(self, url: str, destination: Path) -> int:
+        """Streams a file (a signed ``downloadUrl``, absolute or relative to the service)
+        into ``destination``; returns the number of bytes written."""
+        written = 0
+        async with self._http.stream("GET", url) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise ApiError(response.status_code, _problem(response))
+            with destination.open("wb") as out:
+                async for chunk in response.aiter_bytes():
+                    out.write(chunk)
+                    written += len(chunk)
+        return written
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"detail": response.text[:200]}
+    return body if isinstance(body, dict) else {}

@@ -1,0 +1,86 @@
+"""The jobs page and its static files, plus the demo sign-in endpoints.
+
+``router`` serves ``/`` and ``/static/<file>`` (only the files shipped in ``static/``,
+nothing from outside the package). ``demo_router`` serves ``GET /v1/demo/users`` and
+``POST /v1/demo/token``; the app includes it only when ``settings.demo_mode`` is true, so
+those endpoints do not exist otherwise. Errors are raised as ``jobrunner.domain.errors``
+classes and become problem details in ``api/errors.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import FileResponse
+
+from jobrunner.auth.tokens import issue_token
+from jobrunner.db.seed import DEMO_USERS
+from jobrunner.domain.errors import InvalidInput, NotFound
+
+STATIC_DIR = Path(__file__).parent / "static"
+_MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}
+# Only the page's own files, found once at import: a request can never name anything else.
+STATIC_FILES = {path.name: path for path in STATIC_DIR.iterdir() if path.suffix in _MEDIA_TYPES}
+
+# The page loads nothing from anywhere but this service.
+_PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+}
+
+router = APIRouter(tags=["page"], include_in_schema=False)
+
+
+def _file(path: Path) -> FileResponse:
+    return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix], headers=_PAGE_HEADERS)
+
+
+@router.get("/")
+async def jobs_page() -> FileResponse:
+    """The jobs page."""
+    return _file(STATIC_FILES["index.html"])
+
+
+@router.get("/static/{name}")
+async def static_file(name: str) -> FileResponse:
+    path = STATIC_FILES.get(name)
+    if path is None:
+        raise NotFound(f"no static file {name!r}")
+    return _file(path)
+
+
+demo_router = APIRouter(prefix="/v1/demo", tags=["demo"])
+
+
+class DemoTokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    userId: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+@demo_router.get("/users", summary="Demo users one may sign in as (demo mode only)")
+async def demo_users() -> dict:
+    return {
+        "users": [
+            {"userId": u.user_id, "organizationId": u.organization_id, "role": u.role, "displayName": u.display_name}
+            for u in DEMO_USERS
+        ]
+    }
+
+
+@demo_router.post("/token", summary="A bearer token for a demo user (demo mode only)")
+async def demo_token(body: DemoTokenRequest, request: Request) -> dict:
+    user = next((u for u in DEMO_USERS if u.user_id == body.userId), None)
+    if user is None:
+        raise InvalidInput("unknown demo user", [{"loc": "userId", "message": f"no demo user {body.userId!r}"}])
+    ttl = request.app.state.settings.token_ttl_seconds
+    token = issue_token(request.app.state.jwt_secret, user.user_id, user.organization_id, ttl)
+    return {"token": token, "tokenType": "Bearer", "expiresIn": ttl, "userId": user.user_id, "organizationId": user.organization_id}
