@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from jobrunner.cli_client import export_command, jobs_app
 from jobrunner.settings import Settings, get_settings
 
 app = typer.Typer(help="jobrunner: background jobs with a status API for frontends.", no_args_is_help=True)
@@ -95,6 +96,10 @@ def run(
     settings: Settings = get_settings()
     run_all(_runtime(), host=host or settings.host, port=port or settings.port)
 
+
+# Commands that drive a running service over HTTP (jobs, export).
+app.add_typer(jobs_app, name="jobs")
+app.command("export")(export_command)
 
 if __name__ == "__main__":
     app()

@@ -5,6 +5,7 @@ puts them in one process."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -56,7 +57,9 @@ def run_all(runtime: Runtime, *, host: str, port: int) -> None:
         console.print("loading demo data (first run)…")
         asyncio.run(load_demo_data(runtime.database_url))
     _print_welcome(runtime, host, port)
-    serve(runtime, host=host, port=port, with_worker=True)
+    # The page's demo sign-in (a picker of the demo users) exists only here.
+    demo = replace(runtime, settings=runtime.settings.model_copy(update={"demo_mode": True}))
+    serve(demo, host=host, port=port, with_worker=True)
 
 
 def _print_welcome(runtime: Runtime, host: str, port: int) -> None:

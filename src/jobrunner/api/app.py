@@ -13,7 +13,7 @@ from jobrunner.api.deps import TokenCache
 from jobrunner.api.errors import install_error_handlers
 from jobrunner.api.middleware import BodySizeLimit, Metrics
 from jobrunner.api.openapi import build_openapi
-from jobrunner.api.routes import ROUTERS
+from jobrunner.api.routes import DEMO_ROUTERS, ROUTERS
 from jobrunner.api.routing import DirectDispatch, DirectRoute
 from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.pool import create_pool
@@ -72,7 +72,7 @@ def create_app(
     app.state.pool = None
     app.state.metrics_registry = CollectorRegistry()
     install_error_handlers(app)
-    for router in ROUTERS:
+    for router in ROUTERS + (DEMO_ROUTERS if settings.demo_mode else []):
         app.include_router(router)
     direct_routes = [route for router in ROUTERS for route in router.routes if isinstance(route, DirectRoute)]
     # Added first = innermost: metrics see the hot path too.

@@ -1,8 +1,15 @@
 """Every router the app serves. A feature adds its own with one line here."""
 
 from jobrunner.api.routes import health, jobs
+from jobrunner.web import me
+from jobrunner.web import routes as web
 
 ROUTERS = [
     health.router,
     jobs.router,
+    me.router,
+    web.router,
 ]
+
+# Served only when the service runs with demo data (settings.demo_mode).
+DEMO_ROUTERS = [web.demo_router]
