@@ -239,7 +239,7 @@ class Worker:
             return Outcome(ctx.job_id, "failed", error=f"The job's result is not JSON: {exc}")
         if b"\\u0000" in encoded:
             return Outcome(ctx.job_id, "failed", error="The job's result contains a NUL character")
-        return Outcome(ctx.job_id, "succeeded", result=result)
+        return Outcome(ctx.job_id, "succeeded", result=result, on_rejected=ctx.run_cleanups)
 
     def _failure(self, ctx: LiveJobContext, exc: BaseException, timed_out: bool) -> Outcome | None:
         """The outcome of an attempt that raised; None when it was cancelled (the job is
