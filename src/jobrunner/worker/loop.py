@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # How long a processor asked to stop (cancel, shutdown) may take before its task is cancelled.
 STOP_GRACE_SECONDS = 1.0
+# How long stop() waits for cancelled processors to end before it gives up on them.
+ABANDON_AFTER_SECONDS = 5.0
 
 
 class Worker:
@@ -107,7 +109,11 @@ class Worker:
             self._ask_to_stop(ctx, "shutdown", grace=0.0)
         remaining = [ctx.task for ctx in self.running_jobs.values()]
         if remaining:
-            await asyncio.gather(*remaining, return_exceptions=True)
+            _, stuck = await asyncio.wait(remaining, timeout=ABANDON_AFTER_SECONDS)
+            if stuck:
+                # A processor that swallows cancellation: leave its job locked; once this
+                # worker's row is gone the rescuer hands it back as a transient failure.
+                log.error("%d processors ignored cancellation; leaving their jobs to the rescuer", len(stuck))
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
@@ -227,7 +233,7 @@ class Worker:
             return Outcome(ctx.job_id, "failed", error=f"The job's result is not JSON: {exc}")
         if b"\\u0000" in encoded:
             return Outcome(ctx.job_id, "failed", error="The job's result contains a NUL character")
-        return Outcome(ctx.job_id, "succeeded", result=result)
+        return Outcome(ctx.job_id, "succeeded", result=result, on_rejected=ctx.run_cleanups)
 
     def _failure(self, ctx: LiveJobContext, exc: BaseException, timed_out: bool) -> Outcome | None:
         """The outcome of an attempt that raised; None when it was cancelled (the job is

@@ -15,8 +15,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -51,6 +51,9 @@ class Outcome:
     error: str | None = None
     delay: float = 0.0
     bump: int = 0
+    # Run when the guard refuses the outcome (the job was cancelled or rescued before it
+    # landed): a success's cleanups, so the output of a cancelled job is removed after all.
+    on_rejected: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "error", clean_error(self.error))
@@ -87,6 +90,7 @@ class Writer:
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._background: set[asyncio.Task[None]] = set()
 
     # What the worker and the contexts report (synchronous: nothing to await, nothing lost).
     def progress(self, state: ProgressState) -> None:
@@ -228,4 +232,11 @@ class Writer:
             # Cancelled (or rescued) before the outcome landed: the guard kept the job's
             # state; only let go of the ones still held by this worker.
             done = {r["id"] for r in applied}
-            releases.extend(o.job_id for o in outcomes if o.job_id not in done)
+            for outcome in outcomes:
+                if outcome.job_id in done:
+                    continue
+                releases.append(outcome.job_id)
+                if outcome.on_rejected is not None:
+                    task = asyncio.create_task(outcome.on_rejected())
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)

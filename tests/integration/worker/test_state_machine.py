@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import types
 
-import asyncpg
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from jobrunner.db.pool import create_pool
