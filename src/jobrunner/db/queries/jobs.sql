@@ -59,8 +59,8 @@ SELECT id, organization_id, user_id, job_type, status::text AS status, priority,
 -- Cancel as one guarded UPDATE: only the caller's job, only from a cancellable state.
 -- Under READ COMMITTED a concurrent cancel or retry that changed the row first makes the
 -- WHERE fail on re-check, so exactly one of two racing transitions wins. locked_by stays:
--- the worker clears it when its processor has stopped. The audit row and the
--- notification that tells the worker at once are part of the same statement. `target`
+-- the worker clears it when its processor has stopped. The audit row is part of the same
+-- statement; the jobs_notify_status trigger tells the holding worker at once. `target`
 -- (the snapshot before the update) tells a 409 (job exists) from a 404.
 -- name: cancel_job
 WITH target AS (
@@ -74,15 +74,13 @@ WITH target AS (
 ), audit AS (
     INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
     SELECT organization_id, user_id, 'user', 'job.cancelled', id, '{}'::jsonb FROM changed
-), notified AS (
-    SELECT pg_notify('jobrunner_cancel', id::text) FROM changed
 )
 SELECT EXISTS (SELECT 1 FROM target) AS found,
-       (SELECT count(*) FROM changed) = 1 AS changed,
-       (SELECT count(*) FROM notified) AS notified;
+       (SELECT count(*) FROM changed) = 1 AS changed;
 
 -- Manual retry as one guarded UPDATE: only from failed with retries left. Resets the
--- attempt's traces and hands the job back to the queue; workers are woken at once.
+-- attempt's traces and hands the job back to the queue; the jobs_notify_status trigger
+-- wakes the workers.
 -- name: retry_job
 WITH target AS (
     SELECT id FROM jobs WHERE id = $3 AND organization_id = $1 AND user_id = $2
@@ -99,9 +97,6 @@ WITH target AS (
     INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
     SELECT organization_id, user_id, 'user', 'job.retried', id,
            jsonb_build_object('retryCount', retry_count) FROM changed
-), notified AS (
-    SELECT pg_notify('jobrunner_jobs', '') FROM changed
 )
 SELECT EXISTS (SELECT 1 FROM target) AS found,
-       (SELECT count(*) FROM changed) = 1 AS changed,
-       (SELECT count(*) FROM notified) AS notified;
+       (SELECT count(*) FROM changed) = 1 AS changed;
