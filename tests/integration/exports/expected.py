@@ -38,6 +38,14 @@ async def expected_rows(pool: asyncpg.Pool, report: str, organization_id: str = 
     return [r for r in rows if keep is None or keep(r)]
 
 
+def in_range_utc(date_from: str | None, date_to: str | None, created: dt.datetime) -> bool:
+    """Whether ``created`` falls within the whole UTC days dateFrom..dateTo."""
+    day = created.astimezone(dt.UTC).date()
+    return (date_from is None or day >= dt.date.fromisoformat(date_from)) and (
+        date_to is None or day <= dt.date.fromisoformat(date_to)
+    )
+
+
 def iso_ms(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 

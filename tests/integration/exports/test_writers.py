@@ -14,7 +14,7 @@ from jobrunner.reports import REPORTS
 from jobrunner.reports.validation import check_request
 from jobrunner.reports.writers import WRITERS, RowProgress
 from tests.integration.exports.expected import (
-    as_csv, as_json, as_xlsx, close_datetimes, expected_rows, read_csv, read_json, read_xlsx,
+    as_csv, as_json, as_xlsx, close_datetimes, expected_rows, in_range_utc, read_csv, read_json, read_xlsx,
 )
 
 
@@ -33,13 +33,6 @@ async def export(pool: asyncpg.Pool, path: Path, payload: dict, organization_id:
     finally:
         await writer.close()
     return count, fractions
-
-
-def in_range(date_from: str | None, date_to: str | None, created: dt.datetime) -> bool:
-    day = created.astimezone(dt.UTC).date()
-    return (date_from is None or day >= dt.date.fromisoformat(date_from)) and (
-        date_to is None or day <= dt.date.fromisoformat(date_to)
-    )
 
 
 def check_file(fmt: str, report: str, path: Path, expected: list[tuple]) -> None:
@@ -78,7 +71,7 @@ async def test_quote_filters(seeded, tmp_path, fmt) -> None:
     path = tmp_path / f"out.{fmt}"
     count, _ = await export(seeded, path, {"reportType": "quotes", "format": fmt, "filters": filters})
     expected = await expected_rows(
-        seeded, "quotes", keep=lambda r: r[3] == "sent" and in_range("2024-02-01", "2024-03-15", r[9])
+        seeded, "quotes", keep=lambda r: r[3] == "sent" and in_range_utc("2024-02-01", "2024-03-15", r[9])
     )
     assert 0 < count == len(expected) < len(await expected_rows(seeded, "quotes"))
     check_file(fmt, "quotes", path, expected)
@@ -90,7 +83,7 @@ async def test_date_bounds_are_whole_utc_days(seeded, tmp_path) -> None:
     count, _ = await export(
         seeded, path, {"reportType": "quotes", "format": "csv", "filters": {"dateFrom": "2024-01-05", "dateTo": "2024-01-05"}}
     )
-    expected = await expected_rows(seeded, "quotes", keep=lambda r: in_range("2024-01-05", "2024-01-05", r[9]))
+    expected = await expected_rows(seeded, "quotes", keep=lambda r: in_range_utc("2024-01-05", "2024-01-05", r[9]))
     assert count == len(expected) > 0
     assert {row[9][:10] for row in read_csv(path)[1:]} == {"2024-01-05"}
 
