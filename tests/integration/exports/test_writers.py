@@ -3,7 +3,6 @@ with the tests' own query; filters; isolation; formula neutralisation."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
