@@ -95,7 +95,7 @@ async def test_cancel_mid_export_leaves_no_file(make_context, settings, fmt) -> 
     await ctx.pool.execute(
         """INSERT INTO quotes (organization_id, quote_number, customer_id, status, currency, subtotal, tax, total, valid_until)
            SELECT 'org_acme', 'BULK-' || i, (SELECT min(id) FROM customers WHERE organization_id = 'org_acme'),
-                  'draft', 'EUR', 1, 0, 1, date '2025-01-01' FROM generate_series(1, 30000) i"""
+                  'draft', 'EUR', 1, 0, 1, date '2025-01-01' FROM generate_series(1, 15000) i"""
     )
     original = ctx.progress
 
@@ -111,7 +111,7 @@ async def test_cancel_mid_export_leaves_no_file(make_context, settings, fmt) -> 
     assert files_under(Path(settings.data_dir) / "exports") == []
     assert await find_export_file(ctx.pool, ctx.job_id) is None
     # The connection went back to the pool usable (COPY or cursor aborted cleanly).
-    assert await ctx.pool.fetchval("SELECT count(*) FROM quotes WHERE quote_number LIKE 'BULK-%'") == 30000
+    assert await ctx.pool.fetchval("SELECT count(*) FROM quotes WHERE quote_number LIKE 'BULK-%'") == 15000
 
 
 async def test_failure_after_publishing_removes_the_file(make_context, settings, monkeypatch) -> None:
