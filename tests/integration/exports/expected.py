@@ -13,6 +13,9 @@ from pathlib import Path
 import asyncpg
 import openpyxl
 
+from jobrunner.reports.validation import check_request
+from jobrunner.reports.writers import WRITERS, RowProgress
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 EXPECTED_SQL = {
@@ -124,3 +127,24 @@ def close_datetimes(got: list, want: list) -> bool:
         elif a != b:
             return False
     return True
+
+
+async def export_file(
+    pool: asyncpg.Pool, path: Path, payload: dict, organization_id: str = "org_acme", total: int = 1000
+) -> tuple[int, list[float]]:
+    """Runs the payload's writer into ``path``; returns the row count and the progress
+    fractions it reported."""
+    request = check_request(payload, organization_id, "user_admin")
+    writer = WRITERS[request.format](path)
+    fractions: list[float] = []
+
+    async def report(fraction: float) -> None:
+        fractions.append(fraction)
+
+    try:
+        async with pool.acquire() as conn:
+            count = await writer.write_rows(conn, request, RowProgress(total, report))
+        await writer.finish()
+    finally:
+        await writer.close()
+    return count, fractions

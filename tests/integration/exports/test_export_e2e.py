@@ -40,7 +40,9 @@ async def service(database_url: str, data_dir: Path):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             client.headers["Authorization"] = f"Bearer {issue_token(JWT_SECRET, 'user_admin', 'org_acme')}"
+            client.anonymous = httpx.AsyncClient(transport=transport, base_url="http://test")
             yield client, settings
+            await client.anonymous.aclose()
 
 
 async def poll(client: httpx.AsyncClient, job_id: str, *, timeout: float = 60.0, follow_retry_after: bool = False):
@@ -74,7 +76,7 @@ async def test_success_transcript_csv(seeded, database_url, tmp_path) -> None:
         result = final["job"]["result"]
         assert set(result) >= {"downloadUrl", "fileSize", "recordCount", "generatedAt", "reportType", "format"}
         # A plain browser link: no Authorization header.
-        download = await httpx.AsyncClient(transport=client._transport, base_url="http://test").get(result["downloadUrl"])
+        download = await client.anonymous.get(result["downloadUrl"])
         assert download.status_code == 200 and len(download.content) == result["fileSize"]
         path = tmp_path / "downloaded.csv"
         path.write_bytes(download.content)

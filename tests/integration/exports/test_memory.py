@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobrunner.reports.validation import check_request
-from jobrunner.reports.writers import WRITERS, RowProgress
+from tests.integration.exports.expected import export_file
 
 BULK_QUOTES = """
 INSERT INTO quotes (organization_id, quote_number, customer_id, status, currency, subtotal, tax, total, valid_until, created_at)
@@ -27,18 +26,7 @@ async def add_quotes(pool, rows: int) -> None:
 
 
 async def write(pool, fmt: str, path: Path) -> int:
-    request = check_request({"reportType": "quotes", "format": fmt}, "org_acme", "user_admin")
-    writer = WRITERS[fmt](path)
-
-    async def ignore(fraction: float) -> None:
-        pass
-
-    try:
-        async with pool.acquire() as conn:
-            count = await writer.write_rows(conn, request, RowProgress(1, ignore))
-        await writer.finish()
-    finally:
-        await writer.close()
+    count, _ = await export_file(pool, path, {"reportType": "quotes", "format": fmt})
     return count
 
 

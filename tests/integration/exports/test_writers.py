@@ -6,32 +6,12 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from jobrunner.reports import REPORTS
-from jobrunner.reports.validation import check_request
-from jobrunner.reports.writers import WRITERS, RowProgress
 from tests.integration.exports.expected import (
-    as_csv, as_json, as_xlsx, close_datetimes, expected_rows, in_range_utc, read_csv, read_json, read_xlsx,
+    as_csv, as_json, as_xlsx, close_datetimes, expected_rows, export_file as export, in_range_utc, read_csv, read_json, read_xlsx,
 )
-
-
-async def export(pool: asyncpg.Pool, path: Path, payload: dict, organization_id: str = "org_acme") -> tuple[int, list[float]]:
-    request = check_request(payload, organization_id, "user_admin")
-    writer = WRITERS[request.format](path)
-    fractions: list[float] = []
-
-    async def report(fraction: float) -> None:
-        fractions.append(fraction)
-
-    try:
-        async with pool.acquire() as conn:
-            count = await writer.write_rows(conn, request, RowProgress(1000, report))
-        await writer.finish()
-    finally:
-        await writer.close()
-    return count, fractions
 
 
 def check_file(fmt: str, report: str, path: Path, expected: list[tuple]) -> None:
