@@ -77,3 +77,5 @@ def test_url_shape_and_presenter() -> None:
     shown = present_export_result(result, Row(), secret=SECRET, ttl_seconds=900, now=1_000)
     assert shown["downloadUrl"] == url and result["downloadUrl"].endswith("/download")
     assert present_export_result({"other": 1}, Row(), secret=SECRET, ttl_seconds=900) == {"other": 1}
+    foreign = {**result, "downloadUrl": "/api/v1/exports/quotes_2024-01-30.csv"}
+    assert present_export_result(foreign, Row(), secret=SECRET, ttl_seconds=900) == foreign

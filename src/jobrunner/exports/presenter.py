@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jobrunner.exports.links import signed_download_url
-from jobrunner.exports.naming import storage_key
+from jobrunner.exports.naming import download_path, storage_key
 from jobrunner.settings import Settings
 
 _FIELDS = {"id": ("id", "jobId", "job_id"), "user_id": ("user_id", "userId"),
@@ -41,10 +41,13 @@ def present_export_result(
     now: float | None = None,
 ) -> dict[str, Any] | None:
     """The result with ``downloadUrl`` signed for the job's owner, valid ``ttl_seconds``.
-    Results without a file (none yet, or another shape) are returned unchanged."""
-    if not result or "format" not in result or "downloadUrl" not in result:
+    Only a result the processor wrote (its placeholder ``/v1/exports/{jobId}/download``)
+    is signed; anything else is returned unchanged."""
+    if not result or "format" not in result:
         return result
     job_id = _field(job_row, "id")
+    if result.get("downloadUrl") != download_path(job_id):
+        return result
     url, _ = signed_download_url(
         secret, job_id=job_id, key=storage_key(job_id, result["format"]),
         user_id=_field(job_row, "user_id"), organization_id=_field(job_row, "organization_id"),
