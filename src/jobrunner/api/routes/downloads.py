@@ -96,7 +96,22 @@ def _disposition(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
-@router.api_route("/v1/exports/{job_id}/download", methods=["GET", "HEAD"], name="download_export")
+_PATH = "/v1/exports/{job_id}/download"
+_PROBLEM = {"content": {"application/problem+json": {}}}
+_RESPONSES = {
+    200: {"description": "The file", "content": {"text/csv": {}, "application/json": {},
+                                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+    206: {"description": "The requested byte range"},
+    404: {"description": "No such file, or no valid link or owner token", **_PROBLEM},
+    410: {"description": "The file is past retention", **_PROBLEM},
+    416: {"description": "The range cannot be satisfied"},
+}
+
+
+@router.get(_PATH, operation_id="downloadExport", responses=_RESPONSES, response_class=Response,
+            summary="Download an export file (signed link or the owner's Bearer token)")
+@router.head(_PATH, operation_id="downloadExportHead", responses=_RESPONSES, response_class=Response,
+             summary="Headers of an export file (size, type, name) without the body")
 async def download_export(
     job_id: str, request: Request, expires: str | None = None, sig: str | None = None
 ) -> Response:
