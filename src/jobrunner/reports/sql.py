@@ -70,8 +70,9 @@ def json_select(report: Report) -> str:
 
 
 def typed_select(report: Report) -> str:
-    """The report's columns as PostgreSQL types them (XLSX writes typed cells)."""
-    columns = ", ".join(_ref(c) for c in report.columns)
+    """The report's columns as PostgreSQL types them, for XLSX's typed cells; money as
+    float8, which is what a spreadsheet number cell holds anyway (and decodes faster)."""
+    columns = ", ".join(_ref(c) + ("::float8" if c.kind is Kind.MONEY else "") for c in report.columns)
     return f"SELECT {columns} FROM ({report.sql}) AS r"
 
 

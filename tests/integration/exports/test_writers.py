@@ -111,3 +111,23 @@ async def test_empty_report_is_a_valid_file(seeded, tmp_path, fmt) -> None:
     assert count == 0
     parsed = {"csv": read_csv, "json": read_json, "xlsx": read_xlsx}[fmt](path)
     assert parsed == ([] if fmt == "json" else [[c.header for c in REPORTS["quotes"].columns]])
+
+
+async def test_xlsx_continues_on_another_sheet_when_one_is_full(seeded, tmp_path, monkeypatch) -> None:
+    import openpyxl
+
+    import jobrunner.reports.writers.xlsx as xlsx
+
+    monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", 101)  # 100 rows and the header per sheet
+    path = tmp_path / "split.xlsx"
+    count, _ = await export(seeded, path, {"reportType": "quotes", "format": "xlsx"})
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    sheets = [[list(r) for r in sheet.iter_rows(values_only=True)] for sheet in workbook.worksheets]
+    workbook.close()
+    headers = [c.header for c in REPORTS["quotes"].columns]
+    assert [s[0] for s in sheets] == [headers] * len(sheets)
+    assert [len(s) - 1 for s in sheets[:-1]] == [100] * (len(sheets) - 1) and len(sheets) > 2
+    assert sum(len(s) - 1 for s in sheets) == count
+    assert workbook.sheetnames[:2] == ["Quotes", "Quotes (2)"]
+    numbers = [row[0] for sheet in sheets for row in sheet[1:]]
+    assert numbers == [r[0] for r in await expected_rows(seeded, "quotes")]

@@ -28,7 +28,7 @@ NUMBER_FORMATS = {
 }
 COLUMN_WIDTHS = {Kind.TEXT: 24, Kind.INTEGER: 12, Kind.MONEY: 14, Kind.DATE: 12, Kind.TIMESTAMP: 24}
 
-CellWriter = Callable[[Any, int, int, Any], Any]
+CellWriter = Callable[[int, int, Any, Any], Any]
 
 
 class XlsxWriter(Writer):
@@ -49,7 +49,10 @@ class XlsxWriter(Writer):
 
     async def write_rows(self, conn: asyncpg.Connection, request: ExportRequest, progress: RowProgress) -> int:
         report = request.report
-        self.cells = self._cell_writers(report)
+        self.formats = {
+            kind: self.workbook.add_format({"num_format": NUMBER_FORMATS[kind]}) if kind in NUMBER_FORMATS else None
+            for kind in Kind
+        }
         self._new_sheet(report)
         written = 0
         async with conn.transaction(isolation="repeatable_read", readonly=True):
@@ -77,28 +80,11 @@ class XlsxWriter(Writer):
             pass
 
     def _cell_writers(self, report: Report) -> list[tuple[CellWriter, Any]]:
-        cells = []
-        for column in report.columns:
-            fmt = self.workbook.add_format({"num_format": NUMBER_FORMATS[column.kind]}) if column.kind in NUMBER_FORMATS else None
-            if column.kind is Kind.TEXT:
-                cells.append((type(self)._text, fmt))
-            elif column.kind in (Kind.INTEGER, Kind.MONEY):
-                cells.append((type(self)._number, fmt))
-            else:
-                cells.append((type(self)._datetime, fmt))
-        return cells
-
-    @staticmethod
-    def _text(sheet, row, col, value, fmt):
-        sheet.write_string(row, col, value)
-
-    @staticmethod
-    def _number(sheet, row, col, value, fmt):
-        sheet.write_number(row, col, float(value), fmt)
-
-    @staticmethod
-    def _datetime(sheet, row, col, value, fmt):
-        sheet.write_datetime(row, col, value, fmt)
+        """Per column: the sheet's write method for its kind, and its cell format."""
+        methods = {Kind.TEXT: self.sheet.write_string, Kind.INTEGER: self.sheet.write_number,
+                   Kind.MONEY: self.sheet.write_number, Kind.DATE: self.sheet.write_datetime,
+                   Kind.TIMESTAMP: self.sheet.write_datetime}
+        return [(methods[c.kind], self.formats[c.kind]) for c in report.columns]
 
     def _new_sheet(self, report: Report) -> None:
         self.sheets += 1
@@ -109,15 +95,15 @@ class XlsxWriter(Writer):
             self.sheet.write_string(0, col, column.header, self.header_format)
         self.sheet.freeze_panes(1, 0)
         self.row = 0
+        self.cells = self._cell_writers(report)
 
     def _write_batch(self, report: Report, rows: Sequence[asyncpg.Record]) -> None:
-        cells, sheet = self.cells, self.sheet
         for record in rows:
             if self.row + 1 >= MAX_SHEET_ROWS:
                 self._new_sheet(report)
-                sheet = self.sheet
             self.row += 1
+            row, cells = self.row, self.cells
             for col, value in enumerate(record):
                 if value is not None:
                     write, fmt = cells[col]
-                    write(sheet, self.row, col, value, fmt)
+                    write(row, col, value, fmt)
