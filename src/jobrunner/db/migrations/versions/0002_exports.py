@@ -34,7 +34,7 @@ CREATE TABLE export_files (
     created_at timestamptz(3) NOT NULL DEFAULT now(),
     expires_at timestamptz(3) NOT NULL,
     deleted_at timestamptz(3),
-    CHECK (expires_at > created_at)
+    CHECK (expires_at >= created_at)
 );
 -- Retention finds expired files still on disk.
 CREATE INDEX export_files_expiry_idx ON export_files (expires_at) WHERE deleted_at IS NULL;
