@@ -19,11 +19,13 @@ def upgrade() -> None:
 -- The file an export_report job produced. The download route authorizes against
 -- organization_id/user_id (the owner) and answers 410 once expires_at has passed;
 -- retention deletes the file and sets deleted_at, keeping the row so that old links
--- still answer 410 instead of 404. A job's rows go with the job.
+-- still answer 410 instead of 404. A ledger of what is in storage: no foreign keys, so
+-- that deleting a job (or truncating jobs) never loses track of a file retention must
+-- still delete.
 CREATE TABLE export_files (
-    job_id uuid PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
-    organization_id text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-    user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    job_id uuid PRIMARY KEY,
+    organization_id text NOT NULL,
+    user_id text NOT NULL,
     report_type text NOT NULL,
     format text NOT NULL CHECK (format IN ('csv', 'json', 'xlsx')),
     storage_key text NOT NULL UNIQUE,
