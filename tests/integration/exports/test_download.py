@@ -188,3 +188,11 @@ async def test_past_retention_is_410_and_purge_deletes_the_file(client, exported
     # Past retention is only told to those allowed to fetch it.
     await assert_problem(await client.get(result["downloadUrl"]), 404)
     assert await purge_expired_exports(ctx.pool, storage, now=later) == 0
+
+
+async def test_purge_finds_files_of_deleted_jobs(client, exported, settings) -> None:
+    ctx, result = exported
+    await ctx.pool.execute("DELETE FROM jobs WHERE id = $1", ctx.job_id)
+    await ctx.pool.execute("UPDATE export_files SET expires_at = created_at WHERE job_id = $1", ctx.job_id)
+    assert await purge_expired_exports(ctx.pool, export_storage(settings)) == 1
+    assert not stored_file(settings, ctx).exists()
