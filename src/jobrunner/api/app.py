@@ -17,6 +17,8 @@ from jobrunner.api.routes import DEMO_ROUTERS, ROUTERS
 from jobrunner.api.routing import DirectDispatch, DirectRoute
 from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.pool import create_pool
+from jobrunner.exports.presenter import export_result_presenter
+from jobrunner.jobs.presenters import register_result_presenter
 from jobrunner.jobs.service import JobService
 from jobrunner.settings import Settings
 
@@ -71,6 +73,8 @@ def create_app(
     app.state.token_cache = TokenCache(jwt_secret)
     app.state.pool = None
     app.state.metrics_registry = CollectorRegistry()
+    # Each status read signs a fresh download link for a finished export.
+    register_result_presenter("export_report", export_result_presenter(jwt_secret, settings))
     install_error_handlers(app)
     for router in ROUTERS + (DEMO_ROUTERS if settings.demo_mode else []):
         app.include_router(router)

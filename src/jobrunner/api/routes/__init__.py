@@ -1,12 +1,13 @@
 """Every router the app serves. A feature adds its own with one line here."""
 
-from jobrunner.api.routes import health, jobs
+from jobrunner.api.routes import downloads, health, jobs
 from jobrunner.web import me
 from jobrunner.web import routes as web
 
 ROUTERS = [
     health.router,
     jobs.router,
+    downloads.router,
     me.router,
     web.router,
 ]

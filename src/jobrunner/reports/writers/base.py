@@ -1,0 +1,51 @@
+"""What every writer shares: how it reports rows written, and its file type."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from jobrunner.reports.validation import ExportRequest
+
+# Rows fetched per round trip by the cursor-based writers (JSON, XLSX).
+BATCH_ROWS = 5000
+
+
+@dataclass
+class RowProgress:
+    """Told how many rows are written so far; checks for cancellation and moves the job's
+    progress within its step (``fraction`` of the expected ``total``)."""
+
+    total: int
+    report: Callable[[float], Awaitable[None]]
+    check_cancelled: Callable[[], None] = lambda: None
+
+    async def rows(self, written: int) -> None:
+        self.check_cancelled()
+        await self.report(min(written / self.total, 1.0) if self.total else 1.0)
+
+
+class Writer(abc.ABC):
+    """Writes one report to ``path``: ``write_rows`` streams the rows (memory stays flat),
+    ``finish`` completes the file (closing brackets, the workbook's zip)."""
+
+    format: str
+    extension: str
+    content_type: str
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @abc.abstractmethod
+    async def write_rows(self, conn: asyncpg.Connection, request: ExportRequest, progress: RowProgress) -> int:
+        """Write every row; return how many were written."""
+
+    async def finish(self) -> None:
+        """Complete the file after the last row (nothing to do by default)."""
+
+    async def close(self) -> None:
+        """Release what the writer holds, finished or not (called on every path)."""
