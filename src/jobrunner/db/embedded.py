@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,7 +25,7 @@ def start_embedded(data_dir: Path) -> str:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
     import pgserver  # imported late: only this path needs it
 
-    server = pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    server = _get_server(pgserver, data_dir / "pgdata")
     _servers.append(server)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
     if "(1 row)" not in exists:
@@ -32,6 +33,19 @@ def start_embedded(data_dir: Path) -> str:
     socket_dir = _socket_dir(server.get_uri())
     log.info("embedded PostgreSQL running in %s", data_dir / "pgdata")
     return f"postgresql://postgres@/{DATABASE_NAME}?host={quote(socket_dir, safe='/')}"
+
+
+def _get_server(pgserver, pgdata: Path, attempts: int = 3):
+    """pgserver gives ``pg_ctl start`` 10 s; a busy machine (or crash recovery after an
+    unclean stop) can take longer. The server goes on starting, so asking again attaches
+    to it once it is ready."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return pgserver.get_server(pgdata, cleanup_mode="stop")
+        except subprocess.TimeoutExpired:
+            if attempt == attempts:
+                raise
+            log.warning("embedded PostgreSQL is slow to start; waiting for it (attempt %d)", attempt)
 
 
 def _socket_dir(uri: str) -> str:
