@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.integration.web.conftest import LiveService, running_service, screenshot, sign_in
 
@@ -50,7 +51,8 @@ def test_member_starts_a_csv_export_watches_it_finish_and_downloads_it(page, liv
     assert row.get_by_role("progressbar").get_attribute("aria-valuenow") == "100"
     assert "100" in page.evaluate("window.__widths")
     assert "Quotes export · CSV" in row.inner_text()
-    assert "is now succeeded" in page.locator("#announcer").inner_text()
+    # The live region is refilled 50 ms after each change (so screen readers re-read it).
+    expect(page.locator("#announcer")).to_contain_text("is now succeeded", timeout=5000)
     row.get_by_role("button", name="Details").click()
     assert '"reportType": "quotes"' in row.locator("pre").inner_text()
     screenshot(page, "export-succeeded")
