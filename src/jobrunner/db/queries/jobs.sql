@@ -5,10 +5,20 @@
 
 -- The status poll in ONE round trip (it is the hot path): membership, the permission
 -- ($3), and the job ($4) if it is the caller's. The job is joined only when the
--- permission holds, so a 403 never depends on whether the job exists.
+-- permission holds, so a 403 never depends on whether the job exists. It is fetched by
+-- primary key alone (a materialized CTE) and its owner checked afterwards: with the owner
+-- in the same WHERE, PostgreSQL's generic plan for this prepared statement walked the
+-- owner's whole (organization, user) index range instead, one row per job they own.
 -- name: job_with_access
+WITH job AS MATERIALIZED (
+    SELECT id, organization_id, user_id, job_type, status::text AS status, priority,
+           retry_count, max_retries, payload, result, error_message, progress,
+           total_steps, current_step, step_label, started_at, completed_at,
+           scheduled_at, created_at, updated_at
+      FROM jobs WHERE id = $4
+)
 SELECT a.is_member, a.allowed,
-       j.id, j.organization_id, j.user_id, j.job_type, j.status::text AS status, j.priority,
+       j.id, j.organization_id, j.user_id, j.job_type, j.status, j.priority,
        j.retry_count, j.max_retries, j.payload, j.result, j.error_message, j.progress,
        j.total_steps, j.current_step, j.step_label, j.started_at, j.completed_at,
        j.scheduled_at, j.created_at, j.updated_at
@@ -18,7 +28,7 @@ SELECT a.is_member, a.allowed,
                          JOIN role_permissions rp ON rp.role_name = ur.role_name
                         WHERE ur.organization_id = $1 AND ur.user_id = $2
                           AND rp.permission_name = $3) AS allowed) a
-  LEFT JOIN jobs j ON a.allowed AND j.id = $4 AND j.organization_id = $1 AND j.user_id = $2;
+  LEFT JOIN job j ON a.allowed AND j.organization_id = $1 AND j.user_id = $2;
 
 -- A new job and its audit row in one statement (one transaction). The INSERT trigger
 -- wakes the workers.
