@@ -1,8 +1,9 @@
 """Every router the app serves. A feature adds its own with one line here."""
 
-from jobrunner.api.routes import health, jobs
+from jobrunner.api.routes import health, integrations, jobs
 
 ROUTERS = [
     health.router,
     jobs.router,
+    integrations.router,
 ]
