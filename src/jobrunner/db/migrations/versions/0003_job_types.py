@@ -78,6 +78,10 @@ CREATE TABLE sync_checkpoints (
         REFERENCES integrations(organization_id, name) ON DELETE CASCADE
 );
 
+-- Retention finds an organization's old finished jobs (cleanup).
+CREATE INDEX jobs_finished_idx ON jobs (organization_id, completed_at)
+    WHERE status IN ('succeeded', 'failed', 'cancelled');
+
 -- Sync reads changes in (updated_at, id) order per organization.
 CREATE INDEX customers_org_updated_idx ON customers (organization_id, updated_at, id);
 CREATE INDEX quotes_org_updated_idx ON quotes (organization_id, updated_at, id);
@@ -90,6 +94,7 @@ def downgrade() -> None:
         """
 DROP INDEX quotes_org_updated_idx;
 DROP INDEX customers_org_updated_idx;
+DROP INDEX jobs_finished_idx;
 DROP TABLE sync_checkpoints;
 DROP TABLE import_batches;
 DROP TABLE uploads;
