@@ -17,8 +17,10 @@ from jobrunner.api.routes import ROUTERS
 from jobrunner.api.routing import DirectDispatch, DirectRoute
 from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.pool import create_pool
+from jobrunner.jobs.presenters import register_result_presenter
 from jobrunner.jobs.service import JobService
 from jobrunner.settings import Settings
+from jobrunner.uploads.links import rejected_rows_presenter
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager]
 
@@ -47,6 +49,7 @@ def create_app(
         )
         try:
             plugins.load_imports(settings)
+            register_result_presenter("data_processing", rejected_rows_presenter(jwt_secret, settings))
             app.state.pool = pool
             app.state.jobs = JobService(JobsRepository(pool), settings)
             async with AsyncExitStack() as stack:
@@ -77,7 +80,9 @@ def create_app(
     direct_routes = [route for router in ROUTERS for route in router.routes if isinstance(route, DirectRoute)]
     # Added first = innermost: metrics see the hot path too.
     app.add_middleware(DirectDispatch, routes=direct_routes)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, limits={"/v1/uploads": settings.upload_max_bytes}
+    )
     app.add_middleware(Metrics, registry=app.state.metrics_registry)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

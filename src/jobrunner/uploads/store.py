@@ -31,8 +31,16 @@ class UploadStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         return final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
 
+    def work_file(self, job_id: uuid.UUID, kind: str) -> Path:
+        """A job's private working file (``work/<job id>.<kind>``): the same name in every
+        attempt, so a retry overwrites what a killed attempt left behind."""
+        directory = self.root / "work"
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory / f"{job_id}.{kind}"
+
     def publish(self, temporary: Path, key: str) -> int:
         final = self.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
         size = temporary.stat().st_size
         os.replace(temporary, final)
         return size

@@ -31,6 +31,7 @@ def settings(tmp_path: Path, smtp: SmtpSink) -> Settings:
         smtp_from="jobs@jobrunner.test",
         webhook_timeout_seconds=2.0,
         max_body_bytes=16 * 1024,
+        upload_max_bytes=8 * 1024 * 1024,
         pool_min_size=1,
     )
 

@@ -53,12 +53,15 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_org_created_idx ON uploads (organization_id, created_at);
 
 -- Import idempotency: a batch's rows and its marker commit in one transaction, so a
--- retried attempt skips exactly the batches an earlier attempt wrote.
+-- retried attempt skips exactly the batches an earlier attempt wrote. ``rejections``
+-- keeps the rows the database refused ([[line, reason], ...]: an existing key, an unknown
+-- customer) so the retried attempt's rejected-rows file still lists them.
 CREATE TABLE import_batches (
     job_id uuid NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
     batch_no integer NOT NULL CHECK (batch_no >= 0),
     inserted integer NOT NULL CHECK (inserted >= 0),
     updated integer NOT NULL CHECK (updated >= 0),
+    rejections jsonb NOT NULL DEFAULT '[]',
     written_at timestamptz(3) NOT NULL DEFAULT now(),
     PRIMARY KEY (job_id, batch_no)
 );
