@@ -32,6 +32,7 @@ def settings(tmp_path: Path, smtp: SmtpSink) -> Settings:
         webhook_timeout_seconds=2.0,
         max_body_bytes=16 * 1024,
         upload_max_bytes=8 * 1024 * 1024,
+        sync_batch_size=10,
         pool_min_size=1,
     )
 

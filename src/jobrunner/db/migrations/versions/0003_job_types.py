@@ -81,6 +81,13 @@ CREATE TABLE sync_checkpoints (
         REFERENCES integrations(organization_id, name) ON DELETE CASCADE
 );
 
+-- What one sync job pushed over all its attempts (its result), saved with the checkpoint.
+CREATE TABLE sync_runs (
+    job_id uuid PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    batches integer NOT NULL DEFAULT 0,
+    records integer NOT NULL DEFAULT 0
+);
+
 -- Retention finds an organization's old finished jobs (cleanup).
 CREATE INDEX jobs_finished_idx ON jobs (organization_id, completed_at)
     WHERE status IN ('succeeded', 'failed', 'cancelled');
@@ -98,6 +105,7 @@ def downgrade() -> None:
 DROP INDEX quotes_org_updated_idx;
 DROP INDEX customers_org_updated_idx;
 DROP INDEX jobs_finished_idx;
+DROP TABLE sync_runs;
 DROP TABLE sync_checkpoints;
 DROP TABLE import_batches;
 DROP TABLE uploads;
