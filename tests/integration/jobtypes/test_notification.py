@@ -8,7 +8,7 @@ import uuid
 import httpx
 
 from tests.integration.jobtypes.conftest import auth, start_job, wait_final
-from tests.support.receivers import SmtpSink, http_receiver
+from tests.support.receivers import HttpReceiver, SmtpSink, http_receiver
 
 SECRET = "webhook-secret-0123456789abcdef"
 
@@ -74,12 +74,18 @@ async def test_permanent_failures(client, worker, smtp: SmtpSink) -> None:
     assert smtp.messages == []
 
 
-async def test_webhook_signed_503_then_success(client, worker) -> None:
-    with http_receiver(SECRET, script=[503]) as receiver:
+async def webhook_job(client: httpx.AsyncClient, script: list[int]) -> tuple[dict, HttpReceiver]:
+    """A webhook notification to a receiver answering ``script`` first; the final job."""
+    with http_receiver(SECRET, script=script) as receiver:
         await configure_webhook(client, receiver.url)
         job_id = await start_job(client, "notification", {
             "channel": "webhook", "template": "message", "data": {"subject": "Hi", "body": "<b>x</b>"}})
-        job = await wait_final(client, job_id)
+        return await wait_final(client, job_id), receiver
+
+
+async def test_webhook_signed_503_then_success(client, worker) -> None:
+    job, receiver = await webhook_job(client, [503])
+    job_id = job["id"]
     assert job["status"] == "succeeded", job
     assert job["seen"][-2:] == ["retrying", "succeeded"] and job["retryCount"] == 1
     assert [r.status for r in receiver.received] == [503, 200]
@@ -93,11 +99,7 @@ async def test_webhook_signed_503_then_success(client, worker) -> None:
 
 
 async def test_webhook_4xx_is_permanent(client, worker) -> None:
-    with http_receiver(SECRET, script=[410]) as receiver:
-        await configure_webhook(client, receiver.url)
-        job_id = await start_job(client, "notification", {
-            "channel": "webhook", "template": "message", "data": {"subject": "Hi", "body": "b"}})
-        job = await wait_final(client, job_id)
+    job, receiver = await webhook_job(client, [410])
     assert job["status"] == "failed" and job["retryCount"] == 0
     assert "refused the request: 410" in job["errorMessage"]
     assert len(receiver.received) == 1
