@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
 from jobrunner.api.deps import Caller
@@ -12,11 +14,10 @@ from jobrunner.integrations.service import IntegrationRequest, IntegrationRespon
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
 
-_NAME = {
-    "name": "name", "in": "path", "required": True,
-    "description": "Lower-case letters, digits, '_' and '-' (1-64). `notifications` receives webhook notifications.",
-    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
-}
+IntegrationName = Annotated[str, Path(
+    pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+    description="Lower-case letters, digits, '_' and '-' (1-64). `notifications` receives webhook notifications.",
+)]
 
 
 def _service(request: Request) -> IntegrationService:
@@ -27,7 +28,6 @@ def _service(request: Request) -> IntegrationService:
     "/{name}",
     summary="Create or replace an integration (target URL and signing secret)",
     openapi_extra={
-        "parameters": [_NAME],
         "requestBody": {"required": True, "content": {JSON: {"schema": IntegrationRequest.model_json_schema()}}},
     },
     responses={
@@ -36,7 +36,7 @@ def _service(request: Request) -> IntegrationService:
         **problem_responses(401, 403, 415, 422),
     },
 )
-async def put_integration(name: str, request: Request, caller: Caller) -> Response:
+async def put_integration(name: IntegrationName, request: Request, caller: Caller) -> Response:
     body, created = await _service(request).put(caller, name, await read_json(request))
     return json_response(body, status_code=201 if created else 200)
 
@@ -44,9 +44,8 @@ async def put_integration(name: str, request: Request, caller: Caller) -> Respon
 @router.get(
     "/{name}",
     summary="An integration's settings (never its secret)",
-    openapi_extra={"parameters": [_NAME]},
     responses={200: {"model": IntegrationResponse, "description": "The integration"},
-               **problem_responses(401, 403, 404)},
+               **problem_responses(401, 403, 404, 422)},
 )
-async def get_integration(name: str, request: Request, caller: Caller) -> Response:
+async def get_integration(name: IntegrationName, request: Request, caller: Caller) -> Response:
     return json_response(await _service(request).get(caller, name))
