@@ -7,6 +7,7 @@ import email
 import email.policy
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ class HttpReceiver:
 
     secret: str
     script: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    """Seconds to wait before answering (timeouts)."""
     received: list[Received] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,12 +57,13 @@ class HttpReceiver:
 
 
 @contextmanager
-def http_receiver(secret: str, script: list[int] | None = None) -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver(secret, list(script or []))
+def http_receiver(secret: str, script: list[int] | None = None, delay: float = 0.0) -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver(secret, list(script or []), delay=delay)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            time.sleep(receiver.delay)
             status = receiver.answer({k.lower(): v for k, v in self.headers.items()}, body)
             self.send_response(status)
             self.send_header("content-length", "2")
@@ -69,9 +73,15 @@ def http_receiver(secret: str, script: list[int] | None = None) -> Iterator[Http
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class QuietServer(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a client that gave up (timeout tests) is not an error here
+
+    server = QuietServer(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield receiver

@@ -192,3 +192,31 @@ async def test_upload_size_limit(client, settings: Settings) -> None:
     assert response.status_code == 413  # found while streaming
     files = Path(settings.data_dir) / "uploads" / "files"
     assert len(list(files.iterdir())) == 1  # only the accepted one; no partial file left
+
+
+async def test_cancelled_import_stops_and_removes_its_work_files(client, database_url: str, settings: Settings,
+                                                                 db: asyncpg.Connection, tmp_path: Path) -> None:
+    source = tmp_path / "customers.csv"
+    write_customers(source, 40_000, bad_every=50)
+    upload_id = await upload(client, source.read_bytes())
+    job_id = await start_job(client, "data_processing", {"operation": "import", "dataset": "customers", "uploadId": upload_id})
+    async with Worker(database_url, settings.model_copy(update={"import_batch_size": 250}),
+                      concurrency=2, worker_id="canceller").running():
+        deadline = time.monotonic() + 30
+        while await db.fetchval("SELECT count(*) FROM import_batches WHERE job_id = $1", uuid.UUID(job_id)) < 3:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        response = await client.post(f"/v1/jobs/{job_id}/cancel", headers=auth("user_admin"))
+        assert response.status_code == 200
+        while await db.fetchval("SELECT locked_by FROM jobs WHERE id = $1", uuid.UUID(job_id)) is not None:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+    job = await wait_final(client, job_id)
+    assert job["status"] == "cancelled" and job["result"] is None
+    batches = await db.fetchval("SELECT count(*) FROM import_batches WHERE job_id = $1", uuid.UUID(job_id))
+    assert batches < 160  # stopped well before the end
+    written = await db.fetchval("SELECT sum(inserted) FROM import_batches WHERE job_id = $1", uuid.UUID(job_id))
+    assert await db.fetchval("SELECT count(*) FROM customers") == written  # whole batches only
+    uploads = Path(settings.data_dir) / "uploads"
+    assert list((uploads / "work").iterdir()) == []
+    assert not (uploads / "rejected").exists()
