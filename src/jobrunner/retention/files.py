@@ -1,6 +1,6 @@
 """Files that belong to jobs. When cleanup deletes job rows, each registered finder names
-the files of those jobs (read in the same transaction, before the rows go); they are
-removed once the delete has committed, so a failed delete never loses a file that a row
+the files of those jobs (in the same transaction, before the rows go, marking them
+deleted where a ledger records them); they are removed once the delete has committed, so a failed delete never loses a file that a row
 still points to (a crash in between leaves an orphan file, never a dangling row)."""
 
 from __future__ import annotations
@@ -68,4 +68,4 @@ async def _export_files(conn: asyncpg.Connection, settings: Settings, rows: Sequ
     if not exports or not await conn.fetchval(Q.export_files_table_exists):
         return []
     root = export_files_root(settings)
-    return [root / row["storage_key"] for row in await conn.fetch(Q.export_files_of_jobs, exports)]
+    return [root / row["storage_key"] for row in await conn.fetch(Q.mark_export_files_of_jobs_deleted, exports)]

@@ -14,20 +14,20 @@ from jobrunner.uploads.store import UploadStore, rejected_rows_key, upload_key
 from tests.integration.jobtypes.conftest import auth, start_job, wait_final
 from tests.support.jobs import insert_job
 
-# A stand-in with the columns cleanup uses of the exports feature's table (migration 0002);
-# once 0002 is merged the real table exists and this does nothing.
+# The exports feature's table (migration 0002, not on this branch), as it is defined there:
+# a ledger of files in storage, without foreign keys. Once 0002 is merged this does nothing.
 EXPORT_FILES_STANDIN = """
 CREATE TABLE IF NOT EXISTS export_files (
-    job_id uuid PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    job_id uuid PRIMARY KEY,
     organization_id text NOT NULL,
     user_id text NOT NULL,
-    report_type text NOT NULL DEFAULT 'quotes',
-    format text NOT NULL DEFAULT 'csv',
+    report_type text NOT NULL,
+    format text NOT NULL,
     storage_key text NOT NULL UNIQUE,
-    download_name text NOT NULL DEFAULT 'x.csv',
-    content_type text NOT NULL DEFAULT 'text/csv',
-    size_bytes bigint NOT NULL DEFAULT 0,
-    record_count bigint NOT NULL DEFAULT 0,
+    download_name text NOT NULL,
+    content_type text NOT NULL,
+    size_bytes bigint NOT NULL,
+    record_count bigint NOT NULL,
     created_at timestamptz(3) NOT NULL DEFAULT now(),
     expires_at timestamptz(3) NOT NULL,
     deleted_at timestamptz(3)
@@ -73,8 +73,10 @@ async def make_export_file(db: asyncpg.Connection, root: Path, job_id: uuid.UUID
                            size: int, org: str = "org_acme") -> Path:
     key = f"{job_id}.csv"
     await db.execute(
-        "INSERT INTO export_files (job_id, organization_id, user_id, storage_key, size_bytes, created_at, expires_at)"
-        " VALUES ($1, $2, 'user_member', $3, $4, now() - make_interval(days => $5),"
+        "INSERT INTO export_files (job_id, organization_id, user_id, report_type, format, storage_key,"
+        " download_name, content_type, size_bytes, record_count, created_at, expires_at)"
+        " VALUES ($1, $2, 'user_member', 'quotes', 'csv', $3, 'quotes.csv', 'text/csv', $4, 0,"
+        " now() - make_interval(days => $5),"
         " CASE WHEN $6 THEN now() - interval '1 hour' ELSE now() + interval '1 day' END)",
         job_id, org, key, size, days, expired)
     return write(root / key, size)
@@ -134,7 +136,7 @@ async def test_cleanup_deletes_exactly_what_it_should(client, worker, db: asyncp
     assert not rejected.exists() and not file_of_old_job.exists()
     assert not expired_file.exists() and not old_file.exists() and fresh_file.exists()
     deleted_marks = {row["job_id"] for row in await db.fetch("SELECT job_id FROM export_files WHERE deleted_at IS NOT NULL")}
-    assert deleted_marks == {recent_a, recent_b}
+    assert deleted_marks == {old_export_with_file, recent_a, recent_b}  # the ledger keeps its rows
     uploads = {row["id"] for row in await db.fetch("SELECT id FROM uploads")}
     assert uploads == {recent_upload, in_use_upload, globex_upload}
     assert not old_upload_file.exists()
@@ -172,3 +174,4 @@ async def test_deleting_jobs_removes_their_files(client, worker, db: asyncpg.Con
     assert job["result"]["jobsDeleted"] == 2 and job["result"]["exportFilesDeleted"] == 0
     assert job["result"]["bytesFreed"] == 120
     assert not export_file.exists() and not rejected.exists()
+    assert await db.fetchval("SELECT deleted_at IS NOT NULL FROM export_files WHERE job_id = $1", export_job)

@@ -69,6 +69,10 @@ WITH doomed AS (
 UPDATE export_files f SET deleted_at = now() FROM doomed d WHERE f.job_id = d.job_id
 RETURNING f.storage_key;
 
--- The export files of jobs about to be deleted (their rows go with the jobs).
--- name: export_files_of_jobs
-SELECT storage_key FROM export_files WHERE job_id = ANY($1::uuid[]) AND deleted_at IS NULL;
+-- The export files of jobs about to be deleted: marked deleted in the same transaction
+-- (export_files is a ledger of what is in storage and outlives its job), removed from disk
+-- after the commit.
+-- name: mark_export_files_of_jobs_deleted
+UPDATE export_files SET deleted_at = now()
+ WHERE job_id = ANY($1::uuid[]) AND deleted_at IS NULL
+RETURNING storage_key;
