@@ -49,7 +49,6 @@ def create_app(
         )
         try:
             plugins.load_imports(settings)
-            register_result_presenter("data_processing", rejected_rows_presenter(jwt_secret, settings))
             app.state.pool = pool
             app.state.jobs = JobService(JobsRepository(pool), settings)
             async with AsyncExitStack() as stack:
@@ -74,6 +73,8 @@ def create_app(
     app.state.token_cache = TokenCache(jwt_secret)
     app.state.pool = None
     app.state.metrics_registry = CollectorRegistry()
+    # Each status read signs a fresh link to an import's rejected rows.
+    register_result_presenter("data_processing", rejected_rows_presenter(jwt_secret, settings))
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

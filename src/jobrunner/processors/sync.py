@@ -63,7 +63,7 @@ async def run_sync(ctx: JobContext) -> dict[str, Any]:
         try:
             cursor = await _push_changes(ctx, conn, integration, payload)
         finally:
-            await conn.fetchval(Q.sync_unlock, *names)
+            await _unlock(conn, names)
     await ctx.step(3)
     run = await ctx.pool.fetchrow(Q.sync_run, ctx.job_id)
     return {
@@ -110,6 +110,18 @@ async def _push_changes(ctx: JobContext, conn: asyncpg.Connection, integration: 
             cursor = end
             pushed += len(rows)
             await ctx.progress(pushed / max(pending, pushed))
+
+
+async def _unlock(conn: asyncpg.Connection, names: tuple[str, str, str]) -> None:
+    """A session lock must never outlive its sync on a pooled connection: if the unlock
+    does not go through (cancelled, connection broken), the connection is closed, and the
+    lock goes with it."""
+    unlocked = False
+    try:
+        unlocked = await conn.fetchval(Q.sync_unlock, *names)
+    finally:
+        if not unlocked:
+            conn.terminate()
 
 
 def _cursor_json(cursor: tuple[dt.datetime, int]) -> dict[str, Any] | None:

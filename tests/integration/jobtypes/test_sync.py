@@ -99,3 +99,23 @@ async def test_sync_permanent_failures(client, worker, db) -> None:
     response = await client.post("/v1/jobs", json={"jobType": "sync", "payload": {"integration": "crm", "dataset": "quotes"}},
                                  headers=auth("user_viewer"))
     assert response.status_code == 403
+
+
+async def test_one_sync_per_integration_and_dataset_at_a_time(client, worker, db) -> None:
+    from tests.integration.worker.conftest import eventually
+
+    await client.put("/v1/integrations/crm", json={"targetUrl": "http://127.0.0.1:9/none", "secret": SECRET},
+                     headers=auth("user_admin"))
+    # Another sync of org_acme/crm/customers holds the lock.
+    assert await db.fetchval("SELECT pg_try_advisory_lock(hashtext('jobrunner_sync'), hashtext('org_acme/crm/customers'))")
+    job_id = await start_job(client, "sync", {"integration": "crm", "dataset": "customers"}, user="user_member")
+
+    async def retrying() -> object:
+        row = await db.fetchrow("SELECT status, error_message, scheduled_at - now() AS wait FROM jobs WHERE id = $1::uuid", job_id)
+        return row if row["status"] == "retrying" and row["error_message"] else None
+
+    row = await eventually(retrying)
+    assert "another sync of crm/customers is running" in row["error_message"]
+    assert row["wait"].total_seconds() > 20  # waits for the other sync, not a short backoff
+    response = await client.post(f"/v1/jobs/{job_id}/cancel", headers=auth("user_member"))
+    assert response.status_code == 200
