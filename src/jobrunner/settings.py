@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -66,6 +66,23 @@ class Settings(BaseSettings):
     # Exports
     download_link_ttl_seconds: int = 900
     export_retention_days: int = 7
+
+    # Notifications: email over SMTP, webhooks to the organization's endpoint
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "jobrunner@localhost"
+    smtp_timeout_seconds: float = 30.0
+    webhook_timeout_seconds: float = 10.0
+
+    # Uploads and imports (data_processing)
+    upload_max_bytes: int = 200 * 1024 * 1024
+    import_batch_size: int = 5000
+
+    # Sync
+    sync_batch_size: int = 500
 
 
 @lru_cache

@@ -23,6 +23,7 @@ from jobrunner.exports.presenter import export_result_presenter
 from jobrunner.jobs.presenters import register_result_presenter
 from jobrunner.jobs.service import JobService
 from jobrunner.settings import Settings
+from jobrunner.uploads.links import rejected_rows_presenter
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager]
 
@@ -81,13 +82,17 @@ def create_app(
     app.state.metrics_registry = CollectorRegistry()
     # Each status read signs a fresh download link for a finished export.
     register_result_presenter("export_report", export_result_presenter(jwt_secret, settings))
+    # Each status read signs a fresh link to an import's rejected rows.
+    register_result_presenter("data_processing", rejected_rows_presenter(jwt_secret, settings))
     install_error_handlers(app)
     for router in ROUTERS + (DEMO_ROUTERS if settings.demo_mode else []):
         app.include_router(router)
     direct_routes = [route for router in ROUTERS for route in router.routes if isinstance(route, DirectRoute)]
     # Added first = innermost: metrics see the hot path too.
     app.add_middleware(DirectDispatch, routes=direct_routes)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, limits={"/v1/uploads": settings.upload_max_bytes}
+    )
     app.add_middleware(Metrics, registry=app.state.metrics_registry)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

@@ -15,23 +15,26 @@ from jobrunner.api.errors import problem_response
 
 class BodySizeLimit:
     """Refuse bodies over ``max_bytes`` with 413: at once when Content-Length says so,
-    otherwise while the body is read (chunked uploads)."""
+    otherwise while the body is read (chunked uploads). ``limits`` sets another limit for
+    an exact path (file uploads)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.limits = limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self.limits.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    await problem_response(413, self._detail())(scope, receive, send)
+                if not value.isdigit() or int(value) > limit:
+                    await problem_response(413, self._detail(limit))(scope, receive, send)
                     return
                 break
-        limit, received = self.max_bytes, 0
+        received = 0
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -39,13 +42,14 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise HTTPException(413, self._detail())
+                    raise HTTPException(413, self._detail(limit))
             return message
 
         await self.app(scope, limited_receive, send)
 
-    def _detail(self) -> str:
-        return f"request body larger than {self.max_bytes} bytes"
+    @staticmethod
+    def _detail(limit: int) -> str:
+        return f"request body larger than {limit} bytes"
 
 
 class Metrics:

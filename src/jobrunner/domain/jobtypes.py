@@ -5,60 +5,14 @@ model here plus one processor module."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
+from pydantic import ConfigDict, Field, StrictStr
 
-_MONETARY_KEY = re.compile(
-    r"(amount|price|cost|total|subtotal|tax|balance|money|salary|fee|payment|revenue)", re.I
-)
+from jobrunner.domain.payload_model import IsoDate, PayloadModel
 
-
-def _find_monetary_key(value: Any, path: str = "") -> str | None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if _MONETARY_KEY.search(str(key)):
-                return where
-            found = _find_monetary_key(item, where)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _find_monetary_key(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
-
-
-def _iso_date(value: Any) -> Any:
-    """Dates arrive as ISO strings (YYYY-MM-DD) only: no numbers, no other formats."""
-    if isinstance(value, dt.date):
-        return value
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("must be an ISO 8601 date string (YYYY-MM-DD)")
-    return value
-
-
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
-
-
-class PayloadModel(BaseModel):
-    """Base of every payload: unknown fields are refused, and so are monetary values
-    (money lives in typed columns, never in JSONB)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_monetary_values(cls, data: Any) -> Any:
-        where = _find_monetary_key(data)
-        if where:
-            raise ValueError(f"monetary values are not allowed in job payloads (found '{where}')")
-        return data
+__all__ = ["JOB_TYPES", "JOB_TYPE_PERMISSIONS", "IsoDate", "JobType", "PayloadModel", "register_job_type"]
 
 
 class ExportFilters(PayloadModel):
@@ -124,3 +78,23 @@ JOB_TYPE_PERMISSIONS: dict[str, str] = {
     "cleanup": "maintenance.run_cleanup",
     "sync": "integrations.run_sync",
 }
+
+
+def _register_builtin_types() -> None:
+    """The four job types beyond exports (payload models in ``domain/payloads.py``)."""
+    from jobrunner.domain import payloads
+
+    for name, model, steps, description in (
+        ("notification", payloads.NotificationPayload, 3,
+         "Send an email to users of the organization, or a signed webhook to its endpoint."),
+        ("cleanup", payloads.CleanupPayload, 4,
+         "Delete the organization's expired export files, old uploads and old finished jobs."),
+        ("data_processing", payloads.DataProcessingPayload, 4,
+         "Import an uploaded CSV of customers or quotes, rejecting bad rows into a CSV."),
+        ("sync", payloads.SyncPayload, 3,
+         "Push the records changed since the last sync to a configured integration."),
+    ):
+        register_job_type(JobType(name, JOB_TYPE_PERMISSIONS[name], model, steps, description))
+
+
+_register_builtin_types()

@@ -55,7 +55,8 @@ async def run_sequence(database_url: str, steps: list[tuple]) -> None:
     s = fast_settings(lease_seconds=5)
     pool = await create_pool(database_url, min_size=1, max_size=4)
     try:
-        await pool.execute("TRUNCATE jobs, workers, audit_logs")
+        # CASCADE: later migrations add tables that reference jobs (deliveries, markers, files).
+        await pool.execute("TRUNCATE jobs, workers, audit_logs CASCADE")
         for w in WORKERS:
             await pool.execute(Q.heartbeat_worker, w, "h", 1, 4)
         jobs = [await insert_job(pool, org="org_acme" if i < 3 else "org_globex", user="user_admin" if i < 3 else "user_globex",

@@ -1,6 +1,6 @@
 """Every router the app serves. A feature adds its own with one line here."""
 
-from jobrunner.api.routes import downloads, health, jobs
+from jobrunner.api.routes import downloads, health, integrations, jobs, uploads
 from jobrunner.web import me
 from jobrunner.web import routes as web
 
@@ -10,6 +10,8 @@ ROUTERS = [
     downloads.router,
     me.router,
     web.router,
+    integrations.router,
+    uploads.router,
 ]
 
 # Served only when the service runs with demo data (settings.demo_mode).

@@ -1,0 +1,93 @@
+"""Configuring integrations through the API: admins only (``integrations.manage_integrations``);
+the secret is stored and used for signing, never returned."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+
+from jobrunner.auth import rbac
+from jobrunner.auth.tokens import TokenClaims
+from jobrunner.db.jobs_repository import JobsRepository
+from jobrunner.db.sql import Q
+from jobrunner.domain.errors import InvalidInput, NotFound
+from jobrunner.domain.payloads import Name
+from jobrunner.jobs.models import field_errors
+from jobrunner.jobs.presenters import iso_utc
+
+MANAGE_INTEGRATIONS = "integrations.manage_integrations"
+
+
+class IntegrationRequest(BaseModel):
+    """The body of ``PUT /v1/integrations/{name}``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"targetUrl": "https://crm.example.com/hooks/jobrunner",
+                                         "secret": "a-long-random-shared-secret"}]},
+    )
+
+    targetUrl: Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://[^\s/?#]+[^\s]*$",
+                                          description="Where signed POSTs go (http or https).")]
+    secret: Annotated[StrictStr, Field(min_length=16, max_length=256,
+                                       description="Signs every POST (HMAC-SHA256); never returned.")]
+
+
+class IntegrationResponse(BaseModel):
+    name: str
+    targetUrl: str
+    hasSecret: bool = Field(description="Always true: the secret is stored but never returned.")
+    createdAt: str
+    updatedAt: str
+
+
+class IntegrationService:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._access = JobsRepository(pool)
+
+    async def _require_admin(self, claims: TokenClaims) -> None:
+        access = await self._access.access(claims.organization_id, claims.user_id, [MANAGE_INTEGRATIONS])
+        rbac.require(access, MANAGE_INTEGRATIONS)
+
+    async def put(self, claims: TokenClaims, name: str, body: Any) -> tuple[dict[str, Any], bool]:
+        await self._require_admin(claims)
+        checked_name = _valid_name(name)
+        try:
+            request = IntegrationRequest.model_validate(body)
+        except ValidationError as exc:
+            raise InvalidInput("invalid integration", field_errors(exc)) from exc
+        row = await self._pool.fetchrow(
+            Q.put_integration, claims.organization_id, checked_name, request.targetUrl, request.secret
+        )
+        return _present(row), row["created"]
+
+    async def get(self, claims: TokenClaims, name: str) -> dict[str, Any]:
+        await self._require_admin(claims)
+        row = await self._pool.fetchrow(Q.get_integration_public, claims.organization_id, name[:100])
+        if row is None:
+            raise NotFound("integration not found")
+        return _present(row)
+
+
+class _NameCheck(BaseModel):
+    name: Name
+
+
+def _valid_name(name: str) -> str:
+    try:
+        return _NameCheck(name=name).name
+    except ValidationError as exc:
+        raise InvalidInput("invalid integration name", field_errors(exc)) from exc
+
+
+def _present(row: Any) -> dict[str, Any]:
+    return {
+        "name": row["name"],
+        "targetUrl": row["target_url"],
+        "hasSecret": True,
+        "createdAt": iso_utc(row["created_at"]),
+        "updatedAt": iso_utc(row["updated_at"]),
+    }

@@ -1,0 +1,1 @@
+"""Notifications: built-in templates (Jinja2, HTML autoescaped) and email over SMTP."""

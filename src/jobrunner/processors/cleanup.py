@@ -1,0 +1,96 @@
+"""``cleanup``: retention for one organization. Deletes its export files that expired or
+are older than the threshold, its uploads older than the threshold (unless an unfinished
+import still needs one), and its finished jobs completed before the threshold (never a
+queued, running or retrying one), each in small batches of short transactions.
+
+Failures are transient (the database or the disk); there is no permanent one beyond the
+payload's validation. Deleting is idempotent: a retried attempt carries on."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from jobrunner.db.sql import Q
+from jobrunner.domain.payloads import CleanupPayload
+from jobrunner.jobs.presenters import iso_utc
+from jobrunner.retention.files import export_files_root, files_of_jobs, remove_files
+from jobrunner.uploads.store import UploadStore
+from jobrunner.worker.context import JobContext
+from jobrunner.worker.registry import Step, processor
+
+STEPS = [
+    Step(10, "Find what to delete"),
+    Step(20, "Delete export files"),
+    Step(50, "Delete uploads"),
+    Step(75, "Delete finished jobs"),
+]
+BATCH_SIZE = 500
+
+Batch = Callable[[], Awaitable[tuple[int, int]]]
+"""Deletes one batch; returns (items deleted, bytes freed). (0, _) means done."""
+
+
+@processor("cleanup", steps=STEPS, timeout_seconds=3600)
+async def run_cleanup(ctx: JobContext) -> dict[str, Any]:
+    payload: CleanupPayload = ctx.payload
+    targets = {"exports", "uploads", "jobs"} if payload.target == "all" else {payload.target}
+    org = ctx.organization_id
+    await ctx.step(1)
+    cutoff = await ctx.pool.fetchval(Q.cleanup_cutoff, payload.olderThanDays)
+    exports_table = await ctx.pool.fetchval(Q.export_files_table_exists)
+    counts = {"exports": (0, 0), "uploads": (0, 0), "jobs": (0, 0)}
+
+    await ctx.step(2)
+    if "exports" in targets and exports_table:
+        root = export_files_root(ctx.settings)
+
+        async def exports_batch() -> tuple[int, int]:
+            keys = [row["storage_key"] for row in await ctx.pool.fetch(Q.mark_old_export_files_deleted, org, cutoff, BATCH_SIZE)]
+            return len(keys), await remove_files(root / key for key in keys)
+
+        counts["exports"] = await _in_batches(ctx, await ctx.pool.fetchval(Q.count_old_export_files, org, cutoff), exports_batch)
+
+    await ctx.step(3)
+    if "uploads" in targets:
+        store = UploadStore.from_settings(ctx.settings)
+
+        async def uploads_batch() -> tuple[int, int]:
+            keys = [row["storage_key"] for row in await ctx.pool.fetch(Q.delete_old_uploads, org, cutoff, BATCH_SIZE)]
+            return len(keys), await remove_files(store.path(key) for key in keys)
+
+        counts["uploads"] = await _in_batches(ctx, await ctx.pool.fetchval(Q.count_old_uploads, org, cutoff), uploads_batch)
+
+    await ctx.step(4)
+    if "jobs" in targets:
+
+        async def jobs_batch() -> tuple[int, int]:
+            async with ctx.pool.acquire() as conn, conn.transaction():
+                rows = await conn.fetch(Q.lock_old_jobs, org, cutoff, BATCH_SIZE)
+                paths = await files_of_jobs(conn, ctx.settings, rows)
+                await conn.execute(Q.delete_jobs, [row["id"] for row in rows])
+            return len(rows), await remove_files(paths)
+
+        counts["jobs"] = await _in_batches(ctx, await ctx.pool.fetchval(Q.count_old_jobs, org, cutoff), jobs_batch)
+
+    return {
+        "target": payload.target,
+        "olderThanDays": payload.olderThanDays,
+        "cutoff": iso_utc(cutoff),
+        "exportFilesDeleted": counts["exports"][0],
+        "uploadsDeleted": counts["uploads"][0],
+        "jobsDeleted": counts["jobs"][0],
+        "bytesFreed": sum(freed for _, freed in counts.values()),
+    }
+
+
+async def _in_batches(ctx: JobContext, total: int, batch: Batch) -> tuple[int, int]:
+    deleted = freed = 0
+    while True:
+        ctx.check_cancelled()
+        count, size = await batch()
+        if count == 0:
+            return deleted, freed
+        deleted += count
+        freed += size
+        await ctx.progress(deleted / max(total, deleted))

@@ -1,0 +1,109 @@
+"""``data_processing`` (operation ``import``): an uploaded CSV of customers or quotes into
+the organization's tables.
+
+Steps: 1 validate the header → 2 parse and check every row (good rows to a spool, bad
+ones to the rejected-rows file) → 3 write the good rows in batches (progress by rows) →
+4 finalize (publish the rejected-rows file). Each batch commits with a marker, so a retried
+attempt writes no row twice.
+
+Permanent: the upload does not exist (or is another user's), is empty, or its header
+does not suit the dataset. Transient: anything else (the database, the disk)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from jobrunner.db.sql import Q
+from jobrunner.domain.errors import PermanentError
+from jobrunner.domain.payloads import DataProcessingPayload
+from jobrunner.imports.datasets import DATASETS, header_problem, positions
+from jobrunner.imports.parse import Parsed, RejectedRows, count_records_estimate, parse_batches, read_header
+from jobrunner.imports.write import write_batches
+from jobrunner.uploads.links import rejected_rows_path
+from jobrunner.uploads.store import UploadStore, rejected_rows_key
+from jobrunner.worker.context import JobContext
+from jobrunner.worker.registry import Step, processor
+
+STEPS = [
+    Step(10, "Validate header"),
+    Step(15, "Parse and validate rows"),
+    Step(40, "Write in batches"),
+    Step(95, "Finalize"),
+]
+INVALID = "Invalid import payload"
+
+
+@processor("data_processing", steps=STEPS, timeout_seconds=3600)
+async def run_import(ctx: JobContext) -> dict[str, Any]:
+    payload: DataProcessingPayload = ctx.payload
+    dataset = DATASETS[payload.dataset]
+    store = UploadStore.from_settings(ctx.settings)
+
+    await ctx.step(1)
+    upload = await ctx.pool.fetchrow(Q.find_upload, payload.uploadId, ctx.organization_id, ctx.user_id)
+    if upload is None:
+        raise PermanentError(f"{INVALID}: upload {payload.uploadId} not found")
+    source = store.path(upload["storage_key"])
+    try:
+        header = await asyncio.to_thread(read_header, source)
+        estimate = await asyncio.to_thread(count_records_estimate, source)
+    except FileNotFoundError as exc:
+        raise PermanentError(f"{INVALID}: the file of upload {payload.uploadId} is gone") from exc
+    if not header:
+        raise PermanentError(f"{INVALID}: the file is empty or has no header line")
+    problem = header_problem(dataset, header)
+    if problem:
+        raise PermanentError(f"{INVALID}: the header does not suit {dataset.name} ({problem})")
+
+    spool_path = store.work_file(ctx.job_id, "spool")
+    rejected_path = store.work_file(ctx.job_id, "rejected.csv")
+    ctx.on_cleanup(lambda: _remove(spool_path, rejected_path))
+    rejected = RejectedRows(rejected_path, header)
+    parsed = Parsed()
+    try:
+        await ctx.step(2)
+        check = dataset.make_check(positions(header))
+        with open(spool_path, "wb") as spool:
+            for _ in parse_batches(source, check, ctx.settings.import_batch_size, spool, rejected, parsed):
+                ctx.check_cancelled()
+                await ctx.progress(parsed.records / estimate)
+                await asyncio.sleep(0)  # let heartbeats and cancels through between batches
+
+        await ctx.step(3)
+
+        async def report(rows: int) -> None:
+            ctx.check_cancelled()
+            await ctx.progress(rows / max(parsed.records, 1))
+
+        async with ctx.pool.acquire() as conn:
+            written = await write_batches(
+                conn, job_id=ctx.job_id, organization_id=ctx.organization_id, dataset=dataset,
+                mode=payload.mode, spool=spool_path, rejected=rejected, report=report,
+            )
+    finally:
+        rejected.close()
+
+    await ctx.step(4)
+    rejected_count = parsed.records - written.inserted - written.updated
+    if rejected_count != rejected.count:  # every record is counted exactly once
+        raise RuntimeError(f"import tally mismatch: {rejected_count} rejected by count, {rejected.count} listed")
+    if rejected.count:
+        await asyncio.to_thread(store.publish, rejected_path, rejected_rows_key(ctx.job_id))
+    _remove(spool_path, rejected_path)
+    return {
+        "dataset": dataset.name,
+        "mode": payload.mode,
+        "recordCount": parsed.records,
+        "inserted": written.inserted,
+        "updated": written.updated,
+        "rejected": rejected.count,
+        "rejectedRowsUrl": rejected_rows_path(ctx.job_id) if rejected.count else None,
+        "batches": parsed.batches,
+        "batchesResumed": written.batches_skipped,
+    }
+
+
+def _remove(*paths: Any) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""Retention: deleting what an organization no longer needs (the ``cleanup`` job type)."""

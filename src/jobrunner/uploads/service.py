@@ -1,0 +1,115 @@
+"""Receiving uploads (streamed to disk, never held in memory) and serving an import's
+rejected-rows file to its owner (signed link or bearer token)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from jobrunner.auth import rbac
+from jobrunner.auth.tokens import TokenClaims
+from jobrunner.db.jobs_repository import JobsRepository
+from jobrunner.db.sql import Q
+from jobrunner.domain.errors import InvalidInput, NotFound
+from jobrunner.jobs.presenters import iso_utc
+from jobrunner.settings import Settings
+from jobrunner.uploads import links
+from jobrunner.uploads.store import UploadStore, rejected_rows_key, upload_key
+
+PROCESS_DATA = "data.process_data"
+FLUSH_BYTES = 1 << 20
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+class UploadService:
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, jwt_secret: str) -> None:
+        self._pool = pool
+        self._store = UploadStore.from_settings(settings)
+        self._access = JobsRepository(pool)
+        self._secret = jwt_secret
+
+    async def require_uploader(self, claims: TokenClaims) -> None:
+        access = await self._access.access(claims.organization_id, claims.user_id, [PROCESS_DATA])
+        rbac.require(access, PROCESS_DATA)
+
+    async def receive(self, claims: TokenClaims, filename: str | None, chunks: AsyncIterator[bytes]) -> dict[str, Any]:
+        """Writes the body to a private file, then publishes it and records the upload.
+        Whatever goes wrong on the way (a body over the limit, a dropped connection), the
+        partial file is removed."""
+        upload_id = uuid.uuid4()
+        key = upload_key(upload_id)
+        temporary = self._store.temporary(key)
+        try:
+            size, head = await _spool(chunks, temporary)
+            _check_csv_head(size, head)
+            await asyncio.to_thread(self._store.publish, temporary, key)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        try:
+            row = await self._pool.fetchrow(Q.create_upload, upload_id, claims.organization_id, claims.user_id,
+                                            _clean_filename(filename), key, size)
+        except BaseException:
+            self._store.path(key).unlink(missing_ok=True)
+            raise
+        return {"uploadId": str(row["id"]), "filename": row["filename"], "sizeBytes": row["size_bytes"],
+                "createdAt": iso_utc(row["created_at"])}
+
+    async def rejected_rows_file(self, job_id: str, *, claims: TokenClaims | None,
+                                 expires: int | None, signature: str | None) -> Path:
+        """The file, for the job's owner only: a valid signed link, or the owner's token.
+        Anything else is a 404 (never reveal that the job exists)."""
+        try:
+            ident = uuid.UUID(job_id)
+        except ValueError:
+            raise NotFound("no rejected rows") from None
+        owner = await self._pool.fetchrow(Q.import_job_owner, ident)
+        if owner is None:
+            raise NotFound("no rejected rows")
+        by_token = claims is not None and (claims.user_id, claims.organization_id) == (owner["user_id"], owner["organization_id"])
+        by_link = links.verify(self._secret, signature, job_id=str(ident), user_id=owner["user_id"],
+                               organization_id=owner["organization_id"], expires=expires)
+        path = self._store.path(rejected_rows_key(ident))
+        if not (by_token or by_link) or not path.exists():
+            raise NotFound("no rejected rows")
+        return path
+
+
+async def _spool(chunks: AsyncIterator[bytes], path: Path) -> tuple[int, bytes]:
+    size, head, pending = 0, b"", bytearray()
+    with open(path, "wb") as file:
+        async for chunk in chunks:
+            if len(head) < 4096:
+                head += chunk[: 4096 - len(head)]
+            size += len(chunk)
+            pending += chunk
+            if len(pending) >= FLUSH_BYTES:
+                await asyncio.to_thread(file.write, bytes(pending))
+                pending.clear()
+        await asyncio.to_thread(file.write, bytes(pending))
+    return size, head
+
+
+def _check_csv_head(size: int, head: bytes) -> None:
+    """A cheap look at the start: text, with a header line. Rows are checked by the import."""
+    if size == 0:
+        raise InvalidInput("empty upload", [{"loc": "body", "message": "the CSV file is empty"}])
+    if b"\x00" in head:
+        raise InvalidInput("not a CSV file", [{"loc": "body", "message": "binary content (NUL bytes)"}])
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        first_line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) < 4096 or exc.end < len(first_line) - 4:  # a cut multi-byte character at the end is fine
+            raise InvalidInput("not a CSV file", [{"loc": "body", "message": "the header line is not UTF-8"}]) from exc
+
+
+def _clean_filename(name: str | None) -> str:
+    cleaned = _SAFE_NAME.sub("_", (name or "upload.csv").rsplit("/", 1)[-1])[:200].strip()
+    return cleaned or "upload.csv"
