@@ -9,7 +9,6 @@ Create Date: 2026-11-29
 from alembic import op
 
 revision = "0003"
-# MERGE NOTE: "0002" (exports) is not on the jobtypes branch; set this to "0002" at merge.
 down_revision = "0002"
 branch_labels = None
 depends_on = None
