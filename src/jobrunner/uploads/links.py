@@ -1,26 +1,16 @@
-"""Signed, expiring links to an import's rejected-rows file, which a plain browser link can
-follow: HMAC-SHA256 over (job id, owner, organization, expiry) with a key derived from the
-JWT secret for this one purpose.
-
-MERGE NOTE: the exports feature signs its download links the same way
-(``exports/links.py``); the two can become one signer with a purpose argument."""
+"""Signed, expiring links to an import's rejected-rows file (see ``auth/links.py`` for
+the signature)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
+from jobrunner.auth import links
 from jobrunner.settings import Settings
 
 _PURPOSE = b"jobrunner/rejected-rows-link/v1"
-MAX_SIGNATURE_LENGTH = 64
 
 
 def rejected_rows_path(job_id: uuid.UUID | str) -> str:
@@ -28,25 +18,17 @@ def rejected_rows_path(job_id: uuid.UUID | str) -> str:
 
 
 def sign(secret: str, *, job_id: str, user_id: str, organization_id: str, expires: int) -> str:
-    key = hmac.new(secret.encode(), _PURPOSE, hashlib.sha256).digest()
-    message = json.dumps([str(job_id), user_id, organization_id, int(expires)]).encode()
-    return base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()).rstrip(b"=").decode()
+    return links.sign(secret, _PURPOSE, [str(job_id), user_id, organization_id], expires)
 
 
 def verify(secret: str, signature: str | None, *, job_id: str, user_id: str, organization_id: str,
            expires: int | None, now: float | None = None) -> bool:
-    if not signature or expires is None or len(signature) > MAX_SIGNATURE_LENGTH:
-        return False
-    if expires <= (time.time() if now is None else now):
-        return False
-    expected = sign(secret, job_id=job_id, user_id=user_id, organization_id=organization_id, expires=expires)
-    return hmac.compare_digest(expected.encode(), signature.encode())
+    return links.verify(secret, _PURPOSE, signature, [str(job_id), user_id, organization_id], expires, now)
 
 
 def signed_url(secret: str, *, job_id: str, user_id: str, organization_id: str, ttl_seconds: int) -> str:
-    expires = int(time.time()) + int(ttl_seconds)
-    signature = sign(secret, job_id=job_id, user_id=user_id, organization_id=organization_id, expires=expires)
-    return f"{rejected_rows_path(job_id)}?{urlencode({'expires': expires, 'sig': signature})}"
+    query, _ = links.signed_query(secret, _PURPOSE, [str(job_id), user_id, organization_id], ttl_seconds)
+    return f"{rejected_rows_path(job_id)}?{query}"
 
 
 def rejected_rows_presenter(secret: str, settings: Settings) -> Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any]]:
