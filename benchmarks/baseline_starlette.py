@@ -16,7 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jobrunner.db.pool import create_pool
+import asyncpg
+
+from jobrunner.db.pool import init_connection
 
 SELECT_JOB = """
 SELECT id, organization_id, user_id, job_type, status::text AS status, priority, retry_count,
@@ -36,8 +38,10 @@ async def job_status(request: Request) -> Response:
 def app() -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        app.state.pool = await create_pool(
-            os.environ["BENCH_DATABASE_URL"], min_size=2, max_size=int(os.environ.get("BENCH_POOL_SIZE", "10"))
+        # asyncpg's own pool with its defaults (only the same JSON codecs as jobrunner's).
+        app.state.pool = await asyncpg.create_pool(
+            os.environ["BENCH_DATABASE_URL"], min_size=2, max_size=int(os.environ.get("BENCH_POOL_SIZE", "10")),
+            init=init_connection,
         )
         yield
         await app.state.pool.close()
