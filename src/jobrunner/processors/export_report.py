@@ -5,8 +5,9 @@ band while rows stream):
 
 1. Validate parameters (20): report type, filters, dates, the report's permission
    (``reports/validation.py``); a failure is permanent, "Invalid export job payload: ...".
-2. Query data (40): count the rows the report selects (the progress bar's denominator)
-   and open the temporary file in storage.
+2. Query data (40): ask the planner how many rows the report selects (the progress
+   bar's denominator: an estimate, so the bar may rest near the band's top or jump at
+   its end; counting exactly would scan the data twice) and open the temporary file.
 3. Process results (60 -> 80): stream the rows from PostgreSQL into the format's writer
    (COPY for CSV, a server-side cursor for JSON and XLSX); progress follows rows written,
    and cancellation is checked after every chunk or batch.
@@ -25,7 +26,7 @@ import functools
 
 from jobrunner.exports.files import ExportFile, discard_export, record_export_file
 from jobrunner.exports.naming import download_name, download_path, iso_ms, storage_key
-from jobrunner.reports.sql import count_select
+from jobrunner.reports.sql import estimate_select, estimated_rows
 from jobrunner.reports.validation import validate_export
 from jobrunner.reports.writers import WRITERS, RowProgress
 from jobrunner.storage import export_storage
@@ -52,7 +53,7 @@ async def export_report(ctx: JobContext) -> dict:
     writer_class = WRITERS[request.format]
     storage = export_storage(ctx.settings)
     key = storage_key(ctx.job_id, writer_class.extension)
-    total = await ctx.pool.fetchval(count_select(request.report), *request.arguments())
+    total = estimated_rows(await ctx.pool.fetchval(estimate_select(request.report), *request.arguments()))
     ctx.check_cancelled()
     pending = await storage.begin(key)
     ctx.on_cleanup(pending.abort)

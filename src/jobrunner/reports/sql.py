@@ -9,6 +9,8 @@ stays in bound parameters of the report statement.
 
 from __future__ import annotations
 
+import json
+
 from jobrunner.reports.registry import Column, Kind, Report
 
 # Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"):
@@ -76,5 +78,14 @@ def typed_select(report: Report) -> str:
     return f"SELECT {columns} FROM ({report.sql}) AS r"
 
 
-def count_select(report: Report) -> str:
-    return f"SELECT count(*) FROM ({report.sql}) AS r"
+def estimate_select(report: Report) -> str:
+    """The planner's row estimate for the report: the progress bar's denominator. Counting
+    exactly would read every row twice (a million-row count costs a third of the export)."""
+    return f"EXPLAIN (FORMAT JSON) {report.sql}"
+
+
+def estimated_rows(plan: object) -> int:
+    """``Plan Rows`` of an ``EXPLAIN (FORMAT JSON)`` answer (decoded or not)."""
+    if isinstance(plan, (str, bytes)):
+        plan = json.loads(plan)
+    return max(int(plan[0]["Plan"]["Plan Rows"]), 1)
