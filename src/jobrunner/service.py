@@ -29,15 +29,13 @@ def build_app(runtime: Runtime, *, with_worker: bool) -> FastAPI:
 def _worker_lifespan(runtime: Runtime):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from jobrunner.maintenance import periodic_maintenance
         from jobrunner.worker.main import Worker
 
         worker = Worker(runtime.database_url, runtime.settings)
-        await worker.start()
         app.state.worker = worker
-        try:
+        async with worker.running(), periodic_maintenance(runtime.database_url, runtime.settings):
             yield
-        finally:
-            await worker.stop()
 
     return lifespan
 

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 
     # Exports
     download_link_ttl_seconds: int = 900
+    # How often each worker process deletes export files past retention.
+    maintenance_interval_seconds: float = 3600.0
     export_retention_days: int = 7
 
     # Notifications: email over SMTP, webhooks to the organization's endpoint

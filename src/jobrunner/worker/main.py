@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 
+from jobrunner.maintenance import periodic_maintenance
 from jobrunner.plugins import load_imports
 from jobrunner.runtime import Runtime
 from jobrunner.worker.loop import Worker
@@ -22,7 +23,7 @@ async def serve_worker(worker: Worker) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with worker.running():
+    async with worker.running(), periodic_maintenance(worker.database_url, worker.settings):
         await stop.wait()
         log.info("signal received: stopping (grace %.0f s)", worker.settings.shutdown_grace_seconds)
 

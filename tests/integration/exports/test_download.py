@@ -3,6 +3,8 @@ the owner's token, HEAD, ranges, 404 for everything else, 410 past retention."""
 
 from __future__ import annotations
 
+import asyncio
+
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +20,7 @@ from jobrunner.api.routes.downloads import router
 from jobrunner.auth.tokens import issue_token
 from jobrunner.domain.errors import Gone, JobrunnerError, NotFound
 from jobrunner.exports.files import purge_expired_exports
+from jobrunner.maintenance import periodic_maintenance
 from jobrunner.exports.presenter import export_result_presenter, present_export_result
 from jobrunner.storage import export_storage
 from tests.conftest import JWT_SECRET
@@ -196,3 +199,17 @@ async def test_purge_finds_files_of_deleted_jobs(client, exported, settings) -> 
     await ctx.pool.execute("UPDATE export_files SET expires_at = created_at WHERE job_id = $1", ctx.job_id)
     assert await purge_expired_exports(ctx.pool, export_storage(settings)) == 1
     assert not stored_file(settings, ctx).exists()
+
+
+async def test_worker_maintenance_purges_expired_files_on_its_own(exported, settings, database_url) -> None:
+    """What every worker process runs beside its jobs (worker/main.py, service.py)."""
+    ctx, _ = exported
+    await ctx.pool.execute("UPDATE export_files SET expires_at = created_at WHERE job_id = $1", ctx.job_id)
+    assert stored_file(settings, ctx).exists()
+    async with periodic_maintenance(database_url, settings.model_copy(update={"maintenance_interval_seconds": 0.1})):
+        for _ in range(100):
+            if not stored_file(settings, ctx).exists():
+                break
+            await asyncio.sleep(0.05)
+    assert not stored_file(settings, ctx).exists()
+    assert await ctx.pool.fetchval("SELECT deleted_at IS NOT NULL FROM export_files WHERE job_id = $1", ctx.job_id)
