@@ -5,23 +5,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from jobrunner.auth.tokens import TokenClaims, decode_token
+from jobrunner.api.deps import authenticate
+from jobrunner.api.errors import problem_responses
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import AuthenticationError
 
 router = APIRouter(prefix="/v1", tags=["me"])
 
 
-def bearer_claims(request: Request) -> TokenClaims:
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationError("missing bearer token")
-    return decode_token(request.app.state.jwt_secret, token.strip())
-
-
-@router.get("/me", summary="The caller: user, organization and permissions")
+@router.get("/me", summary="The caller: user, organization and permissions", responses=problem_responses(401))
 async def me(request: Request) -> dict:
-    claims = bearer_claims(request)
+    claims = await authenticate(request)
     row = await request.app.state.pool.fetchrow(Q.me_access, claims.organization_id, claims.user_id)
     if not row["is_member"]:
         raise AuthenticationError("unknown user or not a member of the token's organization")

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import FileResponse
 
+from jobrunner.api.errors import problem_responses
 from jobrunner.auth.tokens import issue_token
 from jobrunner.db.seed import DEMO_USERS
 from jobrunner.domain.errors import InvalidInput, NotFound
@@ -49,7 +50,7 @@ async def jobs_page() -> FileResponse:
     return _file(STATIC_FILES["index.html"])
 
 
-@router.get("/static/{name}")
+@router.get("/static/{name}", responses=problem_responses(404))
 async def static_file(name: str) -> FileResponse:
     path = STATIC_FILES.get(name)
     if path is None:
@@ -76,7 +77,9 @@ async def demo_users() -> dict:
     }
 
 
-@demo_router.post("/token", summary="A bearer token for a demo user (demo mode only)")
+@demo_router.post(
+    "/token", summary="A bearer token for a demo user (demo mode only)", responses=problem_responses(422)
+)
 async def demo_token(body: DemoTokenRequest, request: Request) -> dict:
     user = next((u for u in DEMO_USERS if u.user_id == body.userId), None)
     if user is None:

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from jobrunner.api.routes.downloads import router
 from jobrunner.auth.tokens import issue_token
 from jobrunner.domain.errors import Gone, JobrunnerError, NotFound
+from jobrunner.api.deps import TokenCache
 from jobrunner.exports.files import purge_expired_exports
 from jobrunner.maintenance import periodic_maintenance
 from jobrunner.exports.presenter import export_result_presenter, present_export_result
@@ -53,6 +54,7 @@ async def client(seeded, settings) -> AsyncIterator[httpx.AsyncClient]:
     problem_handlers(app)
     app.state.pool = seeded
     app.state.jwt_secret = JWT_SECRET
+    app.state.token_cache = TokenCache(JWT_SECRET)
     app.state.settings = settings
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from jobrunner.auth.tokens import decode_token
+from jobrunner.api.deps import authenticate
 from jobrunner.domain.errors import AuthenticationError, Gone, NotFound
 from jobrunner.exports.files import ExportFile, find_export_file
 from jobrunner.exports.links import verify
@@ -44,16 +44,13 @@ def _storage(request: Request) -> Storage:
     return storage
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def _is_owner(secret: str, token: str | None, file: ExportFile) -> bool:
-    if token is None:
+async def _is_owner(request: Request, file: ExportFile) -> bool:
+    """The request carries the file owner's valid bearer token (any failure: not the owner,
+    so a 404 like everyone else's)."""
+    if "authorization" not in request.headers:
         return False
     try:
-        claims = decode_token(secret, token)
+        claims = await authenticate(request)
     except AuthenticationError:
         return False
     return claims.user_id == file.user_id and claims.organization_id == file.organization_id
@@ -124,7 +121,7 @@ async def download_export(
     if file is None:
         raise NotFound(_NOT_FOUND)
     secret = state.jwt_secret
-    if not (_link_is_valid(secret, file, expires, sig) or _is_owner(secret, _bearer(request), file)):
+    if not (_link_is_valid(secret, file, expires, sig) or await _is_owner(request, file)):
         raise NotFound(_NOT_FOUND)
     if file.is_gone(dt.datetime.now(dt.UTC)):
         raise Gone("This export file has expired and was deleted; run the export again")
