@@ -78,3 +78,26 @@ async def test_random_bytes_ids_queries_and_headers(client):
         _check(await client.get("/v1/jobs", params=query, headers=auth("user_admin")))
         _check(await client.get("/v1/jobs", headers={"Authorization": f"Bearer {token}"}))
         _check(await client.post("/v1/jobs", json=EXPORT_BODY, headers={"Authorization": token}))
+
+
+async def test_random_inputs_on_the_other_endpoints(client):
+    """Uploads, integrations, downloads, rejected rows and /v1/me get the same treatment."""
+    for example in samples(
+        raw=st.binary(max_size=200),
+        body=json_values,
+        segment=st.text(min_size=1, max_size=80),
+        query=st.dictionaries(st.sampled_from(["expires", "sig", "x"]), st.text(max_size=20), max_size=3),
+        token=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=60),
+        content_type=st.sampled_from(["text/csv", "application/json", "text/plain", "", "multipart/form-data"]),
+    ):
+        segment = quote(example["segment"], safe="")
+        admin = auth("user_admin")
+        _check(await client.post("/v1/uploads", content=example["raw"],
+                                 headers={**admin, "Content-Type": example["content_type"]}))
+        _check(await client.put(f"/v1/integrations/{segment}", content=json.dumps(example["body"]),
+                                headers={**admin, "Content-Type": "application/json"}))
+        _check(await client.get(f"/v1/integrations/{segment}", headers=admin))
+        _check(await client.get(f"/v1/exports/{segment}/download", params=example["query"]))
+        _check(await client.head(f"/v1/exports/{segment}/download", headers=admin))
+        _check(await client.get(f"/v1/imports/{segment}/rejected-rows", params=example["query"], headers=admin))
+        _check(await client.get("/v1/me", headers={"Authorization": f"Bearer {example['token']}"}))
