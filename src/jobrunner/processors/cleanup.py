@@ -14,7 +14,8 @@ from typing import Any
 from jobrunner.db.sql import Q
 from jobrunner.domain.payloads import CleanupPayload
 from jobrunner.jobs.presenters import iso_utc
-from jobrunner.retention.files import export_files_root, files_of_jobs, remove_files
+from jobrunner.retention.files import files_of_jobs, remove_files
+from jobrunner.storage import export_storage
 from jobrunner.uploads.store import UploadStore
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.registry import Step, processor
@@ -38,12 +39,11 @@ async def run_cleanup(ctx: JobContext) -> dict[str, Any]:
     org = ctx.organization_id
     await ctx.step(1)
     cutoff = await ctx.pool.fetchval(Q.cleanup_cutoff, payload.olderThanDays)
-    exports_table = await ctx.pool.fetchval(Q.export_files_table_exists)
     counts = {"exports": (0, 0), "uploads": (0, 0), "jobs": (0, 0)}
 
     await ctx.step(2)
-    if "exports" in targets and exports_table:
-        root = export_files_root(ctx.settings)
+    if "exports" in targets:
+        root = export_storage(ctx.settings).root
 
         async def exports_batch() -> tuple[int, int]:
             keys = [row["storage_key"] for row in await ctx.pool.fetch(Q.mark_old_export_files_deleted, org, cutoff, BATCH_SIZE)]

@@ -13,6 +13,7 @@ import asyncpg
 
 from jobrunner.db.sql import Q
 from jobrunner.settings import Settings
+from jobrunner.storage import export_storage
 from jobrunner.uploads.store import UploadStore, rejected_rows_key
 
 JobFilesFinder = Callable[[asyncpg.Connection, Settings, Sequence[asyncpg.Record]], Awaitable[list[Path]]]
@@ -50,12 +51,6 @@ def _unlink_all(paths: list[Path]) -> int:
     return freed
 
 
-def export_files_root(settings: Settings) -> Path:
-    """Where the exports feature keeps its files (``LocalDiskStorage`` under DATA_DIR/exports).
-    MERGE NOTE: once storage/ is merged, delete through ``export_storage(settings)`` instead."""
-    return Path(settings.data_dir) / "exports"
-
-
 @register_job_files
 async def _rejected_rows_files(conn: asyncpg.Connection, settings: Settings, rows: Sequence[asyncpg.Record]) -> list[Path]:
     store = UploadStore.from_settings(settings)
@@ -65,7 +60,7 @@ async def _rejected_rows_files(conn: asyncpg.Connection, settings: Settings, row
 @register_job_files
 async def _export_files(conn: asyncpg.Connection, settings: Settings, rows: Sequence[asyncpg.Record]) -> list[Path]:
     exports = [row["id"] for row in rows if row["job_type"] == "export_report"]
-    if not exports or not await conn.fetchval(Q.export_files_table_exists):
+    if not exports:
         return []
-    root = export_files_root(settings)
+    root = export_storage(settings).root
     return [root / row["storage_key"] for row in await conn.fetch(Q.mark_export_files_of_jobs_deleted, exports)]

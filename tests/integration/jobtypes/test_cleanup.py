@@ -14,24 +14,6 @@ from jobrunner.uploads.store import UploadStore, rejected_rows_key, upload_key
 from tests.integration.jobtypes.conftest import auth, start_job, wait_final
 from tests.support.jobs import insert_job
 
-# The exports feature's table (migration 0002, not on this branch), as it is defined there:
-# a ledger of files in storage, without foreign keys. Once 0002 is merged this does nothing.
-EXPORT_FILES_STANDIN = """
-CREATE TABLE IF NOT EXISTS export_files (
-    job_id uuid PRIMARY KEY,
-    organization_id text NOT NULL,
-    user_id text NOT NULL,
-    report_type text NOT NULL,
-    format text NOT NULL,
-    storage_key text NOT NULL UNIQUE,
-    download_name text NOT NULL,
-    content_type text NOT NULL,
-    size_bytes bigint NOT NULL,
-    record_count bigint NOT NULL,
-    created_at timestamptz(3) NOT NULL DEFAULT now(),
-    expires_at timestamptz(3) NOT NULL,
-    deleted_at timestamptz(3)
-)"""
 
 FINAL = {
     "succeeded": "status = 'succeeded', completed_at = now() - make_interval(days => $2)",
@@ -83,7 +65,6 @@ async def make_export_file(db: asyncpg.Connection, root: Path, job_id: uuid.UUID
 
 
 async def test_cleanup_deletes_exactly_what_it_should(client, worker, db: asyncpg.Connection, settings: Settings) -> None:
-    await db.execute(EXPORT_FILES_STANDIN)
     # The worker holding the 'running' job: alive (its heartbeat is in the future), never rescued.
     await db.execute("INSERT INTO workers (id, hostname, pid, concurrency, heartbeat_at)"
                      " VALUES ('elsewhere', 'h', 1, 1, now() + interval '1 hour')")
@@ -163,7 +144,6 @@ async def test_cleanup_payload_validation(client) -> None:
 
 
 async def test_deleting_jobs_removes_their_files(client, worker, db: asyncpg.Connection, settings: Settings) -> None:
-    await db.execute(EXPORT_FILES_STANDIN)
     store = UploadStore.from_settings(settings)
     export_job = await make_job(db, "succeeded", 10)
     export_file = await make_export_file(db, Path(settings.data_dir) / "exports", export_job, days=1, expired=False, size=50)

@@ -48,11 +48,9 @@ WITH doomed AS (
 DELETE FROM uploads u USING doomed d WHERE u.id = d.id
 RETURNING u.storage_key;
 
--- Export files live in the exports feature's table (migration 0002); these statements
--- run only when it exists. Expired (or older than the cutoff) files still on disk: the
--- row is kept with deleted_at set, so an old link answers 410, not 404.
--- name: export_files_table_exists
-SELECT to_regclass('export_files') IS NOT NULL;
+-- Export files live in the exports feature's ledger (migration 0002). Expired (or older
+-- than the cutoff) files still on disk: the row is kept with deleted_at set, so an old
+-- link answers 410, not 404.
 
 -- name: count_old_export_files
 SELECT count(*) FROM export_files
