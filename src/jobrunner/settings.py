@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     # Sync
     sync_batch_size: int = 500
 
+    # --- Security: tokens, secrets, demo mode, metrics (docs/security.md) ---
+
+    # --- Security: outbound requests and integration secrets (docs/security.md) ---
+
+    # --- Security: quotas and payload limits (docs/security.md) ---
+
+    # --- Security: imports and CPU-bound work (docs/security.md) ---
+
+    # --- Resilience: database unavailability (docs/security.md) ---
+
 
 @lru_cache
 def get_settings() -> Settings:
