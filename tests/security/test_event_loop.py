@@ -149,3 +149,17 @@ async def test_a_large_import_keeps_the_loop_answering_and_cancels_within_a_seco
     assert took < 1.0, f"the cancel took {took:.2f} s"
     assert healthz_seconds < MAX_STALL, f"/healthz took {healthz_seconds:.3f} s"
     assert probe.worst < MAX_STALL, f"the event loop stalled {probe.worst:.3f} s"
+
+
+async def test_uploads_with_a_header_beyond_the_limits_are_refused_at_once(client: httpx.AsyncClient) -> None:
+    headers = {**auth("user_admin"), "Content-Type": "text/csv"}
+    wide = ",".join(f"column_{i}" for i in range(25_000)).encode() + b"\nA,a@example.com,DE\n"
+    many = ",".join(f"c{i}" for i in range(1_000)).encode() + b"\n"
+    endless = b"name," * 20_000  # no line break at all
+    for content, message in ((wide, "the header line is longer than 16384 characters"),
+                             (endless, "the header line is longer than 16384 characters"),
+                             (many, "the header has more than 100 columns")):
+        body = assert_problem(await client.post("/v1/uploads", content=content, headers=headers), 422)
+        assert body["errors"] == [{"loc": "body", "message": message}], body
+    fine = b"\xef\xbb\xbfname,email,country\r\n" + b"A,a@example.com,DE\r\n" * 5_000
+    assert (await client.post("/v1/uploads", content=fine, headers=headers)).status_code == 201
