@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     # --- Security: quotas and payload limits (docs/security.md) ---
 
     # --- Security: imports and CPU-bound work (docs/security.md) ---
+    # An import of a file beyond these fails (permanently, saying which limit): columns of
+    # the header and fields of any record; characters of one line, or of one record whose
+    # quoted values hold line breaks (at most the CSV reader's own 1 MiB cap).
+    import_max_columns: int = Field(default=100, ge=1)
+    import_max_line_chars: int = Field(default=16_384, ge=256, le=1 << 20)
 
     # --- Resilience: database unavailability (docs/security.md) ---
 

@@ -10,7 +10,7 @@ import pytest
 
 from jobrunner.domain.errors import PermanentError
 from jobrunner.imports.datasets import DATASETS, header_problem, positions
-from jobrunner.imports.parse import RejectedRows
+from jobrunner.imports.parse import Limits, Parsed, RejectedRows, TooLarge, parse_batches, read_header
 from jobrunner.imports.write import collapse_duplicates
 from jobrunner.integrations import signing
 from jobrunner.notifications.templates import render
@@ -60,6 +60,48 @@ def test_header_problems() -> None:
     assert header_problem(CUSTOMERS, ["name", "email"]) == "missing columns: country"
     assert header_problem(CUSTOMERS, ["name", "email", "country", "vip"]) == "unknown columns: vip"
     assert header_problem(CUSTOMERS, ["name", "email", "country", "email"]) == "repeated columns: email"
+
+
+def _parse(tmp_path: Path, text: str, limits: Limits) -> Parsed:
+    source = tmp_path / "in.csv"
+    source.write_text(text, newline="")
+    parsed = Parsed()
+    rejected = RejectedRows(tmp_path / "rejected.csv", ["name", "email", "country"])
+    with open(tmp_path / "spool", "wb") as spool:
+        for _ in parse_batches(source, CUSTOMERS.make_check(positions(["name", "email", "country"])), 2, spool,
+                               rejected, parsed, limits):
+            pass
+    rejected.close()
+    return parsed
+
+
+def test_import_limits(tmp_path: Path) -> None:
+    limits = Limits(max_columns=3, max_line_chars=20)
+    header = "name,email,country\r\n"
+    exactly = "Ann,a@example.com,DE\r\n"  # 20 characters and a CR LF
+    assert _parse(tmp_path, header + exactly, limits).good == 1
+    with pytest.raises(TooLarge, match="^line 2 is longer than 20 characters$"):
+        _parse(tmp_path, header + "A" + exactly, limits)
+    with pytest.raises(TooLarge, match="^the record at line 2 is longer than 20 characters$"):
+        _parse(tmp_path, header + '"A\nB\nC\nD\nE\nF",a@example.com,DE\n', limits)
+    with pytest.raises(TooLarge, match="^line 3 has more than 3 fields$"):
+        _parse(tmp_path, header + "A,a@example.com,DE\n,,,\n", limits)
+    (tmp_path / "h.csv").write_text("a,b,c,d\n")
+    with pytest.raises(TooLarge, match="^the header has more than 3 columns$"):
+        read_header(tmp_path / "h.csv", limits)
+    (tmp_path / "h.csv").write_text("x" * 30)  # no line break at all
+    with pytest.raises(TooLarge, match="^line 1 is longer than 20 characters$"):
+        read_header(tmp_path / "h.csv", limits)
+    (tmp_path / "h.csv").write_text("")
+    assert read_header(tmp_path / "h.csv", limits) is None
+
+
+def test_rejected_rows_are_neutralised_like_csv_exports(tmp_path: Path) -> None:
+    rejected = RejectedRows(tmp_path / "r.csv", ["name"])
+    rejected.add(2, "bad", ["=1+1", "+1", "-1", "@A1", "\tx", "\rx", "plain", "", "a=b"])
+    rejected.close()
+    row = (tmp_path / "r.csv").read_bytes().decode().split("\r\n")[1]
+    assert row == "2,bad,'=1+1,'+1,'-1,'@A1,'\tx,\"'\rx\",plain,,a=b"
 
 
 def test_duplicates_within_a_batch(tmp_path: Path) -> None:

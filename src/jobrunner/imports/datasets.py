@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -130,11 +131,13 @@ DATASETS: dict[str, Dataset] = {
 
 
 def header_problem(dataset: Dataset, header: Sequence[str]) -> str | None:
-    """Why the header does not suit the dataset (None when it does)."""
+    """Why the header does not suit the dataset (None when it does). Linear in the
+    header's length (the caller also bounds it: ``Limits.max_columns``)."""
     names = [name.strip().lower() for name in header]
-    missing = [c for c in dataset.columns if c not in names]
-    unknown = [n for n in names if n not in dataset.columns]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    wanted, present = set(dataset.columns), set(names)
+    missing = [c for c in dataset.columns if c not in present]
+    unknown = [n for n in names if n not in wanted]
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
     problems = []
     if missing:
         problems.append(f"missing columns: {', '.join(missing)}")

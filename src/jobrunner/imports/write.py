@@ -5,8 +5,9 @@ come from the marker."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,26 @@ def collapse_duplicates(rows: list[GoodRow], key_at: int, mode: str, rejected: R
     return [rows[i] for i in kept], superseded
 
 
+@dataclass
+class _Batch:
+    """One spool batch, ready to write: read and de-duplicated in a worker thread."""
+
+    batch_no: int
+    size: int
+    rows: list[GoodRow]
+    superseded: int
+
+
+def _next_batch(spool: Iterator[tuple[int, list[GoodRow]]], key_at: int, mode: str, rejected: RejectedRows,
+                dataset: str) -> _Batch | None:
+    item = next(spool, None)
+    if item is None:
+        return None
+    batch_no, batch = item
+    rows, superseded = collapse_duplicates(batch, key_at, mode, rejected, dataset)
+    return _Batch(batch_no, len(batch), rows, superseded)
+
+
 async def write_batches(
     conn: asyncpg.Connection,
     *,
@@ -77,12 +98,15 @@ async def write_batches(
     rejected: RejectedRows,
     report: Callable[[int], Awaitable[None]],
 ) -> Written:
+    """The CPU-bound parts (unpickling a batch, its duplicates, the rejected rows it
+    adds) run in a worker thread, one batch at a time; the loop only talks to PostgreSQL."""
     statements = STATEMENTS[dataset.name]
     key_at = dataset.columns.index(dataset.key)
     written = Written(markers={r["batch_no"]: r for r in await conn.fetch(Q.import_batches_of_job, job_id)})
-    for batch_no, batch in read_spool(spool):
-        rows, superseded = collapse_duplicates(batch, key_at, mode, rejected, dataset.name)
-        marker = written.markers.get(batch_no)
+    batches = read_spool(spool)  # closed when dropped (a cancelled thread may still hold it)
+    while batch := await asyncio.to_thread(_next_batch, batches, key_at, mode, rejected, dataset.name):
+        rows = batch.rows
+        marker = written.markers.get(batch.batch_no)
         if marker is not None:
             inserted, updated, refused = marker["inserted"], marker["updated"], marker["rejections"]
             written.batches_skipped += 1
@@ -90,16 +114,16 @@ async def write_batches(
             async with conn.transaction():
                 inserted, updated, refused = await _write_batch(
                     conn, statements, organization_id, mode, rows, dataset.name, key_at)
-                updated += superseded
-                await conn.execute(Q.record_import_batch, job_id, batch_no, inserted, updated, refused)
+                updated += batch.superseded
+                await conn.execute(Q.record_import_batch, job_id, batch.batch_no, inserted, updated, refused)
         else:
-            inserted, updated, refused = 0, superseded, []
-        originals = {row[0]: row[2] for row in rows}
-        for line, reason in refused:
-            rejected.add(line, reason, originals[line])
+            inserted, updated, refused = 0, batch.superseded, []
+        if refused:
+            originals = {row[0]: row[2] for row in rows}
+            await asyncio.to_thread(rejected.add_many, [(line, reason, originals[line]) for line, reason in refused])
         written.inserted += inserted
         written.updated += updated
-        written.rows += len(batch)
+        written.rows += batch.size
         await report(written.rows)
     return written
 

@@ -6,8 +6,13 @@ ones to the rejected-rows file) → 3 write the good rows in batches (progress b
 4 finalize (publish the rejected-rows file). Each batch commits with a marker, so a retried
 attempt writes no row twice.
 
-Permanent: the upload does not exist (or is another user's), is empty, or its header
-does not suit the dataset. Transient: anything else (the database, the disk)."""
+Permanent: the upload does not exist (or is another user's), is empty, its header does
+not suit the dataset, or the file is beyond a limit (columns, fields in a record, line
+length: ``imports/parse.py``). Transient: anything else (the database, the disk).
+
+Parsing, checking and file writing run in a worker thread in short slices
+(``worker/offload.py``): the event loop, which also serves the API under ``jobrunner
+serve``, only moves progress and notices cancels between slices."""
 
 from __future__ import annotations
 
@@ -18,11 +23,20 @@ from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError
 from jobrunner.domain.payloads import DataProcessingPayload
 from jobrunner.imports.datasets import DATASETS, header_problem, positions
-from jobrunner.imports.parse import Parsed, RejectedRows, count_records_estimate, parse_batches, read_header
+from jobrunner.imports.parse import (
+    Limits,
+    Parsed,
+    RejectedRows,
+    TooLarge,
+    count_records_estimate,
+    parse_batches,
+    read_header,
+)
 from jobrunner.imports.write import write_batches
 from jobrunner.uploads.links import rejected_rows_path
 from jobrunner.uploads.store import UploadStore, rejected_rows_key
 from jobrunner.worker.context import JobContext
+from jobrunner.worker.offload import run_sliced
 from jobrunner.worker.registry import Step, processor
 
 STEPS = [
@@ -45,11 +59,14 @@ async def run_import(ctx: JobContext) -> dict[str, Any]:
     if upload is None:
         raise PermanentError(f"{INVALID}: upload {payload.uploadId} not found")
     source = store.path(upload["storage_key"])
+    limits = Limits(max_columns=ctx.settings.import_max_columns, max_line_chars=ctx.settings.import_max_line_chars)
     try:
-        header = await asyncio.to_thread(read_header, source)
+        header = await asyncio.to_thread(read_header, source, limits)
         estimate = await asyncio.to_thread(count_records_estimate, source)
     except FileNotFoundError as exc:
         raise PermanentError(f"{INVALID}: the file of upload {payload.uploadId} is gone") from exc
+    except TooLarge as exc:
+        raise PermanentError(f"{INVALID}: {exc}") from exc
     if not header:
         raise PermanentError(f"{INVALID}: the file is empty or has no header line")
     problem = header_problem(dataset, header)
@@ -64,11 +81,17 @@ async def run_import(ctx: JobContext) -> dict[str, Any]:
     try:
         await ctx.step(2)
         check = dataset.make_check(positions(header))
+
+        async def between_slices() -> None:
+            ctx.check_cancelled()
+            await ctx.progress(parsed.records / estimate)
+
         with open(spool_path, "wb") as spool:
-            for _ in parse_batches(source, check, ctx.settings.import_batch_size, spool, rejected, parsed):
-                ctx.check_cancelled()
-                await ctx.progress(parsed.records / estimate)
-                await asyncio.sleep(0)  # let heartbeats and cancels through between batches
+            try:
+                await run_sliced(parse_batches(source, check, ctx.settings.import_batch_size, spool, rejected,
+                                               parsed, limits), between_slices)
+            except TooLarge as exc:
+                raise PermanentError(f"{INVALID}: {exc}") from exc
 
         await ctx.step(3)
 

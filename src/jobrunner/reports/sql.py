@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import json
 
+from jobrunner.reports.formulas import neutralised_sql as neutralised
 from jobrunner.reports.registry import Column, Kind, Report
-
-# Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"):
-# such a text value gets a leading apostrophe, which spreadsheets show as text.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_PREFIX_SQL = "'=', '+', '-', '@', E'\\t', E'\\r'"
 
 
 def quote_ident(name: str) -> str:
@@ -34,13 +30,6 @@ def _ref(column: Column) -> str:
 def iso_timestamp(expression: str) -> str:
     """ISO 8601 in UTC with milliseconds and Z, like every timestamp of the API."""
     return f"""to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
-
-
-def neutralised(expression: str) -> str:
-    return (
-        f"CASE WHEN left({expression}, 1) IN ({_FORMULA_PREFIX_SQL}) "
-        f"THEN '''' || {expression} ELSE {expression} END"
-    )
 
 
 def csv_expression(column: Column) -> str:

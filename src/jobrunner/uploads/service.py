@@ -4,6 +4,7 @@ rejected-rows file to its owner (signed link or bearer token)."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ class UploadService:
     def __init__(self, pool: asyncpg.Pool, settings: Settings, jwt_secret: str) -> None:
         self._pool = pool
         self._store = UploadStore.from_settings(settings)
+        self._settings = settings
         self._access = JobsRepository(pool)
         self._secret = jwt_secret
 
@@ -46,8 +48,9 @@ class UploadService:
         key = upload_key(upload_id)
         temporary = self._store.temporary(key)
         try:
-            size, head = await _spool(chunks, temporary)
-            _check_csv_head(size, head)
+            max_line = self._settings.import_max_line_chars
+            size, head = await _spool(chunks, temporary, head_bytes=4 * max_line + 4)
+            _check_csv_head(size, head, max_line, self._settings.import_max_columns)
             await asyncio.to_thread(self._store.publish, temporary, key)
         except BaseException:
             temporary.unlink(missing_ok=True)
@@ -81,12 +84,12 @@ class UploadService:
         return path
 
 
-async def _spool(chunks: AsyncIterator[bytes], path: Path) -> tuple[int, bytes]:
+async def _spool(chunks: AsyncIterator[bytes], path: Path, head_bytes: int) -> tuple[int, bytes]:
     size, head, pending = 0, b"", bytearray()
     with open(path, "wb") as file:
         async for chunk in chunks:
-            if len(head) < 4096:
-                head += chunk[: 4096 - len(head)]
+            if len(head) < head_bytes:
+                head += chunk[: head_bytes - len(head)]
             size += len(chunk)
             pending += chunk
             if len(pending) >= FLUSH_BYTES:
@@ -96,18 +99,33 @@ async def _spool(chunks: AsyncIterator[bytes], path: Path) -> tuple[int, bytes]:
     return size, head
 
 
-def _check_csv_head(size: int, head: bytes) -> None:
-    """A cheap look at the start: text, with a header line. Rows are checked by the import."""
+def _check_csv_head(size: int, head: bytes, max_line_chars: int, max_columns: int) -> None:
+    """A cheap look at the start: text, with a header line within the import's limits
+    (``head`` holds room for ``max_line_chars`` characters of any width and a line break).
+    Rows are checked by the import."""
     if size == 0:
         raise InvalidInput("empty upload", [{"loc": "body", "message": "the CSV file is empty"}])
-    if b"\x00" in head:
+    if b"\x00" in head[:4096]:
         raise InvalidInput("not a CSV file", [{"loc": "body", "message": "binary content (NUL bytes)"}])
     first_line = head.split(b"\n", 1)[0]
+    cut = len(first_line) == len(head) < size  # the header line goes on past the head
     try:
-        first_line.decode("utf-8")
+        header_line = first_line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if len(head) < 4096 or exc.end < len(first_line) - 4:  # a cut multi-byte character at the end is fine
+        if not cut or exc.end < len(first_line) - 4:  # a cut multi-byte character at the end is fine
             raise InvalidInput("not a CSV file", [{"loc": "body", "message": "the header line is not UTF-8"}]) from exc
+        header_line = first_line[: exc.start].decode("utf-8")
+    header_line = header_line.removeprefix("\ufeff").rstrip("\r")
+    if cut or len(header_line) > max_line_chars:
+        raise InvalidInput("header line too long", [
+            {"loc": "body", "message": f"the header line is longer than {max_line_chars} characters"}])
+    try:
+        columns = len(next(csv.reader([header_line]), []))
+    except csv.Error:
+        return  # the import says what is wrong with it
+    if columns > max_columns:
+        raise InvalidInput("too many columns", [
+            {"loc": "body", "message": f"the header has more than {max_columns} columns"}])
 
 
 def _clean_filename(name: str | None) -> str:
