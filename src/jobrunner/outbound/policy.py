@@ -3,7 +3,8 @@ operator allows a network explicitly (``JOBRUNNER_OUTBOUND_ALLOWED_NETWORKS``).
 
 Refused: loopback, private, shared (CGNAT), link-local, multicast, unspecified, reserved,
 documentation and every other non-global range, in IPv4 and IPv6; IPv6 addresses that
-embed an IPv4 one (IPv4-mapped, 6to4, NAT64) are judged by the IPv4 address too."""
+embed an IPv4 one are judged by it: IPv4-mapped ones as that address, 6to4 and NAT64
+ones by both."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class DestinationPolicy:
         return cls(tuple(ipaddress.ip_network(item, strict=False) for item in networks))
 
     def permits(self, address: IPAddress) -> bool:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # ::ffff:a.b.c.d is a.b.c.d
         if any(address.version == net.version and address in net for net in self.allowed):
             return True
         return all(_public(candidate) for candidate in _views(address))
@@ -36,8 +39,6 @@ def _views(address: IPAddress) -> list[IPAddress]:
     """The address and any IPv4 address it carries."""
     views: list[IPAddress] = [address]
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            views.append(address.ipv4_mapped)
         if address.sixtofour is not None:
             views.append(address.sixtofour)
         if address in _NAT64:
