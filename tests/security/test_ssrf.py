@@ -197,3 +197,62 @@ async def test_a_receivers_answer_never_reaches_the_job(client, worker, db: asyn
     assert job["status"] == "failed" and job["errorMessage"] == "the receiver answered 403", job
     status = (await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_member"))).text
     assert INTERNAL not in status and "secret-path" not in status and "token=abc" not in status
+
+
+# --- Item 8: every malformed integration URL is a 422 in our words -------------------------
+
+MALFORMED = [
+    "http://exa\x00mple.com/", "http://example.com/\x00", "http://" + "a" * 1000 + ".com/",
+    "http://" + "a" * 64 + ".example.com/", "http://" + ".".join(["abcdefghi"] * 26) + "/",
+    "http://-bad-.example.com/", "http://exa mple.com/", "http://example.com/\r\nX-Injected: 1",
+    "ftp://example.com/", "javascript:alert(1)", "http://", "http:///path", "http://user:pw@example.com/",
+    "http://example.com:99999/", "http://example.com:0/", "http://example.com:port/", "http://[::1/",
+    "http://[not-an-ip]/", "https://exa\u2028mple.com/", "http://ex%41mple.com/", "https://" + "a" * 2100,
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED)
+async def test_malformed_urls_are_refused_in_our_words(client, url: str) -> None:
+    response = await client.put("/v1/integrations/crm", json={"targetUrl": url, "secret": SECRET},
+                                headers=auth("user_admin"))
+    body = assert_problem(response, 422)
+    for error in body["errors"]:
+        assert error["loc"] == "targetUrl"
+        assert error["message"].startswith(("the target URL ", "String should have at most")), error
+        assert "\x00" not in error["message"] and "Traceback" not in response.text
+
+
+async def test_a_nul_in_the_secret_is_a_422(client) -> None:
+    response = await client.put("/v1/integrations/crm", headers=auth("user_admin"),
+                                json={"targetUrl": "https://example.com/", "secret": "0123456789abcdef\x00"})
+    assert_problem(response, 422)
+
+
+async def test_fuzzed_urls_never_cause_a_5xx(client) -> None:
+    """Hypothesis draws URL-shaped strings (hosts, ports, paths with any characters) and
+    plain text; the real endpoint answers each with 2xx or a 422 problem, never a 5xx."""
+    from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+    anything = st.text(max_size=300)
+    label = st.text(alphabet=st.characters(codec="utf-8"), min_size=0, max_size=70)
+    host = st.lists(label, min_size=1, max_size=6).map(".".join) | st.integers(0, 2**40).map(str) \
+        | st.ip_addresses().map(lambda a: f"[{a}]" if a.version == 6 else str(a))
+    port = st.none() | st.text(max_size=8) | st.integers(-5, 70000).map(str)
+    urls = st.builds(
+        lambda scheme, h, p, path: f"{scheme}://{h}{'' if p is None else ':' + p}/{path}",
+        st.sampled_from(["http", "https", "HTTP", "ftp", ""]), host, port, anything,
+    ) | anything
+    drawn: list[str] = []
+
+    @hsettings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(urls)
+    def collect(url: str) -> None:
+        drawn.append(url)
+
+    collect()
+    for url in drawn:
+        response = await client.put("/v1/integrations/fuzz", json={"targetUrl": url, "secret": SECRET},
+                                    headers=auth("user_admin"))
+        assert response.status_code in (200, 201, 422), (url, response.status_code, response.text)
+        if response.status_code == 422:
+            assert response.headers["content-type"] == "application/problem+json"

@@ -30,7 +30,7 @@ class BadURL(ValueError):
 
 
 def check_target_url(url: str, policy: DestinationPolicy) -> str:
-    """The URL, if an integration may use it; else ``BadURL``."""
+    """The URL (its scheme in lower case), if an integration may use it; else ``BadURL``."""
     if len(url) > MAX_URL_LENGTH:
         raise BadURL(f"must be at most {MAX_URL_LENGTH} characters")
     if _FORBIDDEN_CHARACTERS.search(url):
@@ -60,7 +60,7 @@ def check_target_url(url: str, policy: DestinationPolicy) -> str:
         httpx.URL(url)
     except (httpx.InvalidURL, ValueError):
         raise BadURL("is not a valid URL") from None
-    return url
+    return parts.scheme.lower() + url[len(parts.scheme):]
 
 
 def _check_host_name(host: str) -> None:
