@@ -3,8 +3,8 @@ signed webhook POST to the organization's ``notifications`` integration.
 
 Transient: the SMTP server is unreachable or refuses, the webhook times out, cannot be
 reached, answers 5xx or 429. Permanent: unknown template, data the template needs is
-missing, a recipient outside the organization, no ``notifications`` integration, a 4xx
-answer. Recipients reached by an earlier attempt are not sent the email again."""
+missing, a link that is not http(s)/mailto, a recipient outside the organization, no
+``notifications`` integration, a 3xx or 4xx answer, a refused destination. Recipients reached by an earlier attempt are not sent the email again."""
 
 from __future__ import annotations
 

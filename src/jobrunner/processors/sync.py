@@ -4,7 +4,7 @@ oldest change first. Each batch is a signed POST with an idempotency key derived
 where it starts and ends; once the receiver acknowledges it (2xx) the checkpoint moves
 past it, so a retried attempt resumes after the last acknowledged batch.
 
-Permanent: no such integration, a 4xx answer. Transient: timeouts, connection failures,
+Permanent: no such integration, a 3xx or 4xx answer, a refused destination. Transient: timeouts, connection failures,
 5xx and 429 answers, another sync of the same integration and dataset running."""
 
 from __future__ import annotations
