@@ -256,3 +256,15 @@ async def test_fuzzed_urls_never_cause_a_5xx(client) -> None:
         assert response.status_code in (200, 201, 422), (url, response.status_code, response.text)
         if response.status_code == 422:
             assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("url", ["http://" + "a" * 1000 + ".com/", "http://exa\x01mple.com/", "http://[::1/"])
+async def test_a_malformed_url_saved_before_fails_the_job_in_our_words(client, worker, db, url: str) -> None:
+    """Rows written before URLs were checked: the job fails permanently, nothing crashes."""
+    await db.execute("INSERT INTO integrations (organization_id, name, target_url, secret)"
+                     " VALUES ('org_acme', 'notifications', $1, $2)", url, SECRET)
+    job_id = await start_job(client, "notification", {
+        "channel": "webhook", "template": "message", "data": {"subject": "s", "body": "b"}}, user="user_member")
+    job = await wait_final(client, job_id, user="user_member")
+    assert job["status"] == "failed" and job["retryCount"] == 0, job
+    assert job["errorMessage"] == "the target URL is not valid"

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
-from jobrunner.domain.errors import DestinationNotAllowed
+from jobrunner.domain.errors import DestinationNotAllowed, PermanentError
 from jobrunner.outbound.policy import DestinationPolicy, IPAddress, ip_literal
 from jobrunner.settings import Settings
 
 log = logging.getLogger("jobrunner.outbound")
 
 NOT_ALLOWED = "the destination is not allowed"
+INVALID_URL = "the target URL is not valid"
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -83,6 +84,9 @@ async def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddres
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except TimeoutError as exc:
         raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+    except UnicodeError as exc:  # not a host name at all (IDNA refuses it)
+        log.warning("outbound request to %r refused: %s", host[:300], exc)
+        raise PermanentError(INVALID_URL) from exc
     except OSError as exc:
         raise httpcore.ConnectError(f"resolving {host} failed: {exc}") from exc
     addresses: list[IPAddress] = []
@@ -122,18 +126,27 @@ class OutboundClient:
 
     async def post(self, url: str, *, content: bytes, headers: dict[str, str], timeout: float) -> OutboundResponse:
         """POST within ``timeout`` seconds in all (connect, send, answer); reads at most
-        ``max_response_bytes`` of the answer. Raises ``DestinationNotAllowed`` or an
-        ``httpx.HTTPError`` (``httpx.TimeoutException`` past the deadline)."""
+        ``max_response_bytes`` of the answer. Raises ``DestinationNotAllowed``, a
+        ``PermanentError`` for a URL that cannot be sent, or an ``httpx.HTTPError``
+        (``httpx.TimeoutException`` past the deadline)."""
+        try:
+            request = self._client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
+        except (httpx.InvalidURL, ValueError) as exc:
+            # Saved before URLs were checked (outbound/urls.py); never sent.
+            log.warning("outbound request to %r refused: %s", url[:300], exc)
+            raise PermanentError(INVALID_URL) from exc
         try:
             async with asyncio.timeout(timeout):
-                async with self._client.stream("POST", url, content=content, headers=headers,
-                                               timeout=timeout) as response:
+                response = await self._client.send(request, stream=True)
+                try:
                     body = bytearray()
                     async for chunk in response.aiter_raw():
                         body += chunk[: self._max_response_bytes - len(body)]
                         if len(body) >= self._max_response_bytes:
                             break
                     return OutboundResponse(response.status_code, response.headers, bytes(body))
+                finally:
+                    await response.aclose()
         except TimeoutError as exc:
             raise httpx.TimeoutException(f"no complete answer within {timeout:g} s") from exc
 
