@@ -89,6 +89,40 @@ class Settings(BaseSettings):
     # --- Security: tokens, secrets, demo mode, metrics (docs/security.md) ---
 
     # --- Security: outbound requests and integration secrets (docs/security.md) ---
+    # Networks outbound requests may reach although they are loopback, private, link-local,
+    # multicast or reserved (comma-separated CIDRs, e.g. "127.0.0.0/8,::1/128"); none by default.
+    outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # At most this many bytes of a receiver's answer are read.
+    outbound_max_response_bytes: int = 64 * 1024
+    # Fernet keys (comma-separated, first one encrypts) for integration secrets at rest;
+    # unset: one key generated into data_dir/secrets-key.
+    secrets_key: str | None = None
+
+    @field_validator("outbound_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list):
+            import ipaddress
+
+            return [str(ipaddress.ip_network(item, strict=False)) for item in value]
+        return value
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _check_secrets_key(cls, value: str | None) -> str | None:
+        if value:
+            from cryptography.fernet import Fernet
+
+            for key in value.split(","):
+                try:
+                    Fernet(key.strip())
+                except ValueError:
+                    raise ValueError("JOBRUNNER_SECRETS_KEY must be url-safe base64 Fernet keys "
+                                     "(32 bytes each), comma-separated") from None
+        return value or None
+
 
     # --- Security: quotas and payload limits (docs/security.md) ---
 

@@ -54,3 +54,8 @@ class RetryLater(JobrunnerError):
 
 class PermanentError(JobrunnerError):
     """A failure that retrying cannot fix: the job fails at once."""
+
+
+class DestinationNotAllowed(PermanentError):
+    """An outbound request's destination is loopback, private, link-local, multicast or
+    reserved (and not explicitly allowed): refused before any byte is sent."""

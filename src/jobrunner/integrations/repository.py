@@ -1,4 +1,5 @@
-"""Integrations in the database (named statements in ``db/queries/integrations.sql``)."""
+"""Integrations in the database (named statements in ``db/queries/integrations.sql``).
+Secrets are stored sealed (``integrations/secrets.py``) and handed out opened."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from jobrunner.db.sql import Q
+from jobrunner.integrations.secrets import SecretBox
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +19,12 @@ class Integration:
     secret: str
 
 
-async def find_integration(db: asyncpg.Pool | asyncpg.Connection, organization_id: str, name: str) -> Integration | None:
+async def find_integration(db: asyncpg.Pool | asyncpg.Connection, box: SecretBox, organization_id: str,
+                           name: str) -> Integration | None:
     row = await db.fetchrow(Q.find_integration, organization_id, name)
-    return Integration(**dict(row)) if row else None
+    if row is None:
+        return None
+    secret, stale = box.open(row["secret"])
+    if stale:
+        await db.execute(Q.reseal_integration_secret, organization_id, name, row["secret"], box.seal(secret))
+    return Integration(organization_id, row["name"], row["target_url"], secret)

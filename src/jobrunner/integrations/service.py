@@ -1,12 +1,15 @@
 """Configuring integrations through the API: admins only (``integrations.manage_integrations``);
-the secret is stored and used for signing, never returned."""
+the target URL is checked (``outbound/urls.py``: malformed, or a literal address the
+outbound policy refuses, is a 422); the secret is stored sealed (``integrations/secrets.py``),
+used for signing, never returned."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from jobrunner.auth import rbac
 from jobrunner.auth.tokens import TokenClaims
@@ -14,8 +17,13 @@ from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.payloads import Name
+from jobrunner.integrations.secrets import secret_box
 from jobrunner.jobs.models import field_errors
 from jobrunner.jobs.presenters import iso_utc
+from jobrunner.outbound.client import policy_from
+from jobrunner.outbound.policy import DestinationPolicy
+from jobrunner.outbound.urls import MAX_URL_LENGTH, BadURL, check_target_url
+from jobrunner.settings import Settings
 
 MANAGE_INTEGRATIONS = "integrations.manage_integrations"
 
@@ -29,10 +37,28 @@ class IntegrationRequest(BaseModel):
                                          "secret": "a-long-random-shared-secret"}]},
     )
 
-    targetUrl: Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://[^\s/?#]+[^\s]*$",
-                                          description="Where signed POSTs go (http or https).")]
+    targetUrl: Annotated[StrictStr, Field(
+        max_length=MAX_URL_LENGTH,
+        description="Where signed POSTs go: an http or https URL without credentials; loopback, private, "
+                    "link-local, multicast and reserved addresses are refused (docs/security.md).")]
     secret: Annotated[StrictStr, Field(min_length=16, max_length=256,
                                        description="Signs every POST (HMAC-SHA256); never returned.")]
+
+    @field_validator("targetUrl")
+    @classmethod
+    def _check_url(cls, value: str, info: ValidationInfo) -> str:
+        policy = (info.context or {}).get("policy", DestinationPolicy())
+        try:
+            return check_target_url(value, policy)
+        except BadURL as exc:
+            raise PydanticCustomError("target_url", "the target URL {reason}", {"reason": str(exc)}) from None
+
+    @field_validator("secret")
+    @classmethod
+    def _check_secret(cls, value: str) -> str:
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+            raise PydanticCustomError("secret", "the secret must not contain control characters")
+        return value
 
 
 class IntegrationResponse(BaseModel):
@@ -44,9 +70,10 @@ class IntegrationResponse(BaseModel):
 
 
 class IntegrationService:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
         self._pool = pool
         self._access = JobsRepository(pool)
+        self._settings = settings
 
     async def _require_admin(self, claims: TokenClaims) -> None:
         access = await self._access.access(claims.organization_id, claims.user_id, [MANAGE_INTEGRATIONS])
@@ -56,11 +83,12 @@ class IntegrationService:
         await self._require_admin(claims)
         checked_name = _valid_name(name)
         try:
-            request = IntegrationRequest.model_validate(body)
+            request = IntegrationRequest.model_validate(body, context={"policy": policy_from(self._settings)})
         except ValidationError as exc:
             raise InvalidInput("invalid integration", field_errors(exc)) from exc
         row = await self._pool.fetchrow(
-            Q.put_integration, claims.organization_id, checked_name, request.targetUrl, request.secret
+            Q.put_integration, claims.organization_id, checked_name, request.targetUrl,
+            secret_box(self._settings).seal(request.secret),
         )
         return _present(row), row["created"]
 

@@ -1,7 +1,12 @@
 """The built-in notification templates: ``templates/<name>/subject.txt``, ``body.txt`` and
 ``body.html``. HTML is autoescaped; text is not (it is not HTML). A template may use
 ``data`` (the payload's data) and ``recipient`` (``name``, ``email``; empty for webhooks).
-A missing template, or a ``data`` key a template needs, is a permanent failure."""
+A missing template, or a ``data`` key a template needs, is a permanent failure.
+
+Links go through the ``link`` filter: only ``http``/``https`` URLs with a host and
+``mailto:`` addresses, without spaces or control characters, at most 2,048 characters;
+anything else (``javascript:``, ``data:``, relative links) is a permanent failure, so a
+payload can never put a script behind a link in an email."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 
@@ -24,14 +30,37 @@ class Rendered:
     html: str
 
 
+LINK_SCHEMES = ("http", "https", "mailto")
+MAX_LINK_LENGTH = 2048
+_UNSAFE_IN_LINK = re.compile(r"[\x00-\x20\x7f-\x9f]")
+_BAD_LINK = "Invalid notification payload: a link must be an http, https or mailto URL"
+
+
+def safe_link(value: Any) -> str:
+    """The link, if it is an http(s) URL with a host or a mailto: address; else a
+    permanent failure (the ``link`` filter of the templates)."""
+    if not isinstance(value, str) or not value or len(value) > MAX_LINK_LENGTH or _UNSAFE_IN_LINK.search(value):
+        raise PermanentError(_BAD_LINK)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise PermanentError(_BAD_LINK) from None
+    scheme = parts.scheme.lower()
+    if scheme not in LINK_SCHEMES or (scheme == "mailto" and not parts.path) or (scheme != "mailto" and not parts.hostname):
+        raise PermanentError(_BAD_LINK)
+    return value
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("jobrunner.notifications", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
     )
+    environment.filters["link"] = safe_link
+    return environment
 
 
 def template_exists(name: str) -> bool:

@@ -3,24 +3,24 @@ signed webhook POST to the organization's ``notifications`` integration.
 
 Transient: the SMTP server is unreachable or refuses, the webhook times out, cannot be
 reached, answers 5xx or 429. Permanent: unknown template, data the template needs is
-missing, a recipient outside the organization, no ``notifications`` integration, a 4xx
-answer. Recipients reached by an earlier attempt are not sent the email again."""
+missing, a link that is not http(s)/mailto, a recipient outside the organization, no
+``notifications`` integration, a 3xx or 4xx answer, a refused destination. Recipients reached by an earlier attempt are not sent the email again."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-import httpx
-
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError
 from jobrunner.domain.payloads import NotificationPayload
 from jobrunner.integrations.delivery import post_signed
 from jobrunner.integrations.repository import find_integration
+from jobrunner.integrations.secrets import secret_box
 from jobrunner.jobs.presenters import iso_utc
 from jobrunner.notifications import email
 from jobrunner.notifications.templates import render, template_exists
+from jobrunner.outbound.client import outbound_client
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.registry import Step, processor
 
@@ -79,7 +79,7 @@ async def _send_emails(ctx: JobContext, payload: NotificationPayload, delivered:
 
 
 async def _post_webhook(ctx: JobContext, payload: NotificationPayload, delivered: set[str]) -> int:
-    integration = await find_integration(ctx.pool, ctx.organization_id, WEBHOOK_INTEGRATION)
+    integration = await find_integration(ctx.pool, secret_box(ctx.settings), ctx.organization_id, WEBHOOK_INTEGRATION)
     if integration is None:
         raise PermanentError(
             f"Invalid notification payload: the organization has no '{WEBHOOK_INTEGRATION}' integration "
@@ -100,7 +100,7 @@ async def _post_webhook(ctx: JobContext, payload: NotificationPayload, delivered
     await ctx.step(3)
     if WEBHOOK_RECIPIENT in delivered:
         return 0
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    async with outbound_client(ctx.settings) as client:
         # The job id is the idempotency key: a receiver that saw it already can ignore a repeat.
         await post_signed(
             client, integration.target_url, integration.secret, document,

@@ -4,7 +4,7 @@ oldest change first. Each batch is a signed POST with an idempotency key derived
 where it starts and ends; once the receiver acknowledges it (2xx) the checkpoint moves
 past it, so a retried attempt resumes after the last acknowledged batch.
 
-Permanent: no such integration, a 4xx answer. Transient: timeouts, connection failures,
+Permanent: no such integration, a 3xx or 4xx answer, a refused destination. Transient: timeouts, connection failures,
 5xx and 429 answers, another sync of the same integration and dataset running."""
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-import httpx
 
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError, RetryLater
 from jobrunner.domain.payloads import SyncPayload
 from jobrunner.integrations.delivery import post_signed
 from jobrunner.integrations.repository import Integration, find_integration
+from jobrunner.integrations.secrets import secret_box
 from jobrunner.jobs.presenters import iso_utc
+from jobrunner.outbound.client import outbound_client
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.registry import Step, processor
 
@@ -53,7 +54,7 @@ async def run_sync(ctx: JobContext) -> dict[str, Any]:
     payload: SyncPayload = ctx.payload
     names = (ctx.organization_id, payload.integration, payload.dataset)
     await ctx.step(1)
-    integration = await find_integration(ctx.pool, ctx.organization_id, payload.integration)
+    integration = await find_integration(ctx.pool, secret_box(ctx.settings), ctx.organization_id, payload.integration)
     if integration is None:
         raise PermanentError(f"Invalid sync payload: no integration named '{payload.integration}' "
                              f"(PUT /v1/integrations/{payload.integration})")
@@ -86,7 +87,7 @@ async def _push_changes(ctx: JobContext, conn: asyncpg.Connection, integration: 
     pending = await conn.fetchval(count_changed, org, *cursor, until)
     await ctx.step(2)
     pushed = 0
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    async with outbound_client(ctx.settings) as client:
         while True:
             ctx.check_cancelled()
             rows = await conn.fetch(changed, org, *cursor, until, ctx.settings.sync_batch_size)

@@ -34,6 +34,8 @@ def settings(tmp_path: Path, smtp: SmtpSink) -> Settings:
         upload_max_bytes=8 * 1024 * 1024,
         sync_batch_size=10,
         pool_min_size=1,
+        # The receivers of these tests listen on loopback.
+        outbound_allowed_networks=["127.0.0.0/8"],
     )
 
 

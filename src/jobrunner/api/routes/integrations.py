@@ -21,7 +21,7 @@ IntegrationName = Annotated[str, Path(
 
 
 def _service(request: Request) -> IntegrationService:
-    return IntegrationService(request.app.state.pool)
+    return IntegrationService(request.app.state.pool, request.app.state.settings)
 
 
 @router.put(

@@ -15,3 +15,9 @@ RETURNING i.name, i.target_url, i.created_at, i.updated_at, (xmax = 0) AS create
 -- name: get_integration_public
 SELECT name, target_url, created_at, updated_at
   FROM integrations WHERE organization_id = $1 AND name = $2;
+
+-- A secret read in plain text (saved before encryption) or sealed with an older key is
+-- written again, sealed with the first key; only if nobody replaced it meanwhile.
+-- name: reseal_integration_secret
+UPDATE integrations SET secret = $4
+ WHERE organization_id = $1 AND name = $2 AND secret = $3;
