@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from jobrunner.cli_client import export_command, jobs_app
 from jobrunner.settings import Settings, get_settings
@@ -24,7 +25,7 @@ def _runtime(*, demo: bool | None = None):
     try:
         return load_runtime(get_settings(), demo=demo)
     except ConfigurationError as exc:
-        console.print(f"[red]refusing to start: {exc.detail}[/red]", soft_wrap=True)
+        console.print(f"[red]refusing to start: {escape(exc.detail)}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -46,17 +47,20 @@ def migrate() -> None:
 def token(
     user: Annotated[str, typer.Option("--user", help="User id, e.g. user_admin")],
     org: Annotated[Optional[str], typer.Option("--org", help="Organization id (default: the user's)")] = None,
-    ttl: Annotated[int, typer.Option("--ttl", help="Lifetime in seconds (at most JOBRUNNER_MAX_TOKEN_TTL_SECONDS)")] = 3600,
+    ttl: Annotated[Optional[int], typer.Option(
+        "--ttl", help="Lifetime in seconds (default JOBRUNNER_TOKEN_TTL_SECONDS; at most JOBRUNNER_MAX_TOKEN_TTL_SECONDS)")] = None,
 ) -> None:
     """Print a bearer token for a user."""
     from jobrunner.auth.tokens import check_ttl, issue_token
     from jobrunner.db.identities import find_membership
     from jobrunner.domain.errors import InvalidInput
 
+    settings = get_settings()
+    ttl = settings.token_ttl_seconds if ttl is None else ttl
     try:
-        check_ttl(ttl, get_settings().max_token_ttl_seconds)
+        check_ttl(ttl, settings.max_token_ttl_seconds)
     except InvalidInput as exc:
-        console.print(f"[red]{exc.detail}[/red]", soft_wrap=True)
+        console.print(f"[red]{escape(exc.detail)}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
     runtime = _runtime()
     organization_id = asyncio.run(find_membership(runtime.database_url, user, org))
