@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from jobrunner.cli_client import export_command, jobs_app
 from jobrunner.settings import Settings, get_settings
@@ -15,10 +16,21 @@ app = typer.Typer(help="jobrunner: background jobs with a status API for fronten
 console = Console()
 
 
-def _runtime():
+def _runtime(*, demo: bool | None = None):
+    """The runtime, or a one-line error and exit code 1 when the configuration is refused
+    (e.g. a JWT secret shorter than 32 bytes)."""
+    from jobrunner.domain.errors import ConfigurationError
     from jobrunner.runtime import load_runtime
 
-    return load_runtime(get_settings())
+    try:
+        return load_runtime(get_settings(), demo=demo)
+    except ConfigurationError as exc:
+        console.print(f"[red]refusing to start: {escape(exc.detail)}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+_DEMO_HELP = ("Serve the demo sign-in (/v1/demo/*: an admin token for anyone who can reach the port). "
+              "Default: JOBRUNNER_DEMO_MODE, else on only with the embedded database")
 
 
 @app.command()
@@ -35,12 +47,21 @@ def migrate() -> None:
 def token(
     user: Annotated[str, typer.Option("--user", help="User id, e.g. user_admin")],
     org: Annotated[Optional[str], typer.Option("--org", help="Organization id (default: the user's)")] = None,
-    ttl: Annotated[int, typer.Option("--ttl", help="Lifetime in seconds")] = 3600,
+    ttl: Annotated[Optional[int], typer.Option(
+        "--ttl", help="Lifetime in seconds (default JOBRUNNER_TOKEN_TTL_SECONDS; at most JOBRUNNER_MAX_TOKEN_TTL_SECONDS)")] = None,
 ) -> None:
     """Print a bearer token for a user."""
-    from jobrunner.auth.tokens import issue_token
+    from jobrunner.auth.tokens import check_ttl, issue_token
     from jobrunner.db.identities import find_membership
+    from jobrunner.domain.errors import InvalidInput
 
+    settings = get_settings()
+    ttl = settings.token_ttl_seconds if ttl is None else ttl
+    try:
+        check_ttl(ttl, settings.max_token_ttl_seconds)
+    except InvalidInput as exc:
+        console.print(f"[red]{escape(exc.detail)}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
     runtime = _runtime()
     organization_id = asyncio.run(find_membership(runtime.database_url, user, org))
     if organization_id is None:
@@ -66,12 +87,13 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Listen address")] = None,
     port: Annotated[Optional[int], typer.Option(help="Listen port (or PORT)")] = None,
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run a worker in the same process")] = True,
+    demo: Annotated[Optional[bool], typer.Option("--demo/--no-demo", help=_DEMO_HELP)] = None,
 ) -> None:
     """Serve the HTTP API (with an in-process worker unless --no-worker)."""
     from jobrunner.service import serve as serve_service
 
     settings = get_settings()
-    serve_service(_runtime(), host=host or settings.host, port=port or settings.port, with_worker=worker)
+    serve_service(_runtime(demo=demo), host=host or settings.host, port=port or settings.port, with_worker=worker)
 
 
 @app.command("worker")
@@ -88,13 +110,14 @@ def worker_command(
 def run(
     host: Annotated[Optional[str], typer.Option(help="Listen address")] = None,
     port: Annotated[Optional[int], typer.Option(help="Listen port (or PORT)")] = None,
+    demo: Annotated[Optional[bool], typer.Option("--demo/--no-demo", help=_DEMO_HELP)] = None,
 ) -> None:
     """Everything for a first look: migrate, load demo data into an empty database, print a
-    token per demo user, then serve the API with a worker."""
+    token per demo user (in demo mode), then serve the API with a worker."""
     from jobrunner.service import run_all
 
     settings: Settings = get_settings()
-    run_all(_runtime(), host=host or settings.host, port=port or settings.port)
+    run_all(_runtime(demo=demo), host=host or settings.host, port=port or settings.port)
 
 
 # Commands that drive a running service over HTTP (jobs, export).

@@ -5,7 +5,6 @@ puts them in one process."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -42,11 +41,21 @@ def _worker_lifespan(runtime: Runtime):
 
 def serve(runtime: Runtime, *, host: str, port: int, with_worker: bool) -> None:
     app = build_app(runtime, with_worker=with_worker)
+    console.print(demo_mode_line(runtime), soft_wrap=True, markup=False)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
+def demo_mode_line(runtime: Runtime) -> str:
+    """One line saying whether demo sign-in is on, and why."""
+    if runtime.settings.demo_mode:
+        return (f"demo mode: ON ({runtime.demo_reason}): anyone who can reach this port can sign in "
+                "as any demo user at /v1/demo/token")
+    return f"demo mode: off ({runtime.demo_reason}): no demo sign-in; tokens come from `jobrunner token`"
+
+
 def run_all(runtime: Runtime, *, host: str, port: int) -> None:
-    """Migrate, load demo data into an empty database, print tokens, serve with a worker."""
+    """Migrate, load demo data into an empty database, print tokens (in demo mode), serve
+    with a worker."""
     from jobrunner.db import migrate
     from jobrunner.db.demo_data import database_is_empty, load_demo_data
 
@@ -55,9 +64,7 @@ def run_all(runtime: Runtime, *, host: str, port: int) -> None:
         console.print("loading demo data (first run)…")
         asyncio.run(load_demo_data(runtime.database_url))
     _print_welcome(runtime, host, port)
-    # The page's demo sign-in (a picker of the demo users) exists only here.
-    demo = replace(runtime, settings=runtime.settings.model_copy(update={"demo_mode": True}))
-    serve(demo, host=host, port=port, with_worker=True)
+    serve(runtime, host=host, port=port, with_worker=True)
 
 
 def _print_welcome(runtime: Runtime, host: str, port: int) -> None:
@@ -69,10 +76,13 @@ def _print_welcome(runtime: Runtime, host: str, port: int) -> None:
                       "(set JOBRUNNER_JWT_SECRET to choose your own)")
     where = "DATABASE_URL" if runtime.settings.database_url else f"embedded PostgreSQL in {runtime.settings.data_dir}/pgdata"
     console.print(f"database: {where}")
-    console.print(f"[bold]Demo tokens[/bold] (valid {DEMO_TOKEN_TTL_SECONDS // 3600} h; use as 'Authorization: Bearer <token>'):")
-    for user in DEMO_USERS:
-        token = issue_token(runtime.jwt_secret, user.user_id, user.organization_id, DEMO_TOKEN_TTL_SECONDS)
-        # One line per user, plain, so a terminal can copy it whole and a script can parse it.
-        print(f"  {user.user_id} ({user.role}, {user.organization_id}): {token}", flush=True)
+    if runtime.settings.demo_mode:
+        ttl = min(DEMO_TOKEN_TTL_SECONDS, runtime.settings.max_token_ttl_seconds)
+        valid = f"{ttl // 3600} h" if ttl % 3600 == 0 else f"{ttl} s"
+        console.print(f"[bold]Demo tokens[/bold] (valid {valid}; use as 'Authorization: Bearer <token>'):")
+        for user in DEMO_USERS:
+            token = issue_token(runtime.jwt_secret, user.user_id, user.organization_id, ttl)
+            # One line per user, plain, so a terminal can copy it whole and a script can parse it.
+            print(f"  {user.user_id} ({user.role}, {user.organization_id}): {token}", flush=True)
     base = f"http://{host}:{port}"
     console.print(f"API: {base}/v1/jobs   docs: {base}/docs   health: {base}/healthz")

@@ -59,10 +59,6 @@ class Settings(BaseSettings):
     retry_backoff_base_seconds: float = 2.0
     retry_backoff_cap_seconds: float = 300.0
 
-    # The demo sign-in endpoints (/v1/demo/users, /v1/demo/token) exist only when the service
-    # runs with demo data; `jobrunner run` turns this on.
-    demo_mode: bool = False
-
     # Exports
     download_link_ttl_seconds: int = 900
     # How often each worker process deletes export files past retention.
@@ -87,6 +83,15 @@ class Settings(BaseSettings):
     sync_batch_size: int = 500
 
     # --- Security: tokens, secrets, demo mode, metrics (docs/security.md) ---
+    # A bearer token whose exp lies further than this from now (or from its iat) is refused;
+    # also the longest `jobrunner token --ttl` and demo token.
+    max_token_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+    # The demo sign-in endpoints (/v1/demo/users, /v1/demo/token: an admin token for anyone
+    # who can reach the port). Unset: on only with the embedded database (no DATABASE_URL);
+    # `--demo`/`--no-demo` on `run` and `serve` decide over it (see runtime.py).
+    demo_mode: bool | None = None
+    # GET /metrics needs `Authorization: Bearer <this>`; unset, /metrics answers 404.
+    metrics_token: str | None = None
 
     # --- Security: outbound requests and integration secrets (docs/security.md) ---
     # Networks outbound requests may reach although they are loopback, private, link-local,

@@ -41,7 +41,7 @@ def test_migrate_demo_data_and_token_with_database_url(empty_database_url: str) 
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip()
     assert TOKEN.match(token)
-    claims = decode_token(JWT_SECRET, token)
+    claims = decode_token(JWT_SECRET, token, max_ttl_seconds=3600)
     assert (claims.user_id, claims.organization_id) == ("user_member", "org_acme")
 
     unknown = jobrunner("token", "--user", "nobody", env=env)
@@ -62,5 +62,5 @@ def test_embedded_database_persists_across_processes(tmp_path: Path) -> None:
     # A new process finds the users the first one created, and signs with the same secret.
     issued = jobrunner("token", "--user", "user_globex", env=env)
     assert issued.returncode == 0, issued.stderr
-    claims = decode_token(secret, issued.stdout.strip())
+    claims = decode_token(secret, issued.stdout.strip(), max_ttl_seconds=3600)
     assert claims.organization_id == "org_globex"

@@ -22,6 +22,9 @@ FAST = {
     "JOBRUNNER_RETRY_BACKOFF_CAP_SECONDS": "0.2",
 }
 
+# Workers sign nothing, but start only with a valid configuration (at least 32 bytes).
+WORKER_JWT_SECRET = "not-used-by-workers-but-required-0123456789abcdef"
+
 
 def spawn_worker(
     database_url: str,
@@ -36,7 +39,7 @@ def spawn_worker(
     environment.update(
         DATABASE_URL=database_url,
         JOBRUNNER_IMPORTS=imports,
-        JOBRUNNER_JWT_SECRET="not-used-by-workers-but-required-0123456789abcdef",
+        JOBRUNNER_JWT_SECRET=WORKER_JWT_SECRET,
         PYTHONPATH=str(ROOT) + os.pathsep + environment.get("PYTHONPATH", ""),
     )
     environment.update(env or {})

@@ -62,7 +62,7 @@ def test_etag_matching_is_weak_and_handles_lists():
 
 
 def test_token_cache_rechecks_expiry():
-    cache = TokenCache(SECRET)
+    cache = TokenCache(SECRET, 3600)
     token = issue_token(SECRET, "u", "o", ttl_seconds=1)
     assert cache.decode(token).user_id == "u"
     assert cache.decode(token).user_id == "u"
@@ -72,7 +72,7 @@ def test_token_cache_rechecks_expiry():
 
 
 def test_token_cache_never_caches_failures():
-    cache = TokenCache(SECRET)
+    cache = TokenCache(SECRET, 3600)
     forged = issue_token("another-secret-of-a-decent-length-0123456789", "u", "o")
     for _ in range(2):
         with pytest.raises(AuthenticationError):

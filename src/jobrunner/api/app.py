@@ -77,7 +77,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.jwt_secret = jwt_secret
-    app.state.token_cache = TokenCache(jwt_secret)
+    app.state.token_cache = TokenCache(jwt_secret, settings.max_token_ttl_seconds)
     app.state.pool = None
     app.state.metrics_registry = CollectorRegistry()
     # Each status read signs a fresh download link for a finished export.

@@ -30,8 +30,9 @@ class TokenCache:
     change); expiry is checked on every use, and membership and permissions are always
     read from the database."""
 
-    def __init__(self, secret: str, max_entries: int = 10_000) -> None:
+    def __init__(self, secret: str, max_ttl_seconds: int, max_entries: int = 10_000) -> None:
         self._secret = secret
+        self._max_ttl_seconds = max_ttl_seconds
         self._max_entries = max_entries
         self._claims: dict[str, TokenClaims] = {}
 
@@ -40,7 +41,7 @@ class TokenCache:
         if claims is not None and claims.expires_at > time.time():
             return claims
         self._claims.pop(token, None)
-        claims = decode_token(self._secret, token)
+        claims = decode_token(self._secret, token, max_ttl_seconds=self._max_ttl_seconds)
         if len(self._claims) >= self._max_entries:
             self._claims.clear()
         self._claims[token] = claims

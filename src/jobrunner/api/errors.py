@@ -24,6 +24,7 @@ from jobrunner.domain.errors import (
     JobrunnerError,
     NotFound,
     PermissionDenied,
+    RangeNotSatisfiable,
 )
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[JobrunnerError], int], ...] = (
     (Conflict, 409),
     (Gone, 410),
     (UnsupportedMediaType, 415),
+    (RangeNotSatisfiable, 416),
     (InvalidInput, 422),
     (Unavailable, 503),
     (DatabaseError, 503),
@@ -108,7 +110,8 @@ def jobrunner_error_response(exc: JobrunnerError) -> Response:
     if status == 500:
         return problem_response(500, "internal error")
     errors = exc.errors if isinstance(exc, InvalidInput) else None
-    return problem_response(status, exc.detail or HTTPStatus(status).phrase, errors=errors)
+    headers = {"Content-Range": f"bytes */{exc.size}"} if isinstance(exc, RangeNotSatisfiable) else None
+    return problem_response(status, exc.detail or HTTPStatus(status).phrase, errors=errors, headers=headers)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

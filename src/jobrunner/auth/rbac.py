@@ -3,7 +3,7 @@ revoking a role takes effect at once)."""
 
 from __future__ import annotations
 
-from jobrunner.db.jobs_repository import Access
+from jobrunner.db.jobs_repository import Access, JobsRepository
 from jobrunner.domain.errors import AuthenticationError, PermissionDenied
 
 VIEW_JOBS = "jobs.view_jobs"
@@ -24,3 +24,15 @@ def require(access: Access, *permissions: str) -> None:
     for permission in permissions:
         if permission not in access.granted:
             raise PermissionDenied(f"missing permission {permission}", permission=permission)
+
+
+# Whoever may see a job may fetch the files it made (an export, an import's rejected rows).
+FETCH_JOB_FILES = VIEW_JOBS
+
+
+async def may_fetch_job_files(repository: JobsRepository, organization_id: str, user_id: str) -> bool:
+    """Whether the owner of a job's files still may fetch them: still a member of the
+    organization, with the permission. Asked on every request, whatever the credential (a
+    signed link proves who it was issued to, not that they still belong)."""
+    access = await repository.access(organization_id, user_id, [FETCH_JOB_FILES])
+    return access.is_member and FETCH_JOB_FILES in access.granted

@@ -43,6 +43,18 @@ class InvalidInput(JobrunnerError):
         self.errors = errors or []
 
 
+class RangeNotSatisfiable(JobrunnerError):
+    """No byte of the file lies in the range asked for (``size``: the file's size)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the requested range lies outside the file ({size} bytes)")
+        self.size = size
+
+
+class ConfigurationError(JobrunnerError):
+    """The service is configured in a way it refuses to start with (e.g. a short secret)."""
+
+
 # Control flow a processor may raise.
 class RetryLater(JobrunnerError):
     """A transient failure: retry with backoff (or after ``delay`` seconds) while retries are left."""

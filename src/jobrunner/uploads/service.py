@@ -20,10 +20,12 @@ from jobrunner.db.sql import Q
 from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.jobs.presenters import iso_utc
 from jobrunner.settings import Settings
+from jobrunner.storage import FileMissing, LocalDiskStorage, Storage
 from jobrunner.uploads import links
 from jobrunner.uploads.store import UploadStore, rejected_rows_key, upload_key
 
 PROCESS_DATA = "data.process_data"
+_NO_REJECTED_ROWS = "no rejected rows"
 FLUSH_BYTES = 1 << 20
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -33,6 +35,7 @@ class UploadService:
         self._pool = pool
         self._store = UploadStore.from_settings(settings)
         self._settings = settings
+        self._files = LocalDiskStorage(self._store.root)
         self._access = JobsRepository(pool)
         self._secret = jwt_secret
 
@@ -65,23 +68,29 @@ class UploadService:
                 "createdAt": iso_utc(row["created_at"])}
 
     async def rejected_rows_file(self, job_id: str, *, claims: TokenClaims | None,
-                                 expires: int | None, signature: str | None) -> Path:
-        """The file, for the job's owner only: a valid signed link, or the owner's token.
-        Anything else is a 404 (never reveal that the job exists)."""
+                                 expires: int | None, signature: str | None) -> tuple[Storage, str, int]:
+        """Where the file is (storage, key, size), for the job's owner only: a valid signed
+        link or the owner's token, and the owner still a member with ``jobs.view_jobs``
+        (checked in the database on every request). Anything else is a 404 (never reveal
+        that the job exists)."""
         try:
             ident = uuid.UUID(job_id)
         except ValueError:
-            raise NotFound("no rejected rows") from None
+            raise NotFound(_NO_REJECTED_ROWS) from None
         owner = await self._pool.fetchrow(Q.import_job_owner, ident)
         if owner is None:
-            raise NotFound("no rejected rows")
-        by_token = claims is not None and (claims.user_id, claims.organization_id) == (owner["user_id"], owner["organization_id"])
-        by_link = links.verify(self._secret, signature, job_id=str(ident), user_id=owner["user_id"],
-                               organization_id=owner["organization_id"], expires=expires)
-        path = self._store.path(rejected_rows_key(ident))
-        if not (by_token or by_link) or not path.exists():
-            raise NotFound("no rejected rows")
-        return path
+            raise NotFound(_NO_REJECTED_ROWS)
+        user_id, organization_id = owner["user_id"], owner["organization_id"]
+        by_token = claims is not None and (claims.user_id, claims.organization_id) == (user_id, organization_id)
+        by_link = links.verify(self._secret, signature, job_id=str(ident), user_id=user_id,
+                               organization_id=organization_id, expires=expires)
+        if not (by_token or by_link) or not await rbac.may_fetch_job_files(self._access, organization_id, user_id):
+            raise NotFound(_NO_REJECTED_ROWS)
+        key = rejected_rows_key(ident)
+        try:
+            return self._files, key, await self._files.size(key)
+        except FileMissing:
+            raise NotFound(_NO_REJECTED_ROWS) from None
 
 
 async def _spool(chunks: AsyncIterator[bytes], path: Path, head_bytes: int) -> tuple[int, bytes]:

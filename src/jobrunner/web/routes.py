@@ -84,6 +84,7 @@ async def demo_token(body: DemoTokenRequest, request: Request) -> dict:
     user = next((u for u in DEMO_USERS if u.user_id == body.userId), None)
     if user is None:
         raise InvalidInput("unknown demo user", [{"loc": "userId", "message": f"no demo user {body.userId!r}"}])
-    ttl = request.app.state.settings.token_ttl_seconds
+    settings = request.app.state.settings
+    ttl = min(settings.token_ttl_seconds, settings.max_token_ttl_seconds)
     token = issue_token(request.app.state.jwt_secret, user.user_id, user.organization_id, ttl)
     return {"token": token, "tokenType": "Bearer", "expiresIn": ttl, "userId": user.user_id, "organizationId": user.organization_id}

@@ -84,7 +84,8 @@ async def test_healthz_and_metrics(client, app, create_job):
     await client.get("/v1/jobs")
     job_id = await create_job()
     await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_admin"))
-    metrics = (await client.get("/metrics")).text
+    app.state.settings = app.state.settings.model_copy(update={"metrics_token": "m" * 32})
+    metrics = (await client.get("/metrics", headers={"Authorization": "Bearer " + "m" * 32})).text
     assert 'jobrunner_http_requests_total{method="GET",route="/v1/jobs",status="401"}' in metrics
     assert 'route="/v1/jobs/{job_id}/status",status="200"} 1.0' in metrics
     assert "jobrunner_http_request_duration_seconds_bucket" in metrics

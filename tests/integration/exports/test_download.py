@@ -13,31 +13,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from jobrunner.api.errors import install_error_handlers
 from jobrunner.api.routes.downloads import router
 from jobrunner.auth.tokens import issue_token
-from jobrunner.domain.errors import Gone, JobrunnerError, NotFound
 from jobrunner.api.deps import TokenCache
 from jobrunner.exports.files import purge_expired_exports
 from jobrunner.maintenance import periodic_maintenance
 from jobrunner.exports.presenter import export_result_presenter, present_export_result
 from jobrunner.storage import export_storage
 from tests.conftest import JWT_SECRET
-
-
-def problem_handlers(app: FastAPI) -> None:
-    """Stands in for api/errors.py (the API's mapping) until the branches merge."""
-    statuses = {NotFound: 404, Gone: 410}
-
-    async def handle(request: Request, exc: JobrunnerError) -> JSONResponse:
-        status = next(code for cls, code in statuses.items() if isinstance(exc, cls))
-        body = {"type": "about:blank", "title": type(exc).__name__, "status": status, "detail": exc.detail}
-        return JSONResponse(body, status_code=status, media_type="application/problem+json")
-
-    for cls in statuses:
-        app.add_exception_handler(cls, handle)
 
 
 @pytest.fixture
@@ -51,10 +37,10 @@ async def exported(make_context, settings):
 async def client(seeded, settings) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     app.include_router(router)
-    problem_handlers(app)
+    install_error_handlers(app)
     app.state.pool = seeded
     app.state.jwt_secret = JWT_SECRET
-    app.state.token_cache = TokenCache(JWT_SECRET)
+    app.state.token_cache = TokenCache(JWT_SECRET, settings.max_token_ttl_seconds)
     app.state.settings = settings
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client
@@ -124,7 +110,8 @@ async def test_single_ranges(client, exported, settings) -> None:
     response = await client.get(url, headers={"Range": f"bytes={size - 3}-"})
     assert response.content == content[-3:]
     response = await client.get(url, headers={"Range": f"bytes={size}-"})
-    assert response.status_code == 416 and response.headers["content-range"] == f"bytes */{size}"
+    await assert_problem(response, 416)
+    assert response.headers["content-range"] == f"bytes */{size}"
     response = await client.get(url, headers={"Range": "bytes=0-1,5-6"})
     assert response.status_code == 200 and response.content == content
 

@@ -1,12 +1,13 @@
 """``GET``/``HEAD /v1/exports/{job_id}/download``: the file of an export job.
 
 Who may fetch it: whoever holds a valid, unexpired signed link (``?expires=&sig=``, from
-the job's status answer), or the owner with their Bearer token. Anyone else, a tampered
-or expired link, an unknown job or a missing file: 404 (nothing reveals that the file
-exists). A file past retention: 410 for those allowed to fetch it.
+the job's status answer), or the owner with their Bearer token; and in both cases only
+while the owner is still a member of the organization with ``jobs.view_jobs`` (read from
+the database on every request). Anyone else, a tampered or expired link, a revoked owner,
+an unknown job or a missing file: 404 (nothing reveals that the file exists). A file past
+retention: 410 for those allowed to fetch it.
 
-Streams from storage; answers HEAD and single-range requests (206, or 416 when the
-range cannot be satisfied); several ranges get the whole file (RFC 9110 allows it).
+Streams from storage; answers HEAD and single-range requests (see ``api/files.py``).
 
 Relies on ``app.state.pool`` and ``app.state.jwt_secret``; storage is
 ``app.state.export_storage`` when set, else the one of ``app.state.settings`` (or the
@@ -16,14 +17,16 @@ environment's settings).
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import StreamingResponse
 
 from jobrunner.api.deps import authenticate
+from jobrunner.api.errors import problem_responses
+from jobrunner.api.files import serve_file
+from jobrunner.auth.rbac import may_fetch_job_files
+from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.domain.errors import AuthenticationError, Gone, NotFound
 from jobrunner.exports.files import ExportFile, find_export_file
 from jobrunner.exports.links import verify
@@ -32,7 +35,6 @@ from jobrunner.storage import FileMissing, Storage, export_storage
 
 router = APIRouter(tags=["exports"])
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _NOT_FOUND = "No such export file, or no right to it"
 
 
@@ -65,43 +67,17 @@ def _link_is_valid(secret: str, file: ExportFile, expires: str | None, sig: str 
     )
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
-    """The single byte range asked for as (first, last) inclusive; None to send the whole
-    file (no header, a malformed one, or several ranges); False when unsatisfiable."""
-    if not header or "," in header:
-        return None
-    match = _RANGE.fullmatch(header.strip())
-    if not match or match.groups() == ("", ""):
-        return None
-    first, last = match.groups()
-    if first == "":  # the last N bytes
-        length = int(last)
-        if length == 0 or size == 0:
-            return False
-        return max(size - length, 0), size - 1
-    start = int(first)
-    end = size - 1 if last == "" else min(int(last), size - 1)
-    if last != "" and int(last) < start:
-        return None
-    if start >= size:
-        return False
-    return start, end
-
-
 def _disposition(name: str) -> str:
     ascii_name = name.encode("ascii", "replace").decode().replace('"', "")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
 _PATH = "/v1/exports/{job_id}/download"
-_PROBLEM = {"content": {"application/problem+json": {}}}
 _RESPONSES = {
     200: {"description": "The file", "content": {"text/csv": {}, "application/json": {},
                                                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
     206: {"description": "The requested byte range"},
-    404: {"description": "No such file, or no valid link or owner token", **_PROBLEM},
-    410: {"description": "The file is past retention", **_PROBLEM},
-    416: {"description": "The range cannot be satisfied"},
+    **problem_responses(404, 410, 416),
 }
 
 
@@ -123,6 +99,8 @@ async def download_export(
     secret = state.jwt_secret
     if not (_link_is_valid(secret, file, expires, sig) or await _is_owner(request, file)):
         raise NotFound(_NOT_FOUND)
+    if not await may_fetch_job_files(JobsRepository(state.pool), file.organization_id, file.user_id):
+        raise NotFound(_NOT_FOUND)
     if file.is_gone(dt.datetime.now(dt.UTC)):
         raise Gone("This export file has expired and was deleted; run the export again")
     storage = _storage(request)
@@ -130,24 +108,10 @@ async def download_export(
         size = await storage.size(file.storage_key)
     except FileMissing as exc:
         raise NotFound(_NOT_FOUND) from exc
-
     headers = {
-        "Content-Type": file.content_type,
         "Content-Disposition": _disposition(file.download_name),
-        "Accept-Ranges": "bytes",
         "Cache-Control": "private, no-store",
         "X-Content-Type-Options": "nosniff",
     }
-    span = parse_range(request.headers.get("range"), size)
-    if span is False:
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-    status, start, end = (206, *span) if span else (200, 0, size - 1)
-    headers["Content-Length"] = str(end - start + 1 if size else 0)
-    if status == 206:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    if request.method == "HEAD" or size == 0:
-        return Response(status_code=status, headers=headers)
-    return StreamingResponse(
-        storage.read(file.storage_key, start, end), status_code=status, headers=headers,
-        media_type=file.content_type,
-    )
+    return await serve_file(request, storage, file.storage_key, size=size, headers=headers,
+                            media_type=file.content_type)

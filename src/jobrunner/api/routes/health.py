@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from jobrunner.api.errors import Unavailable, problem_responses
+from jobrunner.auth.metrics import check_metrics_access
 from jobrunner.db.sql import Q
 
 router = APIRouter(tags=["operations"])
@@ -39,8 +40,12 @@ async def healthz(request: Request) -> Response:
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics",
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+    summary="Prometheus metrics (Bearer JOBRUNNER_METRICS_TOKEN; absent when that is unset)",
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        **problem_responses(401, 404),
+    },
 )
 async def metrics(request: Request) -> Response:
+    check_metrics_access(request.app.state.settings.metrics_token, request.headers.get("authorization"))
     return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from jobrunner.api.deps import Caller, authenticate
 from jobrunner.api.errors import UnsupportedMediaType, problem_responses
+from jobrunner.api.files import serve_file
 from jobrunner.api.routes.jobs import json_response
 from jobrunner.uploads.service import UploadService
 
@@ -60,9 +62,11 @@ async def create_upload(
     "/v1/imports/{job_id}/rejected-rows",
     summary="An import's rejected rows (CSV: line, reason, the row)",
     description="Follow the signed `rejectedRowsUrl` of the job's result (no token needed), or send the "
-    "owner's bearer token. Anyone else gets a 404.",
+    "owner's bearer token; either works only while the owner is still a member of the organization "
+    "with `jobs.view_jobs`. Anyone else gets a 404. One byte range may be asked for (`Range`).",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "The rejected rows"}, **problem_responses(401, 404)},
+    responses={200: {"content": {"text/csv": {}}, "description": "The rejected rows"},
+               206: {"description": "The requested byte range"}, **problem_responses(401, 404, 416)},
 )
 async def rejected_rows(
     job_id: str,
@@ -71,6 +75,7 @@ async def rejected_rows(
     sig: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Response:
     claims = await authenticate(request) if request.headers.get("authorization") else None
-    path = await _service(request).rejected_rows_file(job_id, claims=claims, expires=expires, signature=sig)
-    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"rejected-rows-{job_id}.csv",
-                        headers={"Cache-Control": "private, no-store"})
+    storage, key, size = await _service(request).rejected_rows_file(job_id, claims=claims, expires=expires, signature=sig)
+    headers = {"Content-Disposition": f'attachment; filename="rejected-rows-{uuid.UUID(job_id)}.csv"',
+               "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    return await serve_file(request, storage, key, size=size, headers=headers, media_type="text/csv; charset=utf-8")

@@ -1,0 +1,60 @@
+"""Serving a stored file over HTTP: GET and HEAD, one byte range at a time.
+
+Range handling follows RFC 9110 section 14: a ``Range`` the service does not understand
+(another unit, bad syntax, several ranges, a header longer than ``MAX_RANGE_HEADER``
+characters) is ignored and the whole file is sent (200); a single range with no byte inside
+the file is a 416 problem with ``Content-Range: bytes */SIZE``. Parsing is bounded: at most
+``MAX_RANGE_HEADER`` characters are ever looked at, so no header makes it slow or fail."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from jobrunner.domain.errors import RangeNotSatisfiable
+from jobrunner.storage import Storage
+
+MAX_RANGE_HEADER = 100
+_RANGE = re.compile(r"bytes[ \t]*=[ \t]*(\d*)[ \t]*-[ \t]*(\d*)[ \t]*", re.IGNORECASE)
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The single byte range asked for, as (first, last) inclusive; None to send the whole
+    file (no header, a malformed or over-long one, several ranges). RangeNotSatisfiable when
+    the range holds no byte of the file."""
+    if not header or len(header) > MAX_RANGE_HEADER or "," in header:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        if int(last) == 0 or size == 0:
+            raise RangeNotSatisfiable(size)
+        return max(size - int(last), 0), size - 1
+    start = int(first)
+    if last != "" and int(last) < start:
+        return None
+    if start >= size:
+        raise RangeNotSatisfiable(size)
+    return start, size - 1 if last == "" else min(int(last), size - 1)
+
+
+async def serve_file(
+    request: Request, storage: Storage, key: str, *, size: int, headers: Mapping[str, str], media_type: str
+) -> Response:
+    """The file under ``key`` (``size`` bytes) with ``headers``: 200, or 206 for a single
+    satisfiable range; no body for HEAD."""
+    span = parse_range(request.headers.get("range"), size)
+    all_headers = {**headers, "Accept-Ranges": "bytes"}
+    status, start, end = (206, *span) if span else (200, 0, size - 1)
+    all_headers["Content-Length"] = str(end - start + 1 if size else 0)
+    if status == 206:
+        all_headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    if request.method == "HEAD" or size == 0:
+        return Response(status_code=status, headers=all_headers, media_type=media_type)
+    return StreamingResponse(storage.read(key, start, end), status_code=status, headers=all_headers,
+                             media_type=media_type)
