@@ -84,12 +84,15 @@ class JobsRepository:
         job_type: str | None,
         limit: int,
         offset: int,
+        field_max_bytes: int,
     ) -> tuple[int, list[asyncpg.Record]]:
+        """One page; payloads and results longer than ``field_max_bytes`` are NULL and
+        named in each row's ``omitted``."""
         async with self._pool.acquire() as conn:
             try:
                 total = await conn.fetchval(Q.count_jobs, organization_id, user_id, status, job_type)
                 rows = await conn.fetch(
-                    Q.list_jobs, organization_id, user_id, status, job_type, limit, offset
+                    Q.list_jobs, organization_id, user_id, status, job_type, limit, offset, field_max_bytes
                 )
             except _DRIVER_ERRORS as exc:
                 raise _translate(exc) from exc
