@@ -24,6 +24,7 @@ from jobrunner.domain.errors import (
     JobrunnerError,
     NotFound,
     PermissionDenied,
+    QuotaExceeded,
 )
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[JobrunnerError], int], ...] = (
     (Gone, 410),
     (UnsupportedMediaType, 415),
     (InvalidInput, 422),
+    (QuotaExceeded, 429),
     (Unavailable, 503),
     (DatabaseError, 503),
 )
@@ -108,7 +110,8 @@ def jobrunner_error_response(exc: JobrunnerError) -> Response:
     if status == 500:
         return problem_response(500, "internal error")
     errors = exc.errors if isinstance(exc, InvalidInput) else None
-    return problem_response(status, exc.detail or HTTPStatus(status).phrase, errors=errors)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QuotaExceeded) else None
+    return problem_response(status, exc.detail or HTTPStatus(status).phrase, errors=errors, headers=headers)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

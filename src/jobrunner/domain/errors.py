@@ -43,6 +43,15 @@ class InvalidInput(JobrunnerError):
         self.errors = errors or []
 
 
+class QuotaExceeded(JobrunnerError):
+    """A per-organization quota is reached (see domain/quotas.py); trying again after
+    ``retry_after`` seconds may succeed."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 # Control flow a processor may raise.
 class RetryLater(JobrunnerError):
     """A transient failure: retry with backoff (or after ``delay`` seconds) while retries are left."""

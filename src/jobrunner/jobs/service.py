@@ -18,6 +18,7 @@ from jobrunner.db.jobs_repository import JobsRepository, NewJob
 from jobrunner.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from jobrunner.domain.jobtypes import JOB_TYPES
 from jobrunner.domain.payload_bounds import check_json, check_text
+from jobrunner.domain.quotas import JobQuotas
 from jobrunner.jobs.models import CreateJobRequest, field_errors
 from jobrunner.jobs.presenters import present_job
 from jobrunner.settings import Settings
@@ -49,6 +50,7 @@ class JobService:
     def __init__(self, repository: JobsRepository, settings: Settings) -> None:
         self._repo = repository
         self._settings = settings
+        self._quotas = JobQuotas(settings.quota_max_queued_jobs, settings.quota_max_creations_per_minute)
 
     async def create(self, claims: TokenClaims, body: Any) -> uuid.UUID:
         name = body.get("jobType") if isinstance(body, dict) else None
@@ -79,7 +81,8 @@ class JobService:
                 payload=payload.model_dump(mode="json", exclude_unset=True),
                 total_steps=job_type.total_steps,
                 scheduled_at=_future(request.scheduledAt),
-            )
+            ),
+            self._quotas,
         )
 
     async def status_row(self, claims: TokenClaims, job_id: str) -> asyncpg.Record:

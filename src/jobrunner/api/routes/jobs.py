@@ -77,7 +77,7 @@ _CREATE_BODY = {
             "description": "Accepted; poll the status URL in Location.",
             "headers": {"Location": {"description": "/v1/jobs/{jobId}/status", "schema": {"type": "string"}}},
         },
-        **problem_responses(401, 403, 413, 415, 422),
+        **problem_responses(401, 403, 413, 415, 422, 429),
     },
 )
 async def create_job(request: Request, caller: Caller, jobs: Jobs) -> Response:

@@ -30,13 +30,19 @@ SELECT a.is_member, a.allowed,
                           AND rp.permission_name = $3) AS allowed) a
   LEFT JOIN job j ON a.allowed AND j.organization_id = $1 AND j.user_id = $2;
 
--- A new job and its audit row in one statement (one transaction). The INSERT trigger
--- wakes the workers.
+-- A new job and its audit row in one statement (one transaction), if the organization's
+-- quotas admit it: jobrunner_admit_job (migration 0004) takes the organization's turn
+-- (an advisory lock held to commit) and counts with a fresh snapshot, so concurrent
+-- creations never exceed a limit. $9/$10: the settings' limits (NULL: none). Answers
+-- the new id, or NULL and why not. The INSERT trigger wakes the workers.
 -- name: create_job
-WITH job AS (
+WITH admit AS MATERIALIZED (
+    SELECT refused, quota, retry_after FROM jobrunner_admit_job($1, $2, $9, $10)
+), job AS (
     INSERT INTO jobs (organization_id, user_id, job_type, priority, max_retries, payload,
                       total_steps, scheduled_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::timestamptz
+      FROM admit WHERE admit.refused IS NULL
     RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at
 ), audit AS (
     INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
@@ -45,7 +51,7 @@ WITH job AS (
                               'maxRetries', max_retries, 'scheduledAt', scheduled_at)
       FROM job
 )
-SELECT id FROM job;
+SELECT (SELECT id FROM job) AS id, refused, quota, retry_after FROM admit;
 
 -- name: count_jobs
 SELECT count(*) FROM jobs
