@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     list_field_max_bytes: int = Field(default=4096, ge=0)
     # Per-organization quotas (0 = no job/upload accepted; override per organization in
     # the organization_limits table, NULL there = these).
-    quota_max_queued_jobs: int = Field(default=10_000, ge=0)
+    quota_max_queued_jobs: int = Field(default=1000, ge=0)
     quota_max_creations_per_minute: int = Field(default=600, ge=0)
     quota_max_upload_bytes: int = Field(default=5 * 1024**3, ge=0)
 

@@ -46,6 +46,7 @@ DECLARE
     v_max_rate integer := p_max_per_minute;
     v_count integer;
     v_oldest timestamptz;
+    v_since timestamptz;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('jobrunner_quota_jobs'), hashtext(p_org));
     SELECT coalesce(l.max_queued_jobs, p_max_queued), coalesce(l.max_creations_per_minute, p_max_per_minute)
@@ -68,15 +69,18 @@ BEGIN
         END IF;
     END IF;
     IF v_max_rate IS NOT NULL THEN
+        -- A variable, not clock_timestamp() in the WHERE: a volatile call cannot bound
+        -- the index scan, which would then walk all of the user's jobs.
+        v_since := clock_timestamp() - interval '1 minute';
         SELECT count(*), min(recent.created_at) INTO v_count, v_oldest FROM (
             SELECT j.created_at FROM jobs j
              WHERE j.organization_id = p_org AND j.user_id = p_user
-               AND j.created_at > clock_timestamp() - interval '1 minute'
+               AND j.created_at > v_since
              ORDER BY j.created_at DESC
              LIMIT v_max_rate) recent;
         IF v_count >= v_max_rate THEN
             RETURN QUERY SELECT 'creations_per_minute'::text, v_max_rate::bigint,
-                greatest(1, ceil(extract(epoch FROM v_oldest + interval '1 minute' - clock_timestamp())))::integer;
+                greatest(1, ceil(extract(epoch FROM v_oldest - v_since)))::integer;
             RETURN;
         END IF;
     END IF;
