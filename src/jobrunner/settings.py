@@ -130,6 +130,17 @@ class Settings(BaseSettings):
 
 
     # --- Security: quotas and payload limits (docs/security.md) ---
+    # A job's payload: nesting depth and size (compact JSON bytes), checked at creation.
+    payload_max_depth: int = Field(default=32, ge=1, le=200)
+    payload_max_bytes: int = Field(default=64 * 1024, ge=1)
+    # In list answers, a payload or result whose JSON text is longer than this is null
+    # (named in the item's `omitted`); the status endpoint has it in full.
+    list_field_max_bytes: int = Field(default=4096, ge=0)
+    # Per-organization quotas (0 = no job/upload accepted; override per organization in
+    # the organization_limits table, NULL there = these).
+    quota_max_queued_jobs: int = Field(default=1000, ge=0)
+    quota_max_creations_per_minute: int = Field(default=600, ge=0)
+    quota_max_upload_bytes: int = Field(default=5 * 1024**3, ge=0)
 
     # --- Security: imports and CPU-bound work (docs/security.md) ---
     # An import of a file beyond these fails (permanently, saying which limit): columns of

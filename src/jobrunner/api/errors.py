@@ -24,6 +24,7 @@ from jobrunner.domain.errors import (
     JobrunnerError,
     NotFound,
     PermissionDenied,
+    QuotaExceeded,
     RangeNotSatisfiable,
 )
 
@@ -49,6 +50,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[JobrunnerError], int], ...] = (
     (UnsupportedMediaType, 415),
     (RangeNotSatisfiable, 416),
     (InvalidInput, 422),
+    (QuotaExceeded, 429),
     (Unavailable, 503),
     (DatabaseError, 503),
 )
@@ -110,8 +112,16 @@ def jobrunner_error_response(exc: JobrunnerError) -> Response:
     if status == 500:
         return problem_response(500, "internal error")
     errors = exc.errors if isinstance(exc, InvalidInput) else None
-    headers = {"Content-Range": f"bytes */{exc.size}"} if isinstance(exc, RangeNotSatisfiable) else None
-    return problem_response(status, exc.detail or HTTPStatus(status).phrase, errors=errors, headers=headers)
+    return problem_response(status, exc.detail or HTTPStatus(status).phrase, errors=errors, headers=_headers_for(exc))
+
+
+def _headers_for(exc: JobrunnerError) -> dict[str, str] | None:
+    """The response headers an error carries (RFC 9110: 416 names the size, 429 says when)."""
+    if isinstance(exc, RangeNotSatisfiable):
+        return {"Content-Range": f"bytes */{exc.size}"}
+    if isinstance(exc, QuotaExceeded):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

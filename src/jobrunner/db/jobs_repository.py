@@ -13,6 +13,9 @@ import asyncpg
 
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import InvalidInput, JobrunnerError
+from jobrunner.domain.quotas import JobQuotas, job_refusal
+
+NO_QUOTAS = JobQuotas()
 
 
 class DatabaseError(JobrunnerError):
@@ -62,8 +65,10 @@ class JobsRepository:
         the job is not the caller's or the permission is missing)."""
         return await self._fetchrow(Q.job_with_access, organization_id, user_id, permission, job_id)
 
-    async def create(self, job: NewJob) -> uuid.UUID:
-        return await self._fetchval(
+    async def create(self, job: NewJob, quotas: JobQuotas = NO_QUOTAS) -> uuid.UUID:
+        """Insert the job if the organization's quotas admit it (``QuotaExceeded`` if
+        not); ``quotas`` are the settings' limits, organization_limits overrides them."""
+        row = await self._fetchrow(
             Q.create_job,
             job.organization_id,
             job.user_id,
@@ -73,7 +78,12 @@ class JobsRepository:
             job.payload,
             job.total_steps,
             job.scheduled_at,
+            quotas.max_queued_jobs,
+            quotas.max_creations_per_minute,
         )
+        if row["refused"] is not None:
+            raise job_refusal(row["refused"], row["quota"], row["retry_after"])
+        return row["id"]
 
     async def list_page(
         self,
@@ -84,12 +94,15 @@ class JobsRepository:
         job_type: str | None,
         limit: int,
         offset: int,
+        field_max_bytes: int,
     ) -> tuple[int, list[asyncpg.Record]]:
+        """One page; payloads and results longer than ``field_max_bytes`` are NULL and
+        named in each row's ``omitted``."""
         async with self._pool.acquire() as conn:
             try:
                 total = await conn.fetchval(Q.count_jobs, organization_id, user_id, status, job_type)
                 rows = await conn.fetch(
-                    Q.list_jobs, organization_id, user_id, status, job_type, limit, offset
+                    Q.list_jobs, organization_id, user_id, status, job_type, limit, offset, field_max_bytes
                 )
             except _DRIVER_ERRORS as exc:
                 raise _translate(exc) from exc

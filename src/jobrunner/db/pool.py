@@ -15,9 +15,31 @@ def _dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
+class UnreadableJSON:
+    """What a stored JSON value nested deeper than the decoder allows (orjson: 1024
+    levels) reads as, instead of failing the whole query: one such row must not break a
+    list page, a status read or a claim. Readers show it as null (see jobs/presenters.py);
+    a payload model refuses it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unreadable JSON>"
+
+
+UNREADABLE_JSON = UnreadableJSON()
+
+
+def _loads(text: str) -> object:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # PostgreSQL only sends valid JSON: it is too deep.
+        return UNREADABLE_JSON
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
     for typename in ("json", "jsonb"):
-        await conn.set_type_codec(typename, encoder=_dumps, decoder=orjson.loads, schema="pg_catalog")
+        await conn.set_type_codec(typename, encoder=_dumps, decoder=_loads, schema="pg_catalog")
 
 
 async def connect(database_url: str) -> asyncpg.Connection:

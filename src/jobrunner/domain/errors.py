@@ -55,6 +55,15 @@ class ConfigurationError(JobrunnerError):
     """The service is configured in a way it refuses to start with (e.g. a short secret)."""
 
 
+class QuotaExceeded(JobrunnerError):
+    """A per-organization quota is reached (see domain/quotas.py); trying again after
+    ``retry_after`` seconds may succeed."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 # Control flow a processor may raise.
 class RetryLater(JobrunnerError):
     """A transient failure: retry with backoff (or after ``delay`` seconds) while retries are left."""

@@ -5,12 +5,14 @@ through these models, to keep the polling path cheap)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from jobrunner.domain.states import JobStatus
 
+_ISO_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 EXAMPLE_JOB_ID = "550e8400-e29b-41d4-a716-446655440000"
 EXAMPLE_PAYLOAD = {
     "reportType": "quotes",
@@ -38,12 +40,13 @@ EXAMPLE_JOB = {
     "scheduledAt": None,
     "createdAt": "2024-01-30T10:29:55.000Z",
     "updatedAt": "2024-01-30T10:30:15.000Z",
+    "omitted": [],
 }
 
 
 def _iso_datetime_string(value: Any) -> Any:
-    """Only ISO 8601 strings: no epoch numbers."""
-    if not isinstance(value, str):
+    """Only ISO 8601 strings (YYYY-MM-DD...): no epoch numbers, not even as strings."""
+    if not isinstance(value, str) or not _ISO_DATE_START.match(value):
         raise ValueError("must be an ISO 8601 date-time string")
     return value
 
@@ -98,6 +101,11 @@ class JobOut(BaseModel):
     scheduledAt: str | None
     createdAt: str
     updatedAt: str
+    omitted: list[Literal["payload", "result"]] = Field(
+        description="Fields shown as null because they are too large for a list answer "
+        "(larger than JOBRUNNER_LIST_FIELD_MAX_BYTES) or cannot be shown at all; fetch the "
+        "status endpoint for the full job. Empty when nothing is left out."
+    )
 
 
 class JobStatusResponse(BaseModel):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from jobrunner.domain.states import JobStatus, can_retry, poll_interval_seconds
 
@@ -40,13 +42,14 @@ def iso_utc(value: dt.datetime | None) -> str | None:
 def present_result(row: Mapping[str, Any]) -> Any:
     result = row["result"]
     presenter = _RESULT_PRESENTERS.get(row["job_type"])
-    if result is None or presenter is None:
+    if not isinstance(result, dict) or presenter is None:
         return result
     return presenter(result, row)
 
 
-def present_job(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Every key, always; never an engine column."""
+def present_job(row: Mapping[str, Any], omitted: Sequence[str] = ()) -> dict[str, Any]:
+    """Every key, always; never an engine column. ``omitted`` names the fields left out
+    (null) because they are too large for a list answer (see ``list_jobs``)."""
     return {
         "id": str(row["id"]),
         "organizationId": row["organization_id"],
@@ -68,7 +71,41 @@ def present_job(row: Mapping[str, Any]) -> dict[str, Any]:
         "scheduledAt": iso_utc(row["scheduled_at"]),
         "createdAt": iso_utc(row["created_at"]),
         "updatedAt": iso_utc(row["updated_at"]),
+        "omitted": list(omitted),
     }
+
+
+# Nesting the answers add around a job's payload or result ({"jobs": [{"payload": …}]}),
+# with a margin: a value that serializes inside this many lists fits in any answer.
+_ANSWER_NESTING = 4
+_SHOWN_FIELDS = ("payload", "result")
+
+
+def dumps_jobs_answer(body: Any, jobs: Sequence[dict[str, Any]]) -> bytes:
+    """The answer as JSON bytes. A stored job must never break a read: a payload or
+    result that cannot be serialized (nested deeper than orjson allows, or unreadable
+    when fetched) is shown as null and named in the job's ``omitted``. The check runs only
+    when the plain serialization fails, so the polling path pays nothing for it."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        for job in jobs:
+            for field in _SHOWN_FIELDS:
+                if job[field] is not None and not _serializable(job[field]):
+                    job[field] = None
+                    job["omitted"].append(field)
+        return orjson.dumps(body)
+
+
+def _serializable(value: Any) -> bool:
+    wrapped = value
+    for _ in range(_ANSWER_NESTING):
+        wrapped = [wrapped]
+    try:
+        orjson.dumps(wrapped)
+    except orjson.JSONEncodeError:
+        return False
+    return True
 
 
 def present_status(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.jobs_repository import JobsRepository, NewJob
 from jobrunner.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from jobrunner.domain.jobtypes import JOB_TYPES
+from jobrunner.domain.payload_bounds import check_json, check_text
+from jobrunner.domain.quotas import JobQuotas
 from jobrunner.jobs.models import CreateJobRequest, field_errors
 from jobrunner.jobs.presenters import present_job
 from jobrunner.settings import Settings
@@ -48,6 +50,7 @@ class JobService:
     def __init__(self, repository: JobsRepository, settings: Settings) -> None:
         self._repo = repository
         self._settings = settings
+        self._quotas = JobQuotas(settings.quota_max_queued_jobs, settings.quota_max_creations_per_minute)
 
     async def create(self, claims: TokenClaims, body: Any) -> uuid.UUID:
         name = body.get("jobType") if isinstance(body, dict) else None
@@ -62,6 +65,8 @@ class JobService:
                 [{"loc": "jobType", "message": f"unknown job type; known: {', '.join(sorted(JOB_TYPES))}"}],
             )
         rbac.require(access, job_type.permission)
+        check_json(request.payload, loc="payload", max_depth=self._settings.payload_max_depth,
+                   max_bytes=self._settings.payload_max_bytes)
         try:
             payload = job_type.payload_model.model_validate(request.payload)
         except ValidationError as exc:
@@ -76,7 +81,8 @@ class JobService:
                 payload=payload.model_dump(mode="json", exclude_unset=True),
                 total_steps=job_type.total_steps,
                 scheduled_at=_future(request.scheduledAt),
-            )
+            ),
+            self._quotas,
         )
 
     async def status_row(self, claims: TokenClaims, job_id: str) -> asyncpg.Record:
@@ -95,6 +101,7 @@ class JobService:
     async def list(self, claims: TokenClaims, page: Page) -> dict[str, Any]:
         access = await self._repo.access(claims.organization_id, claims.user_id, [rbac.VIEW_JOBS])
         rbac.require(access, rbac.VIEW_JOBS)
+        check_text(page.job_type, loc="jobType")
         if page.size > self._settings.max_page_size:
             raise InvalidInput(
                 "pageSize too large",
@@ -107,9 +114,10 @@ class JobService:
             job_type=page.job_type,
             limit=page.size,
             offset=(page.number - 1) * page.size,
+            field_max_bytes=self._settings.list_field_max_bytes,
         )
         return {
-            "jobs": [present_job(row) for row in rows],
+            "jobs": [present_job(row, row["omitted"]) for row in rows],
             "total": total,
             "page": page.number,
             "pageSize": page.size,
@@ -153,6 +161,14 @@ def _future(when: dt.datetime | None) -> dt.datetime | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
+    try:
+        # In UTC, as stored: an offset can push year 9999 or year 1 out of range.
+        when = when.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidInput(
+            "scheduledAt is out of range",
+            [{"loc": "scheduledAt", "message": "must be between years 1 and 9999 in UTC"}],
+        ) from None
     if when <= dt.datetime.now(dt.UTC):
         raise InvalidInput("scheduledAt is in the past", [{"loc": "scheduledAt", "message": "must be in the future"}])
     return when

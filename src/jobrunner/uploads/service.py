@@ -18,6 +18,7 @@ from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import InvalidInput, NotFound
+from jobrunner.domain.quotas import upload_refusal
 from jobrunner.jobs.presenters import iso_utc
 from jobrunner.settings import Settings
 from jobrunner.storage import FileMissing, LocalDiskStorage, Storage
@@ -33,6 +34,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 class UploadService:
     def __init__(self, pool: asyncpg.Pool, settings: Settings, jwt_secret: str) -> None:
         self._pool = pool
+        self._settings = settings
         self._store = UploadStore.from_settings(settings)
         self._settings = settings
         self._files = LocalDiskStorage(self._store.root)
@@ -42,6 +44,14 @@ class UploadService:
     async def require_uploader(self, claims: TokenClaims) -> None:
         access = await self._access.access(claims.organization_id, claims.user_id, [PROCESS_DATA])
         rbac.require(access, PROCESS_DATA)
+
+    async def require_room(self, claims: TokenClaims, declared_bytes: int) -> None:
+        """Refuse at once, before the body is read, when the organization's stored uploads
+        are at their quota or the declared size would not fit (``create_upload`` makes
+        the exact check once the size is known)."""
+        row = await self._pool.fetchrow(Q.upload_room, claims.organization_id, self._settings.quota_max_upload_bytes)
+        if row["quota"] is not None and row["used_bytes"] + max(declared_bytes, 1) > row["quota"]:
+            raise upload_refusal(row, declared_bytes)
 
     async def receive(self, claims: TokenClaims, filename: str | None, chunks: AsyncIterator[bytes]) -> dict[str, Any]:
         """Writes the body to a private file, then publishes it and records the upload.
@@ -60,7 +70,10 @@ class UploadService:
             raise
         try:
             row = await self._pool.fetchrow(Q.create_upload, upload_id, claims.organization_id, claims.user_id,
-                                            _clean_filename(filename), key, size)
+                                            _clean_filename(filename), key, size,
+                                            self._settings.quota_max_upload_bytes)
+            if row["refused"] is not None:
+                raise upload_refusal(row, size)
         except BaseException:
             self._store.path(key).unlink(missing_ok=True)
             raise

@@ -13,7 +13,7 @@ JOB_KEYS = {
     "id", "organizationId", "userId", "jobType", "status", "priority", "retryCount",
     "maxRetries", "payload", "result", "errorMessage", "progress", "totalSteps",
     "currentStep", "stepLabel", "startedAt", "completedAt", "scheduledAt", "createdAt",
-    "updatedAt",
+    "updatedAt", "omitted",
 }
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -55,6 +55,7 @@ async def test_creation_and_polling_flow(client, db):
         "startedAt": None,
         "completedAt": None,
         "scheduledAt": None,
+        "omitted": [],
     }
     assert ISO_MS_Z.match(job["createdAt"]) and ISO_MS_Z.match(job["updatedAt"])
     assert (answer["progress"], answer["canCancel"], answer["canRetry"]) == (0, True, False)

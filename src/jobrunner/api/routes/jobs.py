@@ -22,7 +22,7 @@ from jobrunner.jobs.models import (
     JobStatusResponse,
     MessageResponse,
 )
-from jobrunner.jobs.presenters import present_status, retry_after, status_etag
+from jobrunner.jobs.presenters import dumps_jobs_answer, present_status, retry_after, status_etag
 from jobrunner.jobs.service import MAX_PAGE, Page
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -31,7 +31,9 @@ JSON = "application/json"
 
 
 def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status_code, headers=headers, media_type=JSON)
+    """``body`` as JSON (or already-serialized JSON bytes)."""
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return Response(content, status_code=status_code, headers=headers, media_type=JSON)
 
 
 async def read_json(request: Request) -> Any:
@@ -75,7 +77,7 @@ _CREATE_BODY = {
             "description": "Accepted; poll the status URL in Location.",
             "headers": {"Location": {"description": "/v1/jobs/{jobId}/status", "schema": {"type": "string"}}},
         },
-        **problem_responses(401, 403, 413, 415, 422),
+        **problem_responses(401, 403, 413, 415, 422, 429),
     },
 )
 async def create_job(request: Request, caller: Caller, jobs: Jobs) -> Response:
@@ -117,7 +119,8 @@ async def job_status(request: Request) -> Response:
         headers["Retry-After"] = str(seconds)
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    return json_response(present_status(row), headers=headers)
+    answer = present_status(row)
+    return json_response(dumps_jobs_answer(answer, [answer["job"]]), headers=headers)
 
 
 router.add_api_route(
@@ -151,7 +154,7 @@ async def list_jobs(
     body = await jobs.list(
         caller, Page(number=page, size=page_size, status=status and status.value, job_type=job_type)
     )
-    return json_response(body)
+    return json_response(dumps_jobs_answer(body, body["jobs"]))
 
 
 @router.post(

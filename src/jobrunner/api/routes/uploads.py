@@ -38,11 +38,13 @@ def _service(request: Request) -> UploadService:
     summary="Upload a CSV file for an import (the raw file as the body)",
     description="The body is the CSV file itself (`Content-Type: text/csv`), streamed to storage; "
     "at most `JOBRUNNER_UPLOAD_MAX_BYTES` (200 MB by default). Needs `data.process_data`. "
+    "Over the organization's stored-uploads quota: 429 with `Retry-After`. "
     "Start the import with a `data_processing` job naming the returned `uploadId`.",
     openapi_extra={
         "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}},
     },
-    responses={201: {"model": UploadResponse, "description": "Stored"}, **problem_responses(401, 403, 413, 415, 422)},
+    responses={201: {"model": UploadResponse, "description": "Stored"},
+               **problem_responses(401, 403, 413, 415, 422, 429)},
 )
 async def create_upload(
     request: Request,
@@ -54,6 +56,8 @@ async def create_upload(
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type not in CSV_MEDIA_TYPES:
         raise UnsupportedMediaType(f"expected text/csv, got {media_type or 'nothing'}")
+    declared = request.headers.get("content-length", "")
+    await service.require_room(caller, int(declared) if declared.isdigit() else 0)
     body = await service.receive(caller, filename, request.stream())
     return json_response(body, status_code=201, headers={"Location": f"/v1/uploads/{body['uploadId']}"})
 

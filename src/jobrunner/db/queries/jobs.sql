@@ -30,13 +30,19 @@ SELECT a.is_member, a.allowed,
                           AND rp.permission_name = $3) AS allowed) a
   LEFT JOIN job j ON a.allowed AND j.organization_id = $1 AND j.user_id = $2;
 
--- A new job and its audit row in one statement (one transaction). The INSERT trigger
--- wakes the workers.
+-- A new job and its audit row in one statement (one transaction), if the organization's
+-- quotas admit it: jobrunner_admit_job (migration 0004) takes the organization's turn
+-- (an advisory lock held to commit) and counts with a fresh snapshot, so concurrent
+-- creations never exceed a limit. $9/$10: the settings' limits (NULL: none). Answers
+-- the new id, or NULL and why not. The INSERT trigger wakes the workers.
 -- name: create_job
-WITH job AS (
+WITH admit AS MATERIALIZED (
+    SELECT refused, quota, retry_after FROM jobrunner_admit_job($1, $2, $9, $10)
+), job AS (
     INSERT INTO jobs (organization_id, user_id, job_type, priority, max_retries, payload,
                       total_steps, scheduled_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::timestamptz
+      FROM admit WHERE admit.refused IS NULL
     RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at
 ), audit AS (
     INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
@@ -45,7 +51,7 @@ WITH job AS (
                               'maxRetries', max_retries, 'scheduledAt', scheduled_at)
       FROM job
 )
-SELECT id FROM job;
+SELECT (SELECT id FROM job) AS id, refused, quota, retry_after FROM admit;
 
 -- name: count_jobs
 SELECT count(*) FROM jobs
@@ -54,17 +60,31 @@ SELECT count(*) FROM jobs
    AND ($4::text IS NULL OR job_type = $4);
 
 -- Newest first; seq breaks ties between jobs created in the same millisecond so pages
--- never overlap. Served by jobs_owner_created_idx.
+-- never overlap. Served by jobs_owner_created_idx. A payload or result whose JSON text is
+-- longer than $7 bytes stays in the database (NULL here, named in `omitted`): list pages
+-- stay small however large the jobs are; the status endpoint has them in full. The sizes
+-- are measured on the page's rows only (the LIMIT applies first).
 -- name: list_jobs
-SELECT id, organization_id, user_id, job_type, status::text AS status, priority,
-       retry_count, max_retries, payload, result, error_message, progress, total_steps,
-       current_step, step_label, started_at, completed_at, scheduled_at, created_at, updated_at
-  FROM jobs
- WHERE organization_id = $1 AND user_id = $2
-   AND ($3::job_status IS NULL OR status = $3::job_status)
-   AND ($4::text IS NULL OR job_type = $4)
- ORDER BY created_at DESC, seq DESC
- LIMIT $5 OFFSET $6;
+SELECT id, organization_id, user_id, job_type, status, priority, retry_count, max_retries,
+       CASE WHEN payload_big THEN NULL ELSE payload END AS payload,
+       CASE WHEN result_big THEN NULL ELSE result END AS result,
+       error_message, progress, total_steps, current_step, step_label, started_at,
+       completed_at, scheduled_at, created_at, updated_at,
+       array_remove(ARRAY[CASE WHEN payload_big THEN 'payload' END,
+                          CASE WHEN result_big THEN 'result' END], NULL) AS omitted
+  FROM (SELECT p.*, octet_length(p.payload::text) > $7 AS payload_big,
+               coalesce(octet_length(p.result::text) > $7, false) AS result_big
+          FROM (SELECT id, organization_id, user_id, job_type, status::text AS status, priority,
+                       retry_count, max_retries, payload, result, error_message, progress,
+                       total_steps, current_step, step_label, started_at, completed_at,
+                       scheduled_at, created_at, updated_at, seq
+                  FROM jobs
+                 WHERE organization_id = $1 AND user_id = $2
+                   AND ($3::job_status IS NULL OR status = $3::job_status)
+                   AND ($4::text IS NULL OR job_type = $4)
+                 ORDER BY created_at DESC, seq DESC
+                 LIMIT $5 OFFSET $6) p) sized
+ ORDER BY created_at DESC, seq DESC;
 
 -- Cancel as one guarded UPDATE: only the caller's job, only from a cancellable state.
 -- Under READ COMMITTED a concurrent cancel or retry that changed the row first makes the
