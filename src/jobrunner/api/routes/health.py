@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import orjson
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from jobrunner.api.errors import Unavailable, problem_responses
+from jobrunner.db.errors import UNAVAILABLE_ERRORS
 from jobrunner.db.sql import Q
 
 router = APIRouter(tags=["operations"])
@@ -27,12 +27,12 @@ HEALTH_TIMEOUT_SECONDS = 2.0
     },
 )
 async def healthz(request: Request) -> Response:
-    pool: asyncpg.Pool | None = getattr(request.app.state, "pool", None)
+    pool = getattr(request.app.state, "pool", None)
     if pool is None:
         raise Unavailable("starting")
     try:
         await asyncio.wait_for(pool.fetchval(Q.ping), HEALTH_TIMEOUT_SECONDS)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+    except UNAVAILABLE_ERRORS as exc:
         raise Unavailable("database unavailable") from exc
     return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
 
