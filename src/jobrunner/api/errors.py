@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from jobrunner.db.errors import DRIVER_ONLY_ERRORS, DatabaseError, DatabaseUnavailable, is_unavailable
+from jobrunner.db.errors import DRIVER_ONLY_ERRORS, DatabaseError, DatabaseUnavailable, is_unavailable, translate
 from jobrunner.domain.errors import (
     AuthenticationError,
     Conflict,
@@ -132,13 +132,16 @@ def jobrunner_error_response(exc: JobrunnerError, settings: Any = None) -> Respo
 
 
 def driver_error_response(exc: BaseException, settings: Any = None) -> Response:
-    """A driver error no repository translated: 503 when the database is away, else a
-    generic 500. Never the driver's text."""
-    if is_unavailable(exc):
-        log.warning("database unavailable: %r", exc)
-        return unavailable_response(settings)
-    log.error("database error", exc_info=exc)
-    return problem_response(500, INTERNAL_ERROR)
+    """A driver error no repository translated, answered as the repositories would
+    (``db.errors.translate``): 422 for a value the database refuses, 503 when it is
+    away, else a generic 500. Never the driver's text (it goes to the log)."""
+    ours = translate(exc)
+    if not isinstance(ours, DatabaseError):
+        log.info("database refused a value: %r", exc)
+    elif not is_unavailable(ours):
+        log.error("database error", exc_info=exc)
+        return problem_response(500, INTERNAL_ERROR)
+    return jobrunner_error_response(ours, settings)
 
 
 async def _driver_error(request: Request, exc: Exception) -> Response:

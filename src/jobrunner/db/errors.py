@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from jobrunner.domain.errors import JobrunnerError
+from jobrunner.domain.errors import InvalidInput, JobrunnerError
 from jobrunner.worker.backoff import backoff_seconds
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,27 @@ def is_unavailable(exc: BaseException) -> bool:
     asyncpg's client-side argument errors (``DataError``) and configuration errors are
     ``InterfaceError`` *and* ``ValueError``: those are the caller's, not unavailability."""
     return isinstance(exc, UNAVAILABLE_ERRORS) and not isinstance(exc, ValueError)
+
+
+# Said in our words: the driver's message (which may quote the value) stays in the log.
+REFUSED_VALUE = "a value of this request cannot be stored (out of range or not allowed)"
+
+
+def translate(exc: BaseException) -> JobrunnerError:
+    """A driver error as one of ours. Input the API let through but the database refuses
+    is still the caller's mistake (the server's check and data errors, SQLSTATE 23514 and
+    class 22, and asyncpg's client-side ``DataError``, an ``InterfaceError`` that is also a
+    ``ValueError``): 422. The database being away: ``DatabaseUnavailable``. Anything else
+    is our bug: ``DatabaseError`` (a 500; the driver's error is logged as its cause)."""
+    if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.DataError)) or (
+        isinstance(exc, asyncpg.InterfaceError) and isinstance(exc, ValueError)
+    ):
+        return InvalidInput("the database refused a value", [{"loc": "body", "message": REFUSED_VALUE}])
+    if is_unavailable(exc):
+        return exc if isinstance(exc, DatabaseUnavailable) else DatabaseUnavailable()
+    if isinstance(exc, JobrunnerError):
+        return exc
+    return DatabaseError(f"database error: {type(exc).__name__}")
 
 
 async def wait_for_database(

@@ -11,9 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from jobrunner.db.errors import DRIVER_ERRORS, DatabaseError, DatabaseUnavailable, is_unavailable
+from jobrunner.db.errors import DRIVER_ERRORS, DatabaseError, translate
 from jobrunner.db.sql import Q
-from jobrunner.domain.errors import InvalidInput, JobrunnerError
 
 __all__ = ["Access", "DatabaseError", "JobsRepository", "NewJob", "Transition"]
 
@@ -91,7 +90,7 @@ class JobsRepository:
                     Q.list_jobs, organization_id, user_id, status, job_type, limit, offset
                 )
             except DRIVER_ERRORS as exc:
-                raise _translate(exc) from exc
+                raise translate(exc) from exc
         return total, rows
 
     async def cancel(self, organization_id: str, user_id: str, job_id: uuid.UUID) -> Transition:
@@ -106,28 +105,10 @@ class JobsRepository:
         try:
             return await self._pool.fetchrow(query, *args)
         except DRIVER_ERRORS as exc:
-            raise _translate(exc) from exc
+            raise translate(exc) from exc
 
     async def _fetchval(self, query: str, *args: Any) -> Any:
         try:
             return await self._pool.fetchval(query, *args)
         except DRIVER_ERRORS as exc:
-            raise _translate(exc) from exc
-
-
-# Said in our words: the driver's message (which may quote the value) stays in the log.
-_REFUSED_VALUE = "a value of this request cannot be stored (out of range or not allowed)"
-
-
-def _translate(exc: BaseException) -> JobrunnerError:
-    """Input the API let through but the schema refuses is still the caller's mistake
-    (the server's check/data errors, and asyncpg's client-side ``DataError``, which is an
-    ``InterfaceError`` and a ``ValueError``); the database being away is a 503; anything
-    else is our bug (a 500, logged with the driver's error as its cause)."""
-    if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.DataError)) or (
-        isinstance(exc, asyncpg.InterfaceError) and isinstance(exc, ValueError)
-    ):
-        return InvalidInput("the database refused a value", [{"loc": "body", "message": _REFUSED_VALUE}])
-    if is_unavailable(exc):
-        return exc if isinstance(exc, DatabaseUnavailable) else DatabaseUnavailable()
-    return DatabaseError(f"database error: {type(exc).__name__}")
+            raise translate(exc) from exc
