@@ -11,35 +11,42 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import asyncpg
-
-from jobrunner.db.pool import create_pool
+from jobrunner.db.errors import DRIVER_ERRORS, wait_for_database
+from jobrunner.db.pool import FairPool, create_pool
 from jobrunner.exports.files import purge_expired_exports
 from jobrunner.settings import Settings
 from jobrunner.storage import export_storage
 
 log = logging.getLogger(__name__)
 
-_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
-
 
 @contextlib.asynccontextmanager
 async def periodic_maintenance(database_url: str, settings: Settings) -> AsyncIterator[None]:
-    pool = await create_pool(database_url, min_size=1, max_size=1, stateless=True)
-    task = asyncio.create_task(_run(pool, settings), name="jobrunner-maintenance")
+    """Runs in the background; connects (and reconnects) by itself, so the database being
+    away neither delays the start nor ends the timer."""
+    task = asyncio.create_task(_run(database_url, settings), name="jobrunner-maintenance")
     try:
         yield
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await pool.close()
 
 
-async def _run(pool, settings: Settings) -> None:
-    storage = export_storage(settings)
-    while True:
-        try:
-            await purge_expired_exports(pool, storage)
-        except _ERRORS as exc:  # the database or the disk is away: try again next round
-            log.warning("maintenance failed (%s); next try in %.0f s", exc, settings.maintenance_interval_seconds)
-        await asyncio.sleep(settings.maintenance_interval_seconds)
+async def _run(database_url: str, settings: Settings) -> None:
+    pool: FairPool = await wait_for_database(
+        lambda: create_pool(
+            database_url, min_size=1, max_size=1, stateless=True,
+            connect_timeout=settings.database_connect_timeout_seconds,
+        ),
+        what="maintenance", base=settings.database_reconnect_base_seconds, cap=settings.database_reconnect_cap_seconds,
+    )
+    try:
+        storage = export_storage(settings)
+        while True:
+            try:
+                await purge_expired_exports(pool, storage)
+            except DRIVER_ERRORS as exc:  # the database or the disk is away: try again next round
+                log.warning("maintenance failed (%r); next try in %.0f s", exc, settings.maintenance_interval_seconds)
+            await asyncio.sleep(settings.maintenance_interval_seconds)
+    finally:
+        pool.terminate()

@@ -150,6 +150,13 @@ class Settings(BaseSettings):
     import_max_line_chars: int = Field(default=16_384, ge=256, le=1 << 20)
 
     # --- Resilience: database unavailability (docs/security.md) ---
+    # Retry-After (seconds) on the API's 503 while the database is unavailable.
+    unavailable_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+    # One connection attempt that takes longer counts as "database unavailable".
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Backoff between reconnect attempts of workers, listeners and maintenance (worker/backoff.py).
+    database_reconnect_base_seconds: float = Field(default=0.5, gt=0)
+    database_reconnect_cap_seconds: float = Field(default=10.0, gt=0)
 
 
 @lru_cache

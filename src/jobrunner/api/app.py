@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -17,13 +18,16 @@ from jobrunner.api.middleware import BodySizeLimit, Metrics
 from jobrunner.api.openapi import build_openapi
 from jobrunner.api.routes import DEMO_ROUTERS, ROUTERS
 from jobrunner.api.routing import DirectDispatch, DirectRoute
+from jobrunner.db.errors import DatabaseUnavailable
 from jobrunner.db.jobs_repository import JobsRepository
-from jobrunner.db.pool import create_pool
+from jobrunner.db.pool import FairPool, create_pool
 from jobrunner.exports.presenter import export_result_presenter
 from jobrunner.jobs.presenters import register_result_presenter
 from jobrunner.jobs.service import JobService
 from jobrunner.settings import Settings
 from jobrunner.uploads.links import rejected_rows_presenter
+
+log = logging.getLogger(__name__)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager]
 
@@ -32,6 +36,22 @@ progress, cancel it, retry it, download what it made.
 
 Every request authenticates with `Authorization: Bearer <JWT>`. Every error is an RFC 9457
 problem (`application/problem+json`)."""
+
+
+async def _open_pool(database_url: str, settings: Settings) -> FairPool:
+    """The API's pool, warm (``pool_min_size`` connections). When the database is away at
+    start, an empty pool instead: the API serves (503 with Retry-After) and connects on
+    the first request after the database is back."""
+    options = {
+        "max_size": settings.pool_max_size,
+        "stateless": True,
+        "connect_timeout": settings.database_connect_timeout_seconds,
+    }
+    try:
+        return await create_pool(database_url, min_size=settings.pool_min_size, **options)
+    except DatabaseUnavailable as exc:
+        log.warning("database unavailable at start (%r); serving 503 until it is back", exc.__cause__)
+        return await create_pool(database_url, min_size=0, **options)
 
 
 def create_app(
@@ -47,9 +67,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(
-            database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size, stateless=True
-        )
+        pool = await _open_pool(database_url, settings)
         try:
             plugins.load_imports(settings)
             app.state.pool = pool

@@ -1,6 +1,11 @@
 """The ONE place that maps errors to HTTP. Every 4xx/5xx answer is an RFC 9457 problem
 (``application/problem+json``: type, title, status, detail, and ``errors`` on 422),
-including FastAPI's and Starlette's own (unknown route, wrong method, validation)."""
+including FastAPI's and Starlette's own (unknown route, wrong method, validation).
+
+Every message is ours: the database being away is a 503 with ``Retry-After``; a driver
+error that escaped its repository is a 503 or a generic 500, never its text; anything
+unexpected is a generic 500 (details in the log); validation messages never repeat the
+caller's input (``domain/field_errors.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from jobrunner.db.jobs_repository import DatabaseError
+from jobrunner.db.errors import DRIVER_ONLY_ERRORS, DatabaseError, DatabaseUnavailable, is_unavailable, translate
 from jobrunner.domain.errors import (
     AuthenticationError,
     Conflict,
@@ -27,6 +32,7 @@ from jobrunner.domain.errors import (
     QuotaExceeded,
     RangeNotSatisfiable,
 )
+from jobrunner.domain.field_errors import field_errors
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +58,14 @@ _STATUS_BY_ERROR: tuple[tuple[type[JobrunnerError], int], ...] = (
     (InvalidInput, 422),
     (QuotaExceeded, 429),
     (Unavailable, 503),
-    (DatabaseError, 503),
+    (DatabaseUnavailable, 503),
+    (DatabaseError, 500),
 )
+
+# Retry-After on a 503 when the app's settings do not say (JOBRUNNER_UNAVAILABLE_RETRY_AFTER_SECONDS).
+DEFAULT_RETRY_AFTER_SECONDS = 5
+INTERNAL_ERROR = "internal error"
+UNAVAILABLE = "the service is temporarily unavailable; try again shortly"
 
 
 class FieldError(BaseModel):
@@ -99,18 +111,26 @@ def status_for(exc: JobrunnerError) -> int:
     return 500
 
 
+def unavailable_response(settings: Any = None, detail: str = UNAVAILABLE) -> Response:
+    """503 with ``Retry-After``: the database is away (or the service is starting)."""
+    seconds = getattr(settings, "unavailable_retry_after_seconds", None) or DEFAULT_RETRY_AFTER_SECONDS
+    return problem_response(503, detail, headers={"Retry-After": str(int(seconds))})
+
+
 async def _jobrunner_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JobrunnerError)
-    return jobrunner_error_response(exc)
+    return jobrunner_error_response(exc, getattr(request.app.state, "settings", None))
 
 
-def jobrunner_error_response(exc: JobrunnerError) -> Response:
-    """The problem answer for one of our errors."""
+def jobrunner_error_response(exc: JobrunnerError, settings: Any = None) -> Response:
+    """The problem answer for one of our errors (``settings``: the app's, for Retry-After)."""
     status = status_for(exc)
+    if status == 503:
+        log.warning("%s: %s (%r)", type(exc).__name__, exc.detail, exc.__cause__)
+        return unavailable_response(settings, exc.detail or UNAVAILABLE)
     if status >= 500:
         log.error("%s: %s", type(exc).__name__, exc.detail, exc_info=exc.__cause__ or exc)
-    if status == 500:
-        return problem_response(500, "internal error")
+        return problem_response(500, INTERNAL_ERROR)
     errors = exc.errors if isinstance(exc, InvalidInput) else None
     return problem_response(status, exc.detail or HTTPStatus(status).phrase, errors=errors, headers=_headers_for(exc))
 
@@ -122,6 +142,23 @@ def _headers_for(exc: JobrunnerError) -> dict[str, str] | None:
     if isinstance(exc, QuotaExceeded):
         return {"Retry-After": str(exc.retry_after)}
     return None
+
+
+def driver_error_response(exc: BaseException, settings: Any = None) -> Response:
+    """A driver error no repository translated, answered as the repositories would
+    (``db.errors.translate``): 422 for a value the database refuses, 503 when it is
+    away, else a generic 500. Never the driver's text (it goes to the log)."""
+    ours = translate(exc)
+    if not isinstance(ours, DatabaseError):
+        log.info("database refused a value: %r", exc)
+    elif not is_unavailable(ours):
+        log.error("database error", exc_info=exc)
+        return problem_response(500, INTERNAL_ERROR)
+    return jobrunner_error_response(ours, settings)
+
+
+async def _driver_error(request: Request, exc: Exception) -> Response:
+    return driver_error_response(exc, getattr(request.app.state, "settings", None))
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -136,25 +173,34 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = []
-    for error in exc.errors():
-        loc = [str(part) for part in error.get("loc", ())]
-        if loc and loc[0] in ("body", "query", "path", "header"):
-            loc = loc[1:] or loc
-        errors.append({"loc": ".".join(loc) or "body", "message": str(error.get("msg", "invalid"))})
-    return problem_response(422, "invalid input", errors=errors)
+    return problem_response(422, "invalid input", errors=field_errors(exc.errors(), strip_location=True))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(500, "internal error")
+    return problem_response(500, INTERNAL_ERROR)
+
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(JobrunnerError, _jobrunner_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    # Driver errors no repository turned into ours: before the catch-all, so that a
+    # database restart is a 503 on every endpoint.
+    for driver_exception in DRIVER_ONLY_ERRORS:
+        app.add_exception_handler(driver_exception, _driver_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def error_response(exc: Exception, settings: Any = None) -> Response | None:
+    """For code outside the router (``DirectDispatch``): our answer to ``exc``, or None
+    when the app's catch-all should have it."""
+    if isinstance(exc, JobrunnerError):
+        return jobrunner_error_response(exc, settings)
+    if isinstance(exc, DRIVER_ONLY_ERRORS):
+        return driver_error_response(exc, settings)
+    return None
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

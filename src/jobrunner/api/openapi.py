@@ -29,6 +29,23 @@ def _is_fastapi_validation(response: dict[str, Any]) -> bool:
     return schema.get("$ref", "").endswith("/HTTPValidationError")
 
 
+def _validates_parameters(operation: dict[str, Any]) -> bool:
+    """Does FastAPI validate a parameter of this operation (a query or header parameter,
+    or a path parameter with a constraint)? Then it can answer 422."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        if parameter.get("in") != "path" or schema.get("type") != "string":
+            return True
+        if set(schema) - {"type", "title", "description", "format"}:
+            return True
+    return False
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -44,10 +61,14 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.get("responses", {})
-            # FastAPI adds a 422 to every operation with parameters; ours only answer
-            # 422 where they declare it (non-UUID job ids are a 404).
+            # FastAPI adds a 422 to every operation with parameters; it is real (as a
+            # problem) where a parameter is validated, and never happens otherwise
+            # (non-UUID job ids are a 404).
             if "422" in responses and _is_fastapi_validation(responses["422"]):
-                del responses["422"]
+                if _validates_parameters(operation):
+                    responses["422"] = _problem("Invalid parameters")
+                else:
+                    del responses["422"]
             for status, response in responses.items():
                 if status >= "400" and PROBLEM_MEDIA_TYPE in response.get("content", {}):
                     response["content"].pop("application/json", None)

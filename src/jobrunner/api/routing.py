@@ -16,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jobrunner.api.errors import jobrunner_error_response
-from jobrunner.domain.errors import JobrunnerError
+from jobrunner.api.errors import error_response
 
 
 class DirectRoute(APIRoute):
@@ -58,6 +57,10 @@ class DirectDispatch:
         scope["endpoint"] = route.endpoint
         try:
             response = await route.endpoint(Request(scope, receive, send))
-        except JobrunnerError as exc:
-            response = jobrunner_error_response(exc)
+        except Exception as exc:
+            app = scope.get("app")
+            answer = error_response(exc, getattr(getattr(app, "state", None), "settings", None))
+            if answer is None:
+                raise  # the app's catch-all: a generic 500, logged
+            response = answer
         await response(scope, receive, send)

@@ -11,15 +11,14 @@ from typing import Any
 
 import asyncpg
 
+from jobrunner.db.errors import DRIVER_ERRORS, DatabaseError, translate
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import InvalidInput, JobrunnerError
 from jobrunner.domain.quotas import JobQuotas, job_refusal
 
 NO_QUOTAS = JobQuotas()
 
-
-class DatabaseError(JobrunnerError):
-    """The database failed a statement we expected to succeed, or does not answer."""
+__all__ = ["Access", "DatabaseError", "JobsRepository", "NewJob", "Transition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +103,8 @@ class JobsRepository:
                 rows = await conn.fetch(
                     Q.list_jobs, organization_id, user_id, status, job_type, limit, offset, field_max_bytes
                 )
-            except _DRIVER_ERRORS as exc:
-                raise _translate(exc) from exc
+            except DRIVER_ERRORS as exc:
+                raise translate(exc) from exc
         return total, rows
 
     async def cancel(self, organization_id: str, user_id: str, job_id: uuid.UUID) -> Transition:
@@ -119,21 +118,11 @@ class JobsRepository:
     async def _fetchrow(self, query: str, *args: Any) -> asyncpg.Record:
         try:
             return await self._pool.fetchrow(query, *args)
-        except _DRIVER_ERRORS as exc:
-            raise _translate(exc) from exc
+        except DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
 
     async def _fetchval(self, query: str, *args: Any) -> Any:
         try:
             return await self._pool.fetchval(query, *args)
-        except _DRIVER_ERRORS as exc:
-            raise _translate(exc) from exc
-
-
-_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
-
-
-def _translate(exc: Exception) -> JobrunnerError:
-    """Input the API let through but the schema refuses is still the caller's mistake."""
-    if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.DataError)):
-        return InvalidInput("the database refused a value", [{"loc": "body", "message": str(exc)}])
-    return DatabaseError(f"database error: {type(exc).__name__}")
+        except DRIVER_ERRORS as exc:
+            raise translate(exc) from exc

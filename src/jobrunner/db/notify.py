@@ -3,6 +3,10 @@
 Notifications are hints, never the only path: after a reconnect the ``on_reconnect``
 callback runs (a worker then looks for work and checks its jobs, since notifications sent
 while the connection was down are lost), and workers poll as a fallback anyway.
+
+Whatever the database or the driver raises (``db/errors.py``: down, restarting, a broken
+protocol state), the listener waits with backoff (``worker/backoff.py``) and reconnects;
+only ``close()`` ends it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from collections.abc import Callable, Mapping
 
 import asyncpg
 
+from jobrunner.db.errors import DRIVER_ERRORS
+from jobrunner.db.pool import DEFAULT_CONNECT_TIMEOUT
 from jobrunner.db.sql import Q
+from jobrunner.worker.backoff import backoff_seconds
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +37,17 @@ class Listener:
         *,
         on_reconnect: Callable[[], None] | None = None,
         ping_interval: float = 5.0,
+        backoff_base: float = 0.2,
         max_backoff: float = 5.0,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         self._url = database_url
         self._channels = dict(channels)
         self._on_reconnect = on_reconnect
         self._ping_interval = ping_interval
+        self._backoff_base = backoff_base
         self._max_backoff = max_backoff
+        self._connect_timeout = connect_timeout
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
@@ -70,15 +81,16 @@ class Listener:
         return callback
 
     async def _run(self) -> None:
-        delay = 0.1
+        failures = 0
         first = True
         while True:
             try:
-                conn = await asyncpg.connect(self._url)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-                log.warning("LISTEN connect failed (%s); retrying in %.1f s", exc, delay)
+                conn = await asyncpg.connect(self._url, timeout=self._connect_timeout)
+            except DRIVER_ERRORS as exc:
+                delay = backoff_seconds(failures, base=self._backoff_base, cap=self._max_backoff)
+                failures += 1
+                log.warning("LISTEN connect failed (%s); retrying in %.1f s", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_backoff)
                 continue
             self._conn = conn
             lost = asyncio.Event()
@@ -86,7 +98,7 @@ class Listener:
             try:
                 for channel, handler in self._channels.items():
                     await conn.add_listener(channel, self._dispatch(handler))
-                delay = 0.1
+                failures = 0
                 self._connected.set()
                 if not first and self._on_reconnect is not None:
                     self._on_reconnect()
@@ -96,9 +108,12 @@ class Listener:
                         await asyncio.wait_for(lost.wait(), self._ping_interval)
                     except TimeoutError:
                         await asyncio.wait_for(conn.execute(Q.ping), self._ping_interval)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                log.warning("LISTEN connection lost (%s); reconnecting", exc)
+            except DRIVER_ERRORS as exc:
+                log.warning("LISTEN connection lost (%s); reconnecting", type(exc).__name__)
             finally:
                 self._conn = None
                 conn.terminate()
-            log.info("LISTEN connection closed; reconnecting")
+            delay = backoff_seconds(failures, base=self._backoff_base, cap=self._max_backoff)
+            failures += 1
+            log.info("LISTEN connection closed; reconnecting in %.1f s", delay)
+            await asyncio.sleep(delay)

@@ -1,4 +1,5 @@
-"""The asyncpg connection pool, with JSON codecs, serving waiters first come first served."""
+"""The asyncpg connection pool, with JSON codecs, serving waiters first come first served,
+saying "the database is unavailable" in our words (``db/errors.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from typing import Any
 
 import asyncpg
 import orjson
+
+from jobrunner.db.errors import UNAVAILABLE_ERRORS, DatabaseUnavailable, is_unavailable
+
+# How long one connection attempt may take before the database counts as unavailable
+# (asyncpg's own default is 60 s); ``JOBRUNNER_DATABASE_CONNECT_TIMEOUT_SECONDS``.
+DEFAULT_CONNECT_TIMEOUT = 5.0
 
 
 def _dumps(value: object) -> str:
@@ -42,9 +49,9 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typename, encoder=_dumps, decoder=_loads, schema="pg_catalog")
 
 
-async def connect(database_url: str) -> asyncpg.Connection:
+async def connect(database_url: str, *, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> asyncpg.Connection:
     """A single connection with the same codecs as the pool (LISTEN, COPY, scripts)."""
-    conn = await asyncpg.connect(database_url)
+    conn = await asyncpg.connect(database_url, timeout=timeout)
     await init_connection(conn)
     return conn
 
@@ -62,7 +69,12 @@ class FairPool:
     overtakes the ones already waiting (barging): measured on the status poll with 50
     pollers over 10 connections, p99 went from 22 ms to 145 ms while p50 halved. A FIFO
     semaphore of the pool's size in front of it makes every checkout wait its turn.
-    Everything else is the asyncpg pool's own (attributes pass through)."""
+    Everything else is the asyncpg pool's own (attributes pass through).
+
+    When the database is away, every method raises ``DatabaseUnavailable`` (the driver's
+    error is its ``__cause__``), so callers see one error, in our words, whatever the
+    driver said. A file error inside ``acquire()`` while the connection is still fine is
+    not the database's: it passes through as it is."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -70,39 +82,64 @@ class FairPool:
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self._turns, self._pool.acquire() as conn:
-            yield conn
+        conn: asyncpg.Connection | None = None
+        try:
+            async with self._turns, self._pool.acquire() as conn:
+                yield conn
+        except UNAVAILABLE_ERRORS as exc:
+            connection_lost = conn is None or conn.is_closed() or not isinstance(exc, (OSError, TimeoutError))
+            if is_unavailable(exc) and connection_lost and not isinstance(exc, DatabaseUnavailable):
+                raise DatabaseUnavailable() from exc
+            raise
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        async with self._turns:
+        async with self._turns, _translated():
             return await self._pool.fetch(query, *args)
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        async with self._turns:
+        async with self._turns, _translated():
             return await self._pool.fetchrow(query, *args)
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        async with self._turns:
+        async with self._turns, _translated():
             return await self._pool.fetchval(query, *args)
 
     async def execute(self, query: str, *args: Any) -> str:
-        async with self._turns:
+        async with self._turns, _translated():
             return await self._pool.execute(query, *args)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
 
 
+@asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    try:
+        yield
+    except UNAVAILABLE_ERRORS as exc:
+        if is_unavailable(exc) and not isinstance(exc, DatabaseUnavailable):
+            raise DatabaseUnavailable() from exc
+        raise
+
+
 async def create_pool(
-    database_url: str, *, min_size: int = 2, max_size: int = 10, stateless: bool = False
+    database_url: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    stateless: bool = False,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> FairPool:
     """``stateless=True`` skips asyncpg's per-release reset query (one round trip per
-    checkout): only for pools whose statements are all jobrunner's own."""
-    pool = await asyncpg.create_pool(
-        database_url,
-        min_size=min_size,
-        max_size=max_size,
-        init=init_connection,
-        **({"reset": _no_reset} if stateless else {}),
-    )
+    checkout): only for pools whose statements are all jobrunner's own. Raises
+    ``DatabaseUnavailable`` when the first ``min_size`` connections cannot be made."""
+    async with _translated():
+        pool = await asyncpg.create_pool(
+            database_url,
+            min_size=min_size,
+            max_size=max_size,
+            init=init_connection,
+            timeout=connect_timeout,
+            **({"reset": _no_reset} if stateless else {}),
+        )
     return FairPool(pool)

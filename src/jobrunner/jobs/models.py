@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
+from jobrunner.domain.field_errors import field_errors as _field_errors
 from jobrunner.domain.states import JobStatus
 
 _ISO_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -135,9 +136,4 @@ class MessageResponse(BaseModel):
 def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
     """One ``{"loc", "message"}`` entry per invalid field; ``loc`` is dotted
     (``payload.filters.dateFrom``)."""
-    errors = []
-    for error in exc.errors(include_url=False):
-        parts = [prefix] if prefix else []
-        parts += [str(part) for part in error["loc"]]
-        errors.append({"loc": ".".join(parts) or "body", "message": error["msg"]})
-    return errors
+    return _field_errors(exc.errors(include_url=False), prefix)

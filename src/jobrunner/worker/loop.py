@@ -5,6 +5,9 @@ comes first of a ``jobrunner_jobs`` notification, the poll interval, the next sc
 job becoming due, a slot freeing up, or stop; it learns about cancels from
 ``jobrunner_cancel`` notifications and, in case one is lost, by polling its jobs every
 ``cancel_check_interval_seconds``. Outcomes go through the batched ``Writer``.
+
+The database being away is a state, not a crash: ``start()`` waits for it (with backoff),
+and every loop logs, backs off and goes on while it is away (``db/errors.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import orjson
 
+from jobrunner.db.errors import DRIVER_ERRORS, DRIVER_ONLY_ERRORS, DatabaseError, is_unavailable, wait_for_database
 from jobrunner.db.notify import Listener
 from jobrunner.db.pool import create_pool
 from jobrunner.db.sql import Q
@@ -29,7 +33,7 @@ from jobrunner.worker.backoff import backoff_seconds
 from jobrunner.worker.context import LiveJobContext
 from jobrunner.worker.registry import PROCESSORS, Processor
 from jobrunner.worker.rescuer import Rescuer
-from jobrunner.worker.writer import DB_ERRORS, AuditEntry, Outcome, Writer
+from jobrunner.worker.writer import AuditEntry, Outcome, Writer
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +73,25 @@ class Worker:
 
     # -- life cycle ----------------------------------------------------------------------
     async def start(self) -> None:
-        """Connect, announce this worker, and start claiming. Returns once running."""
+        """Connect (waiting for the database, with backoff, as long as it takes), announce
+        this worker, and start claiming. Returns once running."""
         s = self.settings
-        self.pool = await create_pool(self.database_url, min_size=1, max_size=s.pool_max_size)
-        # The engine's own statements leave no session state: no reset round trip.
-        self._db = await create_pool(self.database_url, min_size=2, max_size=4, stateless=True)
-        await self._heartbeat()
+        await wait_for_database(
+            self._connect, what=f"worker {self.id}",
+            base=s.database_reconnect_base_seconds, cap=s.database_reconnect_cap_seconds,
+        )
         self._writer = Writer(
-            self._db, self.id, progress_interval=s.progress_write_interval_seconds, on_released=self._wake.set
+            self._db, self.id, progress_interval=s.progress_write_interval_seconds, on_released=self._wake.set,
+            retry_delay=s.database_reconnect_base_seconds, retry_cap=s.database_reconnect_cap_seconds,
         )
         self._writer.start()
         self._listener = Listener(
             self.database_url,
             {"jobrunner_jobs": self._on_new_jobs, "jobrunner_cancel": self._on_cancel},
             on_reconnect=self._wake.set,
+            backoff_base=s.database_reconnect_base_seconds,
+            max_backoff=s.database_reconnect_cap_seconds,
+            connect_timeout=s.database_connect_timeout_seconds,
         )
         await self._listener.start()
         self._claim_task = asyncio.create_task(self._claim_loop(), name="jobrunner-claim")
@@ -92,6 +101,24 @@ class Worker:
         ]
         self._started = True
         log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
+
+    async def _connect(self) -> None:
+        """Both pools and the first heartbeat, or nothing (closed again on failure)."""
+        s = self.settings
+        timeout = s.database_connect_timeout_seconds
+        pool = db = None
+        try:
+            pool = await create_pool(self.database_url, min_size=1, max_size=s.pool_max_size, connect_timeout=timeout)
+            # The engine's own statements leave no session state: no reset round trip.
+            db = await create_pool(self.database_url, min_size=2, max_size=4, stateless=True, connect_timeout=timeout)
+            self.pool, self._db = pool, db
+            await self._heartbeat()
+        except BaseException:
+            self.pool = self._db = None
+            for opened in (db, pool):
+                if opened is not None:
+                    opened.terminate()
+            raise
 
     async def stop(self) -> None:
         """Two-phase graceful stop: stop claiming; let running jobs finish within
@@ -122,7 +149,7 @@ class Worker:
         if self._listener is not None:
             await self._listener.close()
         if not self._writer.pending:
-            with contextlib.suppress(*DB_ERRORS):
+            with contextlib.suppress(*DRIVER_ERRORS):
                 await self._db.execute(Q.delete_worker, self.id)
         await self.pool.close()
         await self._db.close()
@@ -153,6 +180,7 @@ class Worker:
     async def _claim_loop(self) -> None:
         s = self.settings
         assert self._db is not None
+        failures = 0  # in a row: the database is away, back off (a reconnect wakes us)
         while not self._stopping:
             self._wake.clear()
             free = self.concurrency - len(self.running_jobs)
@@ -167,8 +195,13 @@ class Worker:
                         await asyncio.sleep(0)  # let the claimed jobs start, then claim again
                         continue
                     due = await self._db.fetchval(Q.next_scheduled_at)
-                except DB_ERRORS as exc:
-                    log.warning("claiming failed (%s); retrying", exc)
+                    failures = 0
+                except DRIVER_ERRORS as exc:
+                    timeout = max(timeout, backoff_seconds(
+                        failures, base=s.database_reconnect_base_seconds, cap=s.database_reconnect_cap_seconds
+                    ))
+                    failures += 1
+                    log.warning("claiming failed (%s); retrying in %.1f s", type(exc).__name__, timeout)
                     due = None
                 except Exception:  # a bug must not stop the worker from claiming
                     log.exception("claim loop error")
@@ -252,6 +285,11 @@ class Worker:
             message = f"Job timed out after {ctx.processor.timeout_seconds:g} s"
         elif isinstance(exc, RetryLater):
             message = exc.detail or "transient failure"
+        elif isinstance(exc, (*DRIVER_ONLY_ERRORS, DatabaseError)):
+            # In our words: the driver's text (which may quote data) stays in the log.
+            message = ("The database was unavailable during the attempt" if is_unavailable(exc)
+                       else "A database statement failed")
+            ctx.log.warning("attempt failed: %s", message, exc_info=exc)
         else:
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             ctx.log.warning("attempt failed: %s", message, exc_info=exc)

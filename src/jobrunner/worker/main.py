@@ -18,14 +18,28 @@ log = logging.getLogger(__name__)
 
 
 async def serve_worker(worker: Worker) -> None:
-    """Run ``worker`` until the process gets SIGTERM or SIGINT."""
+    """Run ``worker`` until the process gets SIGTERM or SIGINT. A worker started before
+    the database is up waits for it (``Worker.start``); a signal meanwhile ends the wait."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with worker.running(), periodic_maintenance(worker.database_url, worker.settings):
-        await stop.wait()
-        log.info("signal received: stopping (grace %.0f s)", worker.settings.shutdown_grace_seconds)
+    starting = asyncio.create_task(worker.start(), name="jobrunner-worker-start")
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        log.info("signal received before the database was reachable: exiting")
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        return
+    stopping.cancel()
+    starting.result()
+    try:
+        async with periodic_maintenance(worker.database_url, worker.settings):
+            await stop.wait()
+            log.info("signal received: stopping (grace %.0f s)", worker.settings.shutdown_grace_seconds)
+    finally:
+        await worker.stop()
 
 
 def _event_loop_runner():

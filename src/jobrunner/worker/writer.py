@@ -22,11 +22,10 @@ from typing import Any
 import asyncpg
 
 from jobrunner.db.sql import Q
+from jobrunner.worker.backoff import backoff_seconds
 from jobrunner.worker.context import ProgressState
 
 log = logging.getLogger(__name__)
-
-DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 MAX_ERROR_CHARS = 2000
@@ -76,12 +75,14 @@ class Writer:
         progress_interval: float,
         on_released: Callable[[], None] = lambda: None,
         retry_delay: float = 0.5,
+        retry_cap: float = 5.0,
     ) -> None:
         self._pool = pool
         self._worker_id = worker_id
         self._progress_interval = progress_interval
         self._on_released = on_released
         self._retry_delay = retry_delay
+        self._retry_cap = retry_cap
         self._outcomes: list[Outcome] = []
         self._releases: list[uuid.UUID] = []
         self._audits: list[AuditEntry] = []
@@ -138,16 +139,20 @@ class Writer:
         self._wake.set()
 
     async def _run(self) -> None:
+        failures = 0  # in a row: the database is away, back off (worker/backoff.py)
         while True:
             await self._wake.wait()
             self._wake.clear()
             try:
                 await self.flush()
             except Exception as exc:  # DB errors and bugs alike: log, go on
-                log.warning("writing job updates failed (%s); retrying", exc)
-                await asyncio.sleep(self._retry_delay)
+                delay = backoff_seconds(failures, base=self._retry_delay, cap=self._retry_cap)
+                failures += 1
+                log.warning("writing job updates failed (%r); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
                 self._wake.set()
                 continue
+            failures = 0
             if self._closing and not self.pending and not self._progress:
                 return
 

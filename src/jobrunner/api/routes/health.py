@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import orjson
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -12,6 +11,7 @@ from starlette.responses import Response
 
 from jobrunner.api.errors import Unavailable, problem_responses
 from jobrunner.auth.metrics import check_metrics_access
+from jobrunner.db.errors import UNAVAILABLE_ERRORS
 from jobrunner.db.sql import Q
 
 router = APIRouter(tags=["operations"])
@@ -28,12 +28,12 @@ HEALTH_TIMEOUT_SECONDS = 2.0
     },
 )
 async def healthz(request: Request) -> Response:
-    pool: asyncpg.Pool | None = getattr(request.app.state, "pool", None)
+    pool = getattr(request.app.state, "pool", None)
     if pool is None:
         raise Unavailable("starting")
     try:
         await asyncio.wait_for(pool.fetchval(Q.ping), HEALTH_TIMEOUT_SECONDS)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+    except UNAVAILABLE_ERRORS as exc:
         raise Unavailable("database unavailable") from exc
     return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
 

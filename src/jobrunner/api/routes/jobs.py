@@ -47,7 +47,8 @@ async def read_json(request: Request) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInput("malformed JSON", [{"loc": "body", "message": str(exc)}]) from exc
+        where = f"not valid JSON (line {exc.lineno}, column {exc.colno})"
+        raise InvalidInput("malformed JSON", [{"loc": "body", "message": where}]) from exc
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
