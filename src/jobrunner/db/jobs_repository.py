@@ -13,7 +13,6 @@ import asyncpg
 
 from jobrunner.db.errors import DRIVER_ERRORS, DatabaseError, translate
 from jobrunner.db.sql import Q
-from jobrunner.domain.errors import InvalidInput, JobrunnerError
 from jobrunner.domain.quotas import JobQuotas, job_refusal
 
 NO_QUOTAS = JobQuotas()

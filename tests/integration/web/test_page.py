@@ -41,9 +41,15 @@ def test_member_starts_a_csv_export_watches_it_finish_and_downloads_it(page, liv
     page.get_by_label("Priority", exact=True).fill("5")
     # Record every width the bar takes, to see it move and reach 100%.
     page.evaluate("""() => { window.__widths = [];
-        new MutationObserver((records) => { for (const r of records)
-            if (r.target.classList.contains('progress-track')) window.__widths.push(r.target.getAttribute('aria-valuenow')); })
-        .observe(document.getElementById('jobs'), {subtree: true, attributes: true, attributeFilter: ['aria-valuenow']}); }""")
+        // A bar that changes records its value; a row first drawn (or redrawn) records its bar's
+        // value too, so a busy machine whose first poll already sees the end still counts.
+        new MutationObserver((records) => { for (const r of records) {
+            if (r.type === 'attributes' && r.target.classList.contains('progress-track'))
+                window.__widths.push(r.target.getAttribute('aria-valuenow'));
+            for (const node of r.addedNodes || []) if (node.querySelectorAll)
+                for (const bar of node.querySelectorAll('.progress-track')) window.__widths.push(bar.getAttribute('aria-valuenow'));
+        } })
+        .observe(document.getElementById('jobs'), {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow']}); }""")
     page.get_by_role("button", name="Start export").click()
 
     row = page.locator("li.job").first
