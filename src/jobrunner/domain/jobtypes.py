@@ -73,6 +73,7 @@ class JobType:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     result_model: type[BaseModel] | None = None
     description: str = ""
+    origin: str = ""  # where it is declared: the run function's module.qualname
 
     def __post_init__(self) -> None:
         if not self.name or len(self.name) > 50:
@@ -101,9 +102,11 @@ JOB_TYPES: dict[str, JobType] = {}
 
 
 def declare(job_type: JobType) -> JobType:
-    """Add a declaration to ``JOB_TYPES``; a name declared twice is an error."""
-    if job_type.name in JOB_TYPES:
-        raise ValueError(f"job type {job_type.name!r} is declared twice")
+    """Add a declaration to ``JOB_TYPES``. A name declared in two places is an error; the
+    same place declaring it again (its module imported anew) replaces the declaration."""
+    known = JOB_TYPES.get(job_type.name)
+    if known is not None and (known.origin != job_type.origin or not known.origin):
+        raise ValueError(f"job type {job_type.name!r} is declared twice: {known.origin} and {job_type.origin}")
     JOB_TYPES[job_type.name] = job_type
     return job_type
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -103,17 +103,24 @@ def job_type(
     The decorated function is returned unchanged.
     """
 
+    # Built at once, so a mistake (steps going backwards, a bad retry policy) is reported
+    # where the decorator is written.
+    declared = JobType(
+        name=name,
+        payload_model=strict_payload(payload),
+        permission=permission,
+        steps=tuple(steps),
+        timeout_seconds=float(timeout_seconds),
+        retry=RetryPolicy(max_retries, backoff_base_seconds, backoff_cap_seconds),
+        result_model=result,
+        description=description or "",
+    )
+
     def register(run: Callable[[JobContext[P]], Awaitable[R]]) -> Callable[[JobContext[P]], Awaitable[R]]:
         if not inspect.iscoroutinefunction(run):
             raise TypeError(f"job type {name!r}: the processor must be an async function")
-        declaration = JobType(
-            name=name,
-            payload_model=strict_payload(payload),
-            permission=permission,
-            steps=tuple(steps),
-            timeout_seconds=float(timeout_seconds),
-            retry=RetryPolicy(max_retries, backoff_base_seconds, backoff_cap_seconds),
-            result_model=result,
+        declaration = replace(
+            declared, origin=f"{run.__module__}.{run.__qualname__}",
             description=description if description is not None else _first_line(run.__doc__),
         )
         declare(declaration)
