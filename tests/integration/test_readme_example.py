@@ -84,7 +84,8 @@ async def finished(database_url: str, job_id: str) -> str | None:
 
 @pytest.mark.parametrize("payload", [{"imageId": "a", "size": 2}, {"imageId": "a", "price": 3}])
 async def test_the_readme_payload_refuses_unknown_fields_and_money(client: httpx.AsyncClient, payload: dict) -> None:
-    answer = await client.post("/v1/jobs", headers=auth("user_member"), json={"jobType": "thumbnail", "payload": payload})
+    body = {"jobType": "thumbnail", "payload": payload}
+    answer = await client.post("/v1/jobs", headers=auth("user_member"), json=body)
     assert answer.status_code == 422, answer.text
 
 

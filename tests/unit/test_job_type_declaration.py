@@ -52,8 +52,9 @@ def context(name: str, payload: dict[str, Any]) -> JobContext[Any]:
 def test_one_decorator_declares_everything(names: list[str]) -> None:
     names.append("unit_thumb")
 
-    @job_type("unit_thumb", payload=Payload, permission="data.process_data", steps=[Step(30, "Fetch"), Step(70, "Resize")],
-              timeout_seconds=120, max_retries=5, backoff_base_seconds=1, result=Result)
+    @job_type("unit_thumb", payload=Payload, permission="data.process_data",
+              steps=[Step(30, "Fetch"), Step(70, "Resize")], timeout_seconds=120, max_retries=5,
+              backoff_base_seconds=1, result=Result)
     async def thumb(ctx: JobContext[Payload]) -> Result:
         """Make a thumbnail.
 
@@ -118,7 +119,7 @@ def test_mistakes_are_refused_at_declaration(names: list[str]) -> None:
     with pytest.raises(ValueError, match="must rise"):
         job_type("unit_backwards", payload=Payload, steps=[Step(50, "B"), Step(20, "A")])
     with pytest.raises(TypeError, match="async"):
-        job_type("unit_sync", payload=Payload)(lambda ctx: None)  # type: ignore[arg-type]
+        job_type("unit_sync", payload=Payload)(print)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_retries"):
         job_type("unit_retries", payload=Payload, max_retries=11)
     assert not {"unit_backwards", "unit_sync", "unit_retries"} & set(JOB_TYPES)

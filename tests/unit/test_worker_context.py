@@ -91,6 +91,7 @@ async def test_in_memory_and_live_contexts_report_the_same_numbers() -> None:
         seen.append(values)  # type: ignore[arg-type]
     assert seen[0] == seen[1]
     assert seen[1][1] == (1, 30)
+    assert isinstance(memory.reporter, InMemoryReporter)
     assert memory.reporter.history == [(1, 20), (1, 30), (1, 35), (2, 40), (2, 67), (3, 95), (3, 99)]
 
 

@@ -35,9 +35,9 @@ Batch = Callable[[], Awaitable[tuple[int, int]]]
 
 @job_type(
     "cleanup", payload=CleanupPayload, permission="maintenance.run_cleanup", steps=STEPS, timeout_seconds=3600,
-    description="Delete the organization's expired export files, old uploads and old finished jobs.",
 )
 async def run_cleanup(ctx: JobContext[CleanupPayload]) -> dict[str, Any]:
+    """Delete the organization's expired export files, old uploads and old finished jobs."""
     payload = ctx.payload
     targets = {"exports", "uploads", "jobs"} if payload.target == "all" else {payload.target}
     org = ctx.organization_id

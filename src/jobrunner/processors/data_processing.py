@@ -52,9 +52,9 @@ INVALID = "Invalid import payload"
 @job_type(
     "data_processing", payload=DataProcessingPayload, permission="data.process_data", steps=STEPS,
     timeout_seconds=3600,
-    description="Import an uploaded CSV of customers or quotes, rejecting bad rows into a CSV.",
 )
 async def run_import(ctx: JobContext[DataProcessingPayload]) -> dict[str, Any]:
+    """Import an uploaded CSV of customers or quotes, rejecting bad rows into a CSV."""
     payload = ctx.payload
     dataset = DATASETS[payload.dataset]
     store = UploadStore.from_settings(ctx.settings)

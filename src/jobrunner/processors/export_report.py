@@ -49,9 +49,9 @@ EXPORT_TIMEOUT_SECONDS = 3600.0
 @job_type(
     "export_report", payload=ExportReportPayload, permission="reports.export_reports", steps=EXPORT_STEPS,
     timeout_seconds=EXPORT_TIMEOUT_SECONDS,
-    description="Export a report (quotes, customers, audit_log) as CSV, JSON or XLSX.",
 )
 async def export_report(ctx: JobContext[ExportReportPayload]) -> dict:
+    """Export a report (quotes, customers, audit_log) as CSV, JSON or XLSX."""
     await ctx.step(1)
     request = await validate_export(ctx.pool, ctx.payload, ctx.organization_id, ctx.user_id)
 

@@ -33,9 +33,9 @@ WEBHOOK_RECIPIENT = "webhook"
 @job_type(
     "notification", payload=NotificationPayload, permission="notifications.send_notifications", steps=STEPS,
     timeout_seconds=300,
-    description="Send an email to users of the organization, or a signed webhook to its endpoint.",
 )
 async def run_notification(ctx: JobContext[NotificationPayload]) -> dict[str, Any]:
+    """Send an email to users of the organization, or a signed webhook to its endpoint."""
     payload = ctx.payload
     await ctx.step(1)
     if not template_exists(payload.template):

@@ -52,9 +52,9 @@ DATASETS: dict[str, tuple[str, str, Callable[[asyncpg.Record], dict[str, Any]]]]
 
 @job_type(
     "sync", payload=SyncPayload, permission="integrations.run_sync", steps=STEPS, timeout_seconds=3600,
-    description="Push the records changed since the last sync to a configured integration.",
 )
 async def run_sync(ctx: JobContext[SyncPayload]) -> dict[str, Any]:
+    """Push the records changed since the last sync to a configured integration."""
     payload = ctx.payload
     names = (ctx.organization_id, payload.integration, payload.dataset)
     await ctx.step(1)

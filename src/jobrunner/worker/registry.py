@@ -93,8 +93,9 @@ def job_type(
         timeout_seconds: an attempt running longer is stopped and counts as a transient
             failure.
         max_retries: the job's ``maxRetries`` when its creator gives none (0-10).
-        backoff_base_seconds, backoff_cap_seconds: the backoff between attempts
-            (None: ``JOBRUNNER_RETRY_BACKOFF_BASE_SECONDS`` / ``_CAP_SECONDS``).
+        backoff_base_seconds, backoff_cap_seconds: the backoff between attempts, as
+            the retry decision reads it (``Processor.backoff_bounds``; None: the
+            service's ``JOBRUNNER_RETRY_BACKOFF_BASE_SECONDS`` / ``_CAP_SECONDS``).
         result: optionally, a pydantic model of the result: what the function returns
             (a dict or the model) is validated and stored as the model's JSON; a mismatch
             fails the job.
