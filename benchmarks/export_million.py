@@ -123,20 +123,19 @@ def rss_kib() -> int:
 async def child(url: str, fmt: str, organization_id: str, data_dir: str) -> dict:
     """One export through the processor, in this (fresh) process."""
     import jobrunner.processors.export_report  # noqa: F401
-    from jobrunner.exports.standalone import StandaloneContext
     from jobrunner.settings import Settings
+    from jobrunner.worker.standalone import in_memory_context, run_in_memory
 
     pool = await create_pool(url, min_size=2, max_size=4)
     user_id = "user_admin" if organization_id == "org_acme" else "user_globex"
     payload = {"reportType": "quotes", "format": fmt}
     job_id = uuid.uuid4()
     await pool.execute(INSERT_JOB, job_id, organization_id, user_id, payload)
-    ctx = StandaloneContext(job_id=job_id, job_type="export_report", organization_id=organization_id,
-                            user_id=user_id, raw_payload=payload, pool=pool,
-                            settings=Settings(data_dir=Path(data_dir)))
+    ctx = in_memory_context("export_report", job_id=job_id, organization_id=organization_id, user_id=user_id,
+                            payload=payload, pool=pool, settings=Settings(data_dir=Path(data_dir)))
     baseline = rss_kib()
     started = time.perf_counter()
-    result = await ctx.run()
+    result = await run_in_memory(ctx)
     elapsed = time.perf_counter() - started
     peak = rss_kib()
     await pool.close()

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEFAULT_SERVER, fresh_database, peak_rss_mb, spawn_worker, stop, wait_for_workers  # noqa: E402
 
 from jobrunner.db.pool import connect  # noqa: E402
-from jobrunner.domain.jobtypes import JOB_TYPES  # noqa: E402
+from jobrunner.processors.data_processing import STEPS  # noqa: E402
 from jobrunner.imports.samples import write_customers  # noqa: E402
 from jobrunner.uploads.store import UploadStore, upload_key  # noqa: E402
 
@@ -81,7 +81,7 @@ async def import_job(url: str, path: Path, data_dir: Path, batch_size: int) -> t
             "INSERT INTO jobs (organization_id, user_id, job_type, payload, total_steps) VALUES ($1, $2, 'data_processing', $3, $4)"
             " RETURNING id", ORG, USER,
             {"operation": "import", "dataset": "customers", "uploadId": str(upload_id), "mode": "insert"},
-            JOB_TYPES["data_processing"].total_steps)
+            len(STEPS))
         rss = None
         while True:
             row = await conn.fetchrow("SELECT status, result, error_message, started_at, completed_at FROM jobs WHERE id = $1", job_id)

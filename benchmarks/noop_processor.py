@@ -11,23 +11,20 @@ from __future__ import annotations
 import os
 import time
 
-from jobrunner.domain.jobtypes import JobType, PayloadModel, register_job_type
-from jobrunner.worker.context import JobContext
-from jobrunner.worker.registry import processor
+from pydantic import BaseModel
+
+from jobrunner import JobContext, job_type
 
 
-class NoopPayload(PayloadModel):
+class NoopPayload(BaseModel):
     seq: int = 0
 
-
-register_job_type(JobType("bench_noop", "jobs.create_jobs", NoopPayload, 0, "benchmark: does nothing"))
-register_job_type(JobType("bench_latency", "jobs.create_jobs", NoopPayload, 0, "benchmark: pickup latency"))
 
 _first = True
 
 
-@processor("bench_noop", steps=[], timeout_seconds=60)
-async def run_noop(ctx: JobContext) -> None:
+@job_type("bench_noop", payload=NoopPayload, timeout_seconds=60, description="benchmark: does nothing")
+async def run_noop(ctx: JobContext[NoopPayload]) -> None:
     global _first
     if _first:
         _first = False
@@ -37,8 +34,8 @@ async def run_noop(ctx: JobContext) -> None:
                 f.write(repr(time.time()))
 
 
-@processor("bench_latency", steps=[], timeout_seconds=60)
-async def run_latency(ctx: JobContext) -> None:
+@job_type("bench_latency", payload=NoopPayload, timeout_seconds=60, description="benchmark: pickup latency")
+async def run_latency(ctx: JobContext[NoopPayload]) -> None:
     now = time.time()
     path = os.environ.get("BENCH_LAT")
     if path:

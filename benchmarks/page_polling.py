@@ -26,14 +26,14 @@ import time
 import asyncpg
 import httpx
 import uvicorn
+from pydantic import BaseModel
 
+from jobrunner import JobContext, Step, job_type
 from jobrunner.auth.tokens import issue_token
 from jobrunner.db import migrate
 from jobrunner.db.seed import seed_identities
-from jobrunner.domain.jobtypes import JobType, PayloadModel, register_job_type
 from jobrunner.runtime import Runtime
 from jobrunner.settings import Settings
-from jobrunner.worker.registry import Step, processor
 
 SECRET = "benchmark-secret-that-is-long-enough-for-hs256-0123456789"
 PROGRESS_EVERY_SECONDS = 3.0
@@ -41,15 +41,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-class BenchPayload(PayloadModel):
+class BenchPayload(BaseModel):
     seconds: float = 0.0
 
 
-register_job_type(JobType("bench_work", "jobs.create_jobs", BenchPayload, 1, "benchmark: works for `seconds`"))
-
-
-@processor("bench_work", steps=[Step(10, "Working")], timeout_seconds=3600)
-async def bench_work(ctx) -> dict:
+@job_type("bench_work", payload=BenchPayload, steps=[Step(10, "Working")], timeout_seconds=3600)
+async def bench_work(ctx: JobContext[BenchPayload]) -> dict:
     """Works for ``seconds``, moving its progress every few seconds like a real export."""
     await ctx.step(1)
     seconds = ctx.payload.seconds

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from typing import Any
 
 import asyncpg
 
-from jobrunner.domain.jobtypes import JOB_TYPES
+from jobrunner.domain.jobtypes import JOB_TYPES, JobType
 
 INSERT_JOB = """
 INSERT INTO jobs (organization_id, user_id, job_type, payload, priority, max_retries,
@@ -29,8 +30,15 @@ async def insert_job(
 ) -> uuid.UUID:
     return await db.fetchval(
         INSERT_JOB, org, user, job_type, payload or {}, priority, max_retries, delay,
-        JOB_TYPES[job_type].total_steps,
+        declaration(job_type).total_steps,
     )
+
+
+def declaration(name: str) -> JobType:
+    """A job type's declaration; a built-in one is declared by importing its processor."""
+    if name not in JOB_TYPES:
+        importlib.import_module(f"jobrunner.processors.{name}")
+    return JOB_TYPES[name]
 
 
 async def add_organizations(db: asyncpg.Pool | asyncpg.Connection, count: int, prefix: str = "org_t") -> list[str]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 
-from jobrunner.domain.errors import PermanentError, RetryLater
-from jobrunner.domain.jobtypes import JobType, PayloadModel, register_job_type
-from jobrunner.worker.context import JobContext
-from jobrunner.worker.registry import Step, processor
+from pydantic import BaseModel
+
+from jobrunner import JobContext, PermanentError, RetryLater, Step, job_type
 
 EVENTS_TABLE = """
 CREATE TABLE IF NOT EXISTS test_events (
@@ -26,34 +25,24 @@ CREATE TABLE IF NOT EXISTS test_events (
 )"""
 
 
-class WorkPayload(PayloadModel):
+class WorkPayload(BaseModel):
     seconds: float = 0.0
     fail: str | None = None  # None, "transient", "permanent", "retry_later"
     delay: float | None = None
     record: bool = True
 
 
-def _type(name: str, steps: int) -> None:
-    register_job_type(JobType(name, "jobs.create_jobs", WorkPayload, steps, f"test job type {name}"))
-
-
-_type("test_work", 2)
-_type("test_slow", 1)
-_type("test_noop", 0)
-_type("test_chatty", 1)
-
-
-async def record(ctx: JobContext, kind: str) -> None:
+async def record(ctx: JobContext[WorkPayload], kind: str) -> None:
     await ctx.pool.execute(
         "INSERT INTO test_events (job_id, organization_id, kind, attempt, pid) VALUES ($1, $2, $3, $4, $5)",
         ctx.job_id, ctx.organization_id, kind, ctx.attempt, os.getpid(),
     )
 
 
-@processor("test_work", steps=[Step(10, "Start"), Step(50, "Work")], timeout_seconds=30)
-async def run_work(ctx: JobContext) -> dict:
+@job_type("test_work", payload=WorkPayload, steps=[Step(10, "Start"), Step(50, "Work")], timeout_seconds=30)
+async def run_work(ctx: JobContext[WorkPayload]) -> dict:
     """Sleeps ``seconds`` (cancellable), moving progress, then fails as told or succeeds."""
-    p: WorkPayload = ctx.payload
+    p = ctx.payload
     if p.record:
         await record(ctx, "start")
         ctx.on_cleanup(lambda: record(ctx, "cleanup"))
@@ -85,20 +74,20 @@ async def run_work(ctx: JobContext) -> dict:
     return {"slept": p.seconds, "attempt": ctx.attempt}
 
 
-@processor("test_slow", steps=[Step(10, "Hang")], timeout_seconds=0.5)
-async def run_slow(ctx: JobContext) -> None:
+@job_type("test_slow", payload=WorkPayload, steps=[Step(10, "Hang")], timeout_seconds=0.5)
+async def run_slow(ctx: JobContext[WorkPayload]) -> None:
     """Ignores cancellation and outlives its 0.5 s timeout."""
     await ctx.step(1)
     await asyncio.sleep(ctx.payload.seconds)
 
 
-@processor("test_noop", steps=[], timeout_seconds=10)
-async def run_noop(ctx: JobContext) -> None:
-    return None
+@job_type("test_noop", payload=WorkPayload, timeout_seconds=10)
+async def run_noop(ctx: JobContext[WorkPayload]) -> None:
+    """Does nothing."""
 
 
-@processor("test_chatty", steps=[Step(0, "Chatter")], timeout_seconds=30)
-async def run_chatty(ctx: JobContext) -> None:
+@job_type("test_chatty", payload=WorkPayload, steps=[Step(0, "Chatter")], timeout_seconds=30)
+async def run_chatty(ctx: JobContext[WorkPayload]) -> None:
     """Reports progress 100,000 times over about ``seconds``."""
     await ctx.step(1)
     for i in range(100_000):

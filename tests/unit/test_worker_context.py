@@ -1,15 +1,21 @@
-"""The live context's progress arithmetic: step bands, never backwards, what is reported."""
+"""The one context's progress arithmetic: step bands, never backwards, what is reported;
+the same numbers whether the reporter is the worker's writer or in memory."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
-from jobrunner.domain.jobtypes import JOB_TYPES, JobType, PayloadModel
+from jobrunner.domain.jobtypes import JOB_TYPES, JobType, Step, progress_at
+from jobrunner.domain.payload_model import PayloadModel
 from jobrunner.settings import Settings
-from jobrunner.worker.context import LiveJobContext, ProgressState
-from jobrunner.worker.registry import Processor, Step
+from jobrunner.worker.context import InMemoryReporter, JobContext, LiveJobContext, ProgressState
+from jobrunner.worker.registry import Processor
+
+STEPS = (Step(20, "A"), Step(40, "B"), Step(95, "C"))
+DECLARATION = JobType("unit_steps", PayloadModel, steps=STEPS)
 
 
 async def _noop(ctx: object) -> None:
@@ -17,8 +23,7 @@ async def _noop(ctx: object) -> None:
 
 
 def make_context() -> tuple[LiveJobContext, list[tuple[int, int, str | None, bool]]]:
-    job_type = JobType("unit_steps", "jobs.create_jobs", PayloadModel, 3, "unit")
-    processor = Processor(job_type, _noop, (Step(20, "A"), Step(40, "B"), Step(95, "C")), 10)
+    """The worker's context, reporting as to the writer."""
     reported: list[tuple[int, int, str | None, bool]] = []
 
     def report(state: ProgressState) -> None:
@@ -26,8 +31,14 @@ def make_context() -> tuple[LiveJobContext, list[tuple[int, int, str | None, boo
 
     row = {"id": uuid.uuid4(), "organization_id": "o", "user_id": "u", "job_type": "unit_steps",
            "attempts": 1, "payload": {}}
-    ctx = LiveJobContext(row, processor, pool=None, settings=Settings(), report=report)  # type: ignore[arg-type]
+    ctx = LiveJobContext(row, Processor(DECLARATION, _noop), pool=None, settings=Settings(),  # type: ignore[arg-type]
+                         report=report)
     return ctx, reported
+
+
+def in_memory_context() -> JobContext[Any]:
+    return JobContext(DECLARATION, job_id=uuid.uuid4(), organization_id="o", user_id="u", raw_payload={},
+                      pool=None, settings=Settings(), reporter=InMemoryReporter())  # type: ignore[arg-type]
 
 
 async def test_steps_set_their_progress_and_bands_bound_progress() -> None:
@@ -65,6 +76,34 @@ async def test_progress_never_goes_backwards_and_repeats_are_not_reported() -> N
         await ctx.step(4)
 
 
+async def test_in_memory_and_live_contexts_report_the_same_numbers() -> None:
+    """The standalone context of old rounded differently (29 where production shows 30)."""
+    live, _ = make_context()
+    memory = in_memory_context()
+    calls = [("step", 1), ("progress", 0.5), ("progress", 0.77), ("step", 2), ("progress", 0.01),
+             ("progress", 0.5), ("step", 3), ("progress", 1.0)]
+    seen: list[tuple[int, int]] = []
+    for ctx in (live, memory):
+        values = []
+        for method, argument in calls:
+            await getattr(ctx, method)(argument)
+            values.append((ctx.state.step, ctx.state.progress))
+        seen.append(values)  # type: ignore[arg-type]
+    assert seen[0] == seen[1]
+    assert seen[1][1] == (1, 30)
+    assert isinstance(memory.reporter, InMemoryReporter)
+    assert memory.reporter.history == [(1, 20), (1, 30), (1, 35), (2, 40), (2, 67), (3, 95), (3, 99)]
+
+
+def test_progress_at_is_the_band_arithmetic() -> None:
+    assert progress_at(STEPS, 0, 0.5) == 10  # before step 1: 0 up to step 1's start
+    assert progress_at(STEPS, 1, 0.5) == 30
+    assert progress_at(STEPS, 1, 1.0) == 39
+    assert progress_at(STEPS, 3, 1.0) == 99
+    assert progress_at((Step(100, "Done"),), 1, 0.5) == 100  # an empty band stays put
+    assert progress_at((), 0, 0.25) == 25
+
+
 async def test_cleanups_run_newest_first_and_survive_failures() -> None:
     ctx, _ = make_context()
     ran: list[str] = []
@@ -81,3 +120,10 @@ async def test_cleanups_run_newest_first_and_survive_failures() -> None:
     await ctx.run_cleanups()
     assert ran == ["last", "first"]
     assert JOB_TYPES.get("unit_steps") is None  # nothing registered globally
+
+
+def test_a_worker_without_the_processor_still_gets_a_context() -> None:
+    row = {"id": uuid.uuid4(), "organization_id": "o", "user_id": "u", "job_type": "x" * 80,
+           "attempts": 1, "payload": None}
+    ctx = LiveJobContext(row, None, pool=None, settings=Settings(), report=lambda state: None)  # type: ignore[arg-type]
+    assert ctx.job_type == "x" * 80 and ctx.raw_payload == {} and ctx.processor is None

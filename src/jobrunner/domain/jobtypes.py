@@ -1,100 +1,142 @@
-"""Job types: each declares its payload model, the permission needed to create it and
-how many steps it has. The API validates payloads against these at creation; the worker
-pairs them with run functions (``worker/registry.py``). Adding a job type = one payload
-model here plus one processor module."""
+"""Job-type declarations: what the API and the worker both know about a job type.
+
+A job type is declared once, by the ``job_type`` decorator on its run function
+(``worker/registry.py``), in the module where that function lives. The declaration (a
+``JobType``) carries the name, the payload model, the permission needed to create such a
+job, the steps (labels and progress bands), the timeout, the retry policy and, optionally,
+the result model; ``JOB_TYPES`` lists every declaration imported so far. The API validates
+payloads and checks permissions against it; the worker reads steps, timeout and retries
+from it. The API and the worker import the modules that declare job types at start-up
+(``plugins.load_imports``: jobrunner's own processors plus ``JOBRUNNER_IMPORTS``).
+
+Nothing here imports the worker, the API or the driver."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Literal
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from pydantic import ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict
 
-from jobrunner.domain.payload_model import IsoDate, PayloadModel
+from jobrunner.domain.payload_model import PayloadModel
 
-__all__ = ["JOB_TYPES", "JOB_TYPE_PERMISSIONS", "IsoDate", "JobType", "PayloadModel", "register_job_type"]
+__all__ = ["JOB_TYPES", "JobType", "RetryPolicy", "Step", "declare", "progress_at", "strict_payload"]
 
-
-class ExportFilters(PayloadModel):
-    dateFrom: IsoDate | None = None
-    dateTo: IsoDate | None = None
-    status: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+# The permission every job creator needs anyway (``auth/rbac.py`` CREATE_JOBS): the
+# default for a job type that needs nothing more.
+DEFAULT_PERMISSION = "jobs.create_jobs"
 
 
-class ExportReportPayload(PayloadModel):
-    """``export_report``: which report, in which format, with which filters. Whether the
-    report type exists and whether the filters suit it is checked in the job's first step."""
+@dataclass(frozen=True)
+class Step:
+    """One step of a job type: the progress shown when it starts (0-100), and its label.
 
-    reportType: Annotated[StrictStr, Field(min_length=1, max_length=64)]
-    format: Literal["csv", "json", "xlsx"]
-    filters: ExportFilters | None = None
+    Step ``n``'s band runs from its own progress to the next step's (100 for the last);
+    ``ctx.progress(fraction)`` moves inside it."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "reportType": "quotes",
-                    "format": "csv",
-                    "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-12-31"},
-                }
-            ]
-        }
-    )
+    progress: int
+    label: str
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a job type retries transient failures.
+
+    ``max_retries``: the default of a job's ``maxRetries`` when its creator gives none.
+    ``backoff_base_seconds`` / ``backoff_cap_seconds``: the exponential backoff between
+    attempts; None means the service's ``JOBRUNNER_RETRY_BACKOFF_BASE_SECONDS`` /
+    ``JOBRUNNER_RETRY_BACKOFF_CAP_SECONDS``. A ``RetryLater(delay=...)`` overrides both."""
+
+    max_retries: int = 3
+    backoff_base_seconds: float | None = None
+    backoff_cap_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_retries <= 10:
+            raise ValueError("max_retries must be 0-10, as a job's maxRetries")
+        for value in (self.backoff_base_seconds, self.backoff_cap_seconds):
+            if value is not None and not value > 0:
+                raise ValueError("backoff seconds must be positive")
 
 
 @dataclass(frozen=True)
 class JobType:
+    """A job type's declaration (see the module docstring). ``payload_model`` refuses
+    unknown fields and monetary values whatever model was declared (``strict_payload``)."""
+
     name: str
-    permission: str
     payload_model: type[PayloadModel]
-    total_steps: int
-    description: str
+    permission: str = DEFAULT_PERMISSION
+    steps: tuple[Step, ...] = ()
+    timeout_seconds: float = 600.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    result_model: type[BaseModel] | None = None
+    description: str = ""
+    origin: str = ""  # where it is declared: the run function's module.qualname
+
+    def __post_init__(self) -> None:
+        if not self.name or len(self.name) > 50:
+            raise ValueError("a job type's name is 1-50 characters (the API's jobType)")
+        previous = 0
+        for step in self.steps:
+            if not previous <= step.progress <= 100:
+                raise ValueError(f"{self.name}: step progress must rise within 0-100, got {step.progress}")
+            previous = step.progress
+        if not self.timeout_seconds > 0:
+            raise ValueError(f"{self.name}: timeout_seconds must be positive")
+
+    @property
+    def total_steps(self) -> int:
+        return len(self.steps)
+
+    def step(self, number: int) -> Step:
+        """Step ``number`` (1-based); ValueError for a step the type does not have."""
+        if not 1 <= number <= len(self.steps):
+            raise ValueError(f"{self.name} has steps 1..{len(self.steps)}, not {number}")
+        return self.steps[number - 1]
 
 
 JOB_TYPES: dict[str, JobType] = {}
+"""Every job type declared so far, by name."""
 
 
-def register_job_type(job_type: JobType) -> JobType:
+def declare(job_type: JobType) -> JobType:
+    """Add a declaration to ``JOB_TYPES``. A name declared in two places is an error; the
+    same place declaring it again (its module imported anew) replaces the declaration."""
+    known = JOB_TYPES.get(job_type.name)
+    if known is not None and (known.origin != job_type.origin or not known.origin):
+        raise ValueError(f"job type {job_type.name!r} is declared twice: {known.origin} and {job_type.origin}")
     JOB_TYPES[job_type.name] = job_type
     return job_type
 
 
-register_job_type(
-    JobType(
-        name="export_report",
-        permission="reports.export_reports",
-        payload_model=ExportReportPayload,
-        total_steps=6,
-        description="Export a report (quotes, customers, audit_log) as CSV, JSON or XLSX.",
-    )
-)
-
-# Every job type of the product document has its own create permission, seeded by the
-# first migration; a type is accepted by the API once its payload model is registered.
-JOB_TYPE_PERMISSIONS: dict[str, str] = {
-    "export_report": "reports.export_reports",
-    "data_processing": "data.process_data",
-    "notification": "notifications.send_notifications",
-    "cleanup": "maintenance.run_cleanup",
-    "sync": "integrations.run_sync",
-}
+def strict_payload(model: type[BaseModel]) -> type[PayloadModel]:
+    """``model`` with jobrunner's payload rules (unknown fields and monetary values
+    refused): itself if it is a ``PayloadModel``, else a subclass that adds them."""
+    if issubclass(model, PayloadModel):
+        return model
+    namespace = {
+        "__module__": model.__module__,
+        "__qualname__": model.__qualname__,
+        "__doc__": model.__doc__,
+        "model_config": ConfigDict(extra="forbid"),
+    }
+    return type(model.__name__, (PayloadModel, model), namespace)
 
 
-def _register_builtin_types() -> None:
-    """The four job types beyond exports (payload models in ``domain/payloads.py``)."""
-    from jobrunner.domain import payloads
+def progress_at(steps: Sequence[Step], step: int, fraction: float) -> int:
+    """The progress ``fraction`` (0.0-1.0) of the way through step ``step``'s band.
 
-    for name, model, steps, description in (
-        ("notification", payloads.NotificationPayload, 3,
-         "Send an email to users of the organization, or a signed webhook to its endpoint."),
-        ("cleanup", payloads.CleanupPayload, 4,
-         "Delete the organization's expired export files, old uploads and old finished jobs."),
-        ("data_processing", payloads.DataProcessingPayload, 4,
-         "Import an uploaded CSV of customers or quotes, rejecting bad rows into a CSV."),
-        ("sync", payloads.SyncPayload, 3,
-         "Push the records changed since the last sync to a configured integration."),
-    ):
-        register_job_type(JobType(name, JOB_TYPE_PERMISSIONS[name], model, steps, description))
-
-
-_register_builtin_types()
+    The band runs from the step's own progress up to just below the next step's (the next
+    step's value is reached by starting it), or up to 100 for the last step; before step
+    1 it runs from 0 to step 1's progress. NaN and negatives count as 0, beyond 1 as 1."""
+    if step:
+        start = steps[step - 1].progress
+        end = steps[step].progress if step < len(steps) else 100
+    else:
+        start, end = 0, steps[0].progress if steps else 100
+    fraction = float(fraction)
+    fraction = 0.0 if math.isnan(fraction) or fraction < 0.0 else min(fraction, 1.0)
+    value = start + int(fraction * (end - start))
+    return min(value, end - 1) if end > start else value

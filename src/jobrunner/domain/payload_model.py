@@ -1,6 +1,6 @@
 """The base of every payload model: strict (unknown fields refused) and free of monetary
-values (money lives in typed columns, never in JSONB). Kept apart from ``jobtypes.py`` so
-payload modules can import it while ``jobtypes.py`` registers them."""
+values (money lives in typed columns, never in JSONB). ``domain/jobtypes.py``'s
+``strict_payload`` adds these rules to a job type's model that does not derive from it."""
 
 from __future__ import annotations
 

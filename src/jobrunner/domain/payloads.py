@@ -1,22 +1,50 @@
-"""Payload models of the four job types beyond exports (``data_processing``,
-``notification``, ``cleanup``, ``sync``). Like every payload they refuse unknown fields
-and monetary values (``PayloadModel``), also inside the free-form notification ``data``.
-Checks that need the database (do the recipients belong to the organization, does the
-upload or the integration exist) happen in each job's first step."""
+"""Payload models of the built-in job types (``export_report``, ``data_processing``,
+``notification``, ``cleanup``, ``sync``; each declared by its processor module). Like
+every payload they refuse unknown fields and monetary values (``PayloadModel``), also
+inside the free-form notification ``data``. Whether an export's report type exists and
+whether its filters suit it is checked in the job's first step, like every check that
+needs the database (do the recipients belong to the organization, does the upload or the
+integration exist)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictInt, StrictStr, model_validator
+from pydantic import ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-from jobrunner.domain.payload_model import PayloadModel
+from jobrunner.domain.payload_model import IsoDate, PayloadModel
 
 Name = Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 """A template or integration name: lower case letters, digits, ``_`` and ``-``."""
 
 UserId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class ExportFilters(PayloadModel):
+    dateFrom: IsoDate | None = None
+    dateTo: IsoDate | None = None
+    status: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+
+
+class ExportReportPayload(PayloadModel):
+    """``export_report``: which report, in which format, with which filters."""
+
+    reportType: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    format: Literal["csv", "json", "xlsx"]
+    filters: ExportFilters | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reportType": "quotes",
+                    "format": "csv",
+                    "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-12-31"},
+                }
+            ]
+        }
+    )
 
 
 class NotificationPayload(PayloadModel):

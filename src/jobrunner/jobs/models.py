@@ -63,7 +63,9 @@ class CreateJobRequest(BaseModel):
     jobType: Annotated[StrictStr, Field(min_length=1, max_length=50, description="A registered job type.")]
     payload: Annotated[dict[str, Any], Field(description="Validated against the job type's payload model.")]
     priority: Annotated[StrictInt, Field(ge=0, le=10, description="Higher runs first.")] = 0
-    maxRetries: Annotated[StrictInt, Field(ge=0, le=10)] = 3
+    maxRetries: Annotated[
+        StrictInt, Field(ge=0, le=10, description="Automatic retries allowed; default: the job type's (3 for built-ins).")
+    ] = 3
     scheduledAt: Annotated[
         dt.datetime | None,
         BeforeValidator(lambda v: v if v is None else _iso_datetime_string(v)),

@@ -77,7 +77,7 @@ class JobService:
                 user_id=claims.user_id,
                 job_type=job_type.name,
                 priority=request.priority,
-                max_retries=request.maxRetries,
+                max_retries=request.maxRetries if "maxRetries" in request.model_fields_set else job_type.retry.max_retries,
                 payload=payload.model_dump(mode="json", exclude_unset=True),
                 total_steps=job_type.total_steps,
                 scheduled_at=_future(request.scheduledAt),

@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jobrunner.db.sql import Q
+from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import CleanupPayload
 from jobrunner.jobs.presenters import iso_utc
 from jobrunner.retention.files import files_of_jobs, remove_files
 from jobrunner.storage import export_storage
 from jobrunner.uploads.store import UploadStore
 from jobrunner.worker.context import JobContext
-from jobrunner.worker.registry import Step, processor
+from jobrunner.worker.registry import job_type
 
 STEPS = [
     Step(10, "Find what to delete"),
@@ -32,9 +33,12 @@ Batch = Callable[[], Awaitable[tuple[int, int]]]
 """Deletes one batch; returns (items deleted, bytes freed). (0, _) means done."""
 
 
-@processor("cleanup", steps=STEPS, timeout_seconds=3600)
-async def run_cleanup(ctx: JobContext) -> dict[str, Any]:
-    payload: CleanupPayload = ctx.payload
+@job_type(
+    "cleanup", payload=CleanupPayload, permission="maintenance.run_cleanup", steps=STEPS, timeout_seconds=3600,
+)
+async def run_cleanup(ctx: JobContext[CleanupPayload]) -> dict[str, Any]:
+    """Delete the organization's expired export files, old uploads and old finished jobs."""
+    payload = ctx.payload
     targets = {"exports", "uploads", "jobs"} if payload.target == "all" else {payload.target}
     org = ctx.organization_id
     await ctx.step(1)
@@ -84,7 +88,7 @@ async def run_cleanup(ctx: JobContext) -> dict[str, Any]:
     }
 
 
-async def _in_batches(ctx: JobContext, total: int, batch: Batch) -> tuple[int, int]:
+async def _in_batches(ctx: JobContext[CleanupPayload], total: int, batch: Batch) -> tuple[int, int]:
     deleted = freed = 0
     while True:
         ctx.check_cancelled()

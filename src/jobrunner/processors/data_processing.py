@@ -21,6 +21,7 @@ from typing import Any
 
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError
+from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import DataProcessingPayload
 from jobrunner.imports.datasets import DATASETS, header_problem, positions
 from jobrunner.imports.parse import (
@@ -37,7 +38,7 @@ from jobrunner.uploads.links import rejected_rows_path
 from jobrunner.uploads.store import UploadStore, rejected_rows_key
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.offload import run_sliced
-from jobrunner.worker.registry import Step, processor
+from jobrunner.worker.registry import job_type
 
 STEPS = [
     Step(10, "Validate header"),
@@ -48,9 +49,13 @@ STEPS = [
 INVALID = "Invalid import payload"
 
 
-@processor("data_processing", steps=STEPS, timeout_seconds=3600)
-async def run_import(ctx: JobContext) -> dict[str, Any]:
-    payload: DataProcessingPayload = ctx.payload
+@job_type(
+    "data_processing", payload=DataProcessingPayload, permission="data.process_data", steps=STEPS,
+    timeout_seconds=3600,
+)
+async def run_import(ctx: JobContext[DataProcessingPayload]) -> dict[str, Any]:
+    """Import an uploaded CSV of customers or quotes, rejecting bad rows into a CSV."""
+    payload = ctx.payload
     dataset = DATASETS[payload.dataset]
     store = UploadStore.from_settings(ctx.settings)
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from jobrunner.domain.jobtypes import Step
+from jobrunner.domain.payloads import ExportReportPayload
 from jobrunner.exports.files import ExportFile, discard_export, record_export_file
 from jobrunner.exports.naming import download_name, download_path, iso_ms, storage_key
 from jobrunner.reports.sql import estimate_select, estimated_rows
@@ -31,7 +33,7 @@ from jobrunner.reports.validation import validate_export
 from jobrunner.reports.writers import WRITERS, RowProgress
 from jobrunner.storage import export_storage
 from jobrunner.worker.context import JobContext
-from jobrunner.worker.registry import Step, processor
+from jobrunner.worker.registry import job_type
 
 EXPORT_STEPS = (
     Step(20, "Validate parameters"),
@@ -44,8 +46,12 @@ EXPORT_STEPS = (
 EXPORT_TIMEOUT_SECONDS = 3600.0
 
 
-@processor("export_report", steps=EXPORT_STEPS, timeout_seconds=EXPORT_TIMEOUT_SECONDS)
-async def export_report(ctx: JobContext) -> dict:
+@job_type(
+    "export_report", payload=ExportReportPayload, permission="reports.export_reports", steps=EXPORT_STEPS,
+    timeout_seconds=EXPORT_TIMEOUT_SECONDS,
+)
+async def export_report(ctx: JobContext[ExportReportPayload]) -> dict:
+    """Export a report (quotes, customers, audit_log) as CSV, JSON or XLSX."""
     await ctx.step(1)
     request = await validate_export(ctx.pool, ctx.payload, ctx.organization_id, ctx.user_id)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError
+from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import NotificationPayload
 from jobrunner.integrations.delivery import post_signed
 from jobrunner.integrations.repository import find_integration
@@ -22,16 +23,20 @@ from jobrunner.notifications import email
 from jobrunner.notifications.templates import render, template_exists
 from jobrunner.outbound.client import outbound_client
 from jobrunner.worker.context import JobContext
-from jobrunner.worker.registry import Step, processor
+from jobrunner.worker.registry import job_type
 
 STEPS = [Step(10, "Check recipients and template"), Step(30, "Render"), Step(50, "Deliver")]
 WEBHOOK_INTEGRATION = "notifications"
 WEBHOOK_RECIPIENT = "webhook"
 
 
-@processor("notification", steps=STEPS, timeout_seconds=300)
-async def run_notification(ctx: JobContext) -> dict[str, Any]:
-    payload: NotificationPayload = ctx.payload
+@job_type(
+    "notification", payload=NotificationPayload, permission="notifications.send_notifications", steps=STEPS,
+    timeout_seconds=300,
+)
+async def run_notification(ctx: JobContext[NotificationPayload]) -> dict[str, Any]:
+    """Send an email to users of the organization, or a signed webhook to its endpoint."""
+    payload = ctx.payload
     await ctx.step(1)
     if not template_exists(payload.template):
         raise PermanentError(f"Invalid notification payload: unknown template '{payload.template}'")
@@ -49,7 +54,7 @@ async def run_notification(ctx: JobContext) -> dict[str, Any]:
     }
 
 
-async def _send_emails(ctx: JobContext, payload: NotificationPayload, delivered: set[str]) -> int:
+async def _send_emails(ctx: JobContext[NotificationPayload], payload: NotificationPayload, delivered: set[str]) -> int:
     rows = await ctx.pool.fetch(Q.notification_recipients, ctx.organization_id, payload.recipients)
     users = {row["id"]: row for row in rows}
     unknown = [user for user in payload.recipients if user not in users]
@@ -78,7 +83,7 @@ async def _send_emails(ctx: JobContext, payload: NotificationPayload, delivered:
     return len(messages)
 
 
-async def _post_webhook(ctx: JobContext, payload: NotificationPayload, delivered: set[str]) -> int:
+async def _post_webhook(ctx: JobContext[NotificationPayload], payload: NotificationPayload, delivered: set[str]) -> int:
     integration = await find_integration(ctx.pool, secret_box(ctx.settings), ctx.organization_id, WEBHOOK_INTEGRATION)
     if integration is None:
         raise PermanentError(

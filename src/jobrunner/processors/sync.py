@@ -18,6 +18,7 @@ import asyncpg
 
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError, RetryLater
+from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import SyncPayload
 from jobrunner.integrations.delivery import post_signed
 from jobrunner.integrations.repository import Integration, find_integration
@@ -25,7 +26,7 @@ from jobrunner.integrations.secrets import secret_box
 from jobrunner.jobs.presenters import iso_utc
 from jobrunner.outbound.client import outbound_client
 from jobrunner.worker.context import JobContext
-from jobrunner.worker.registry import Step, processor
+from jobrunner.worker.registry import job_type
 
 STEPS = [Step(10, "Find changes"), Step(20, "Push batches"), Step(95, "Finalize")]
 BEGINNING = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC), 0)
@@ -49,9 +50,12 @@ DATASETS: dict[str, tuple[str, str, Callable[[asyncpg.Record], dict[str, Any]]]]
 }
 
 
-@processor("sync", steps=STEPS, timeout_seconds=3600)
-async def run_sync(ctx: JobContext) -> dict[str, Any]:
-    payload: SyncPayload = ctx.payload
+@job_type(
+    "sync", payload=SyncPayload, permission="integrations.run_sync", steps=STEPS, timeout_seconds=3600,
+)
+async def run_sync(ctx: JobContext[SyncPayload]) -> dict[str, Any]:
+    """Push the records changed since the last sync to a configured integration."""
+    payload = ctx.payload
     names = (ctx.organization_id, payload.integration, payload.dataset)
     await ctx.step(1)
     integration = await find_integration(ctx.pool, secret_box(ctx.settings), ctx.organization_id, payload.integration)
@@ -76,7 +80,7 @@ async def run_sync(ctx: JobContext) -> dict[str, Any]:
     }
 
 
-async def _push_changes(ctx: JobContext, conn: asyncpg.Connection, integration: Integration,
+async def _push_changes(ctx: JobContext[SyncPayload], conn: asyncpg.Connection, integration: Integration,
                         payload: SyncPayload) -> tuple[dt.datetime, int]:
     count_changed, changed, present = DATASETS[payload.dataset]
     org = ctx.organization_id

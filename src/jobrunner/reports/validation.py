@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError
-from jobrunner.domain.jobtypes import ExportReportPayload
+from jobrunner.domain.payloads import ExportReportPayload
 from jobrunner.reports.registry import REPORTS, Report, get_report
 
 INVALID_PAYLOAD = "Invalid export job payload"

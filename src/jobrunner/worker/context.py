@@ -1,19 +1,34 @@
-"""What a processor sees while it runs a job: the interface. The worker provides the
-implementation (guarded, throttled writes to the job row)."""
+"""What a processor sees while it runs a job: ``JobContext``.
+
+There is one context class. Where its steps and progress go is its reporter's business:
+in the worker, the writer (``Writer.progress``: step boundaries written at once, progress
+throttled, every write guarded); outside the engine (tests, benchmarks, a standalone
+export: ``worker/standalone.py``), an ``InMemoryReporter`` that records them. So a
+processor test runs against the context production uses, band arithmetic included
+(``domain.jobtypes.progress_at``)."""
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import asyncpg
+from pydantic import BaseModel
 
 from jobrunner.domain.errors import JobrunnerError
-from jobrunner.settings import Settings
+from jobrunner.domain.jobtypes import JobType, progress_at
+from jobrunner.domain.payload_model import PayloadModel
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from jobrunner.settings import Settings
+
+__all__ = ["Cleanup", "InMemoryReporter", "JobCancelled", "JobContext", "LiveJobContext", "ProgressState", "Reporter"]
+
+P = TypeVar("P", bound=BaseModel)
 
 
 class JobCancelled(JobrunnerError):
@@ -21,52 +36,6 @@ class JobCancelled(JobrunnerError):
 
 
 Cleanup = Callable[[], Awaitable[None] | None]
-
-
-class JobContext(abc.ABC):
-    """The job being run and the ways a processor reports on it.
-
-    Attributes:
-        job_id, organization_id, user_id, job_type, attempt: who and what.
-        payload: the validated payload model of the job type.
-        raw_payload: the payload as stored (a dict).
-        pool: the database pool, for the processor's own queries.
-        settings: the service settings.
-        log: a logger bound to the job.
-        cancelled: an ``asyncio.Event`` set within a second of the user's cancel.
-    """
-
-    job_id: uuid.UUID
-    organization_id: str
-    user_id: str
-    job_type: str
-    attempt: int
-    payload: Any
-    raw_payload: dict[str, Any]
-    pool: asyncpg.Pool
-    settings: Settings
-    log: logging.LoggerAdapter
-    cancelled: asyncio.Event
-
-    @abc.abstractmethod
-    async def step(self, number: int) -> None:
-        """Start step ``number`` (1-based): sets currentStep, its label and its progress.
-        Written at once."""
-
-    @abc.abstractmethod
-    async def progress(self, fraction: float) -> None:
-        """Move progress within the current step's band (0.0 = the step's start, 1.0 = just
-        below the next step's). Never goes backwards; written at most a few times a second."""
-
-    def check_cancelled(self) -> None:
-        """Raise JobCancelled if the job was cancelled: call it between units of work."""
-        if self.cancelled.is_set():
-            raise JobCancelled("job cancelled")
-
-    @abc.abstractmethod
-    def on_cleanup(self, callback: Cleanup) -> None:
-        """Register a callback run when the attempt ends in anything but success (cancel,
-        failure, timeout, shutdown): remove partial output there."""
 
 
 class ProgressState:
@@ -84,79 +53,110 @@ class ProgressState:
         self.written_at = 0.0
 
 
-class LiveJobContext(JobContext):
-    """The worker's implementation: steps and progress go to the writer (step boundaries
-    flushed at once, progress throttled); cancellation comes from the worker."""
+Reporter = Callable[[ProgressState], None]
+"""Told of every change of a context's ``ProgressState`` (``urgent`` at a step boundary)."""
+
+
+class InMemoryReporter:
+    """A reporter that keeps what the job row would have shown, for tests and standalone
+    runs: ``history`` is ``(step, progress)`` at every change, ``label`` the last label."""
+
+    def __init__(self) -> None:
+        self.history: list[tuple[int, int]] = []
+        self.label: str | None = None
+
+    def __call__(self, state: ProgressState) -> None:
+        entry = (state.step, state.progress)
+        if entry not in self.history[-1:]:
+            self.history.append(entry)
+        self.label = state.label
+        state.dirty = state.urgent = False  # as if written
+
+
+class JobContext(Generic[P]):
+    """The job being run and the ways a processor reports on it. ``JobContext[MyPayload]``
+    types ``ctx.payload`` as the job type's payload model.
+
+    Attributes:
+        job_id, organization_id, user_id: the job, and who it belongs to.
+        job_type: the job type's name; ``declaration`` its ``JobType``.
+        attempt: 1 for the first attempt, 2 for the first retry, ...
+        payload: the payload, validated by the job type's payload model.
+        raw_payload: the payload as stored (a dict).
+        pool: the database pool, for the processor's own queries.
+        settings: the service settings.
+        log: a logger bound to the job (``job_id``, ``attempt``).
+        cancelled: an ``asyncio.Event`` set within a second of the user's cancel.
+    """
+
+    payload: P
 
     def __init__(
         self,
-        row: Any,
-        processor: Any,
+        declaration: JobType,
         *,
+        job_id: uuid.UUID,
+        organization_id: str,
+        user_id: str,
+        raw_payload: dict[str, Any],
         pool: asyncpg.Pool,
         settings: Settings,
-        report: Callable[[ProgressState], None],
+        reporter: Reporter,
+        attempt: int = 1,
     ) -> None:
-        self.job_id = row["id"]
-        self.organization_id = row["organization_id"]
-        self.user_id = row["user_id"]
-        self.job_type = row["job_type"]
-        self.attempt = row["attempts"]
-        self.raw_payload = row["payload"] or {}
-        self.payload = None
+        self.declaration = declaration
+        self.job_id = job_id
+        self.organization_id = organization_id
+        self.user_id = user_id
+        self.job_type = declaration.name
+        self.attempt = attempt
+        self.raw_payload = raw_payload
         self.pool = pool
         self.settings = settings
+        self.reporter = reporter
         self.cancelled = asyncio.Event()
-        self.row = row
-        self.processor = processor
-        # Why the worker asked the processor to stop: "cancelled", "lost" or "shutdown".
-        self.stop_reason: str | None = None
         self.cleanups: list[Cleanup] = []
-        self.state = ProgressState(self.job_id)
-        self._report = report
+        self.state = ProgressState(job_id)
         self._log: logging.LoggerAdapter | None = None
-        self.task: asyncio.Task[None] = None  # type: ignore[assignment]  # set by the worker
-        self.stop_timer: asyncio.TimerHandle | None = None
 
     @property
-    def log(self) -> logging.LoggerAdapter:  # type: ignore[override]
-        if self._log is None:
+    def log(self) -> logging.LoggerAdapter:
+        if self._log is None:  # made on first use: most jobs never log
             base = logging.getLogger(f"jobrunner.job.{self.job_type}")
             self._log = logging.LoggerAdapter(base, {"job_id": str(self.job_id), "attempt": self.attempt})
         return self._log
 
     async def step(self, number: int, label: str | None = None) -> None:
-        """See JobContext.step; ``label`` replaces the declared label for this attempt."""
-        steps = self.processor.steps
-        if not 1 <= number <= len(steps):
-            raise ValueError(f"{self.job_type} has steps 1..{len(steps)}, not {number}")
+        """Start step ``number`` (1-based): sets currentStep, its label (``label`` replaces
+        the declared one for this attempt) and its progress. Written at once."""
+        declared = self.declaration.step(number)
         state = self.state
         state.step = number
-        state.label = label or steps[number - 1].label
-        state.progress = max(state.progress, steps[number - 1].progress)
+        state.label = label or declared.label
+        state.progress = max(state.progress, declared.progress)
         state.urgent = True
         self._mark()
 
     async def progress(self, fraction: float) -> None:
-        state = self.state
-        if state.step:
-            start, end = self.processor.band(state.step)
-        else:
-            start, end = 0, self.processor.steps[0].progress if self.processor.steps else 100
-        fraction = float(fraction)
-        fraction = min(fraction, 1.0) if fraction >= 0.0 else 0.0  # NaN and negatives: 0
-        value = start + int(fraction * (end - start))
-        if end > start:  # the next step's own value is reached by starting it
-            value = min(value, end - 1)
-        if value > state.progress:
-            state.progress = value
+        """Move progress within the current step's band (0.0 = the step's start, 1.0 = just
+        below the next step's). Never goes backwards; written at most a few times a second."""
+        value = progress_at(self.declaration.steps, self.state.step, fraction)
+        if value > self.state.progress:
+            self.state.progress = value
             self._mark()
 
     def _mark(self) -> None:
         self.state.dirty = True
-        self._report(self.state)
+        self.reporter(self.state)
+
+    def check_cancelled(self) -> None:
+        """Raise ``JobCancelled`` if the job was cancelled: call it between units of work."""
+        if self.cancelled.is_set():
+            raise JobCancelled("job cancelled")
 
     def on_cleanup(self, callback: Cleanup) -> None:
+        """Register a callback (sync or async) run when the attempt ends in anything but
+        success (cancel, failure, timeout, shutdown): remove partial output there."""
         self.cleanups.append(callback)
 
     async def run_cleanups(self) -> None:
@@ -169,3 +169,39 @@ class LiveJobContext(JobContext):
                     await outcome
             except BaseException:  # noqa: BLE001 - cleanup must go on, whatever happened
                 self.log.exception("cleanup failed")
+
+
+class LiveJobContext(JobContext[Any]):
+    """The context of a job the worker claimed: made from its row, reporting to the
+    worker's writer, plus what the engine keeps about the attempt (its task, why it was
+    asked to stop). ``processor`` is the job type's ``Processor`` (None: no processor in
+    this worker, which the engine fails)."""
+
+    def __init__(
+        self,
+        row: Any,
+        processor: Any,
+        *,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        report: Reporter,
+    ) -> None:
+        declaration = processor.job_type if processor is not None else _unknown(row["job_type"])
+        super().__init__(
+            declaration, job_id=row["id"], organization_id=row["organization_id"], user_id=row["user_id"],
+            raw_payload=row["payload"] or {}, pool=pool, settings=settings, reporter=report,
+            attempt=row["attempts"],
+        )
+        self.job_type = row["job_type"]
+        self.payload = None
+        self.row = row
+        self.processor = processor
+        # Why the worker asked the processor to stop: "cancelled", "lost" or "shutdown".
+        self.stop_reason: str | None = None
+        self.task: asyncio.Task[None] = None  # type: ignore[assignment]  # set by the worker
+        self.stop_timer: asyncio.TimerHandle | None = None
+
+
+def _unknown(name: str) -> JobType:
+    """A stand-in declaration for a job type this process does not know."""
+    return JobType(name=name[:50] or "unknown", payload_model=PayloadModel)

@@ -12,8 +12,9 @@ import asyncpg
 import pytest
 
 import jobrunner.processors.export_report  # noqa: F401  (registers the processor)
-from jobrunner.exports.standalone import StandaloneContext
 from jobrunner.settings import Settings
+from jobrunner.worker.context import JobContext
+from jobrunner.worker.standalone import in_memory_context
 
 FORMULA_NAMES = ["=HYPERLINK(\"http://x\")", "+41 22 000", "-2+3", "@SUM(A1)", "\tTabbed", "\rReturn"]
 
@@ -77,14 +78,15 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def make_context(seeded: asyncpg.Pool, settings: Settings) -> Callable:
-    """Creates the job row and a StandaloneContext that runs export_report on it."""
+    """Creates the job row and an in-memory context for export_report on it (run it with
+    ``run_in_memory``; ``ctx.reporter.history`` is what the row would have shown)."""
 
-    async def make(payload: dict, user_id: str = "user_admin", organization_id: str = "org_acme") -> StandaloneContext:
+    async def make(payload: dict, user_id: str = "user_admin", organization_id: str = "org_acme") -> JobContext:
         job_id = uuid.uuid4()
         await seeded.execute(INSERT_JOB, job_id, organization_id, user_id, payload)
-        return StandaloneContext(
-            job_id=job_id, job_type="export_report", organization_id=organization_id,
-            user_id=user_id, raw_payload=payload, pool=seeded, settings=settings,
+        return in_memory_context(
+            "export_report", job_id=job_id, organization_id=organization_id,
+            user_id=user_id, payload=payload, pool=seeded, settings=settings,
         )
 
     return make

@@ -23,13 +23,14 @@ from jobrunner.exports.files import purge_expired_exports
 from jobrunner.maintenance import periodic_maintenance
 from jobrunner.exports.presenter import export_result_presenter, present_export_result
 from jobrunner.storage import export_storage
+from jobrunner.worker.standalone import run_in_memory
 from tests.conftest import JWT_SECRET
 
 
 @pytest.fixture
 async def exported(make_context, settings):
     ctx = await make_context({"reportType": "quotes", "format": "csv"})
-    result = await ctx.run()
+    result = await run_in_memory(ctx)
     return ctx, result
 
 
@@ -135,7 +136,7 @@ async def test_everything_else_is_404(client, exported, make_context) -> None:
     sig = parse_qs(urlsplit(url).query)["sig"][0]
     expires = int(parse_qs(urlsplit(url).query)["expires"][0])
     other = await make_context({"reportType": "customers", "format": "csv"})
-    await other.run()
+    await run_in_memory(other)
     cases = [
         result["downloadUrl"],  # no signature, no token
         _tampered(url, sig=sig[:-2] + ("AA" if not sig.endswith("AA") else "BB")),

@@ -1,4 +1,4 @@
-"""The export_report processor run on a real job row through a standalone context: the six
+"""The export_report processor run on a real job row through the real context with an in-memory reporter: the six
 steps and their progress, the result, the recorded file, step-1 validation, cleanup."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pytest
 from jobrunner.domain.errors import PermanentError
 from jobrunner.exports.files import find_export_file
 from jobrunner.worker.context import JobCancelled
+from jobrunner.worker.standalone import run_in_memory
 from tests.integration.exports.expected import expected_rows, read_csv
 
 
@@ -22,14 +23,14 @@ def files_under(root: Path) -> list[Path]:
 @pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
 async def test_six_steps_result_and_file(make_context, settings, fmt) -> None:
     ctx = await make_context({"reportType": "quotes", "format": fmt, "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-12-31"}})
-    result = await ctx.run()
+    result = await run_in_memory(ctx)
 
-    steps = [step for step, _ in ctx.history]
-    progress = [value for _, value in ctx.history]
+    steps = [step for step, _ in ctx.reporter.history]
+    progress = [value for _, value in ctx.reporter.history]
     assert progress == sorted(progress) and progress[-1] == 100
     assert sorted(set(steps)) == [1, 2, 3, 4, 5, 6] and steps == sorted(steps)
     for step, start in zip(range(1, 7), (20, 40, 60, 80, 95, 100)):
-        assert (step, start) in ctx.history
+        assert (step, start) in ctx.reporter.history
 
     expected = len(await expected_rows(ctx.pool, "quotes"))
     stored = await find_export_file(ctx.pool, ctx.job_id)
@@ -48,9 +49,9 @@ async def test_six_steps_result_and_file(make_context, settings, fmt) -> None:
 
 async def test_progress_moves_inside_the_row_band(make_context) -> None:
     ctx = await make_context({"reportType": "quotes", "format": "json"})
-    await ctx.run()
-    inside = [value for step, value in ctx.history if step == 3 and 60 < value < 80]
-    assert inside, ctx.history
+    await run_in_memory(ctx)
+    inside = [value for step, value in ctx.reporter.history if step == 3 and 60 < value < 80]
+    assert inside, ctx.reporter.history
 
 
 @pytest.mark.parametrize(
@@ -68,16 +69,16 @@ async def test_progress_moves_inside_the_row_band(make_context) -> None:
 async def test_step_one_rejects_invalid_payloads(make_context, settings, payload, user_id, reason) -> None:
     ctx = await make_context(payload, user_id=user_id)
     with pytest.raises(PermanentError) as caught:
-        await ctx.run()
+        await run_in_memory(ctx)
     assert str(caught.value).startswith("Invalid export job payload: ")
     assert reason in str(caught.value)
-    assert ctx.history == [(1, 20)]  # the transcript: progress 20, currentStep 1
+    assert ctx.reporter.history == [(1, 20)]  # the transcript: progress 20, currentStep 1
     assert files_under(Path(settings.data_dir)) == []
 
 
 async def test_admin_may_export_the_audit_log(make_context) -> None:
     ctx = await make_context({"reportType": "audit_log", "format": "csv"}, user_id="user_admin")
-    result = await ctx.run()
+    result = await run_in_memory(ctx)
     assert result["recordCount"] == len(await expected_rows(ctx.pool, "audit_log"))
 
 
@@ -85,7 +86,7 @@ async def test_revoked_role_counts_at_once(make_context) -> None:
     ctx = await make_context({"reportType": "audit_log", "format": "csv"}, user_id="user_admin")
     await ctx.pool.execute("DELETE FROM user_roles WHERE user_id = 'user_admin'")
     with pytest.raises(PermanentError, match="needs the permission"):
-        await ctx.run()
+        await run_in_memory(ctx)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -101,13 +102,13 @@ async def test_cancel_mid_export_leaves_no_file(make_context, settings, fmt) -> 
 
     async def cancel_during_rows(fraction: float) -> None:
         await original(fraction)
-        if ctx.current_step == 3:
+        if ctx.state.step == 3:
             ctx.cancelled.set()
 
     ctx.progress = cancel_during_rows
     with pytest.raises(JobCancelled):
-        await ctx.run()
-    assert ctx.current_step == 3
+        await run_in_memory(ctx)
+    assert ctx.state.step == 3
     assert files_under(Path(settings.data_dir) / "exports") == []
     assert await find_export_file(ctx.pool, ctx.job_id) is None
     # The connection went back to the pool usable (COPY or cursor aborted cleanly).
@@ -123,14 +124,14 @@ async def test_failure_after_publishing_removes_the_file(make_context, settings,
     monkeypatch.setattr(module, "record_export_file", broken)
     ctx = await make_context({"reportType": "customers", "format": "json"})
     with pytest.raises(RuntimeError):
-        await ctx.run()
-    assert ctx.current_step == 6
+        await run_in_memory(ctx)
+    assert ctx.state.step == 6
     assert files_under(Path(settings.data_dir) / "exports") == []
 
 
 async def test_concurrent_exports_get_distinct_files(make_context, settings) -> None:
     contexts = [await make_context({"reportType": "customers", "format": "csv"}) for _ in range(3)]
-    results = await asyncio.gather(*(ctx.run() for ctx in contexts))
+    results = await asyncio.gather(*(run_in_memory(ctx) for ctx in contexts))
     assert len({r["downloadUrl"] for r in results}) == 3
     assert len(files_under(Path(settings.data_dir) / "exports")) == 3
     rows = read_csv(next(iter(files_under(Path(settings.data_dir) / "exports"))))
