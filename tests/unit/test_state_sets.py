@@ -32,7 +32,7 @@ def test_js_client_state_sets_equal_the_domain() -> None:
 
 def test_web_page_names_exactly_the_states() -> None:
     page = (STATIC / "index.html").read_text()
-    select = re.search(r'<select id="filter-status".*?</select>', page, re.S)
+    select = re.search(r'<select id="filter-status".*?</select>', page, re.DOTALL)
     assert select is not None
     options = [v for v in re.findall(r'value="(\w*)"', select.group(0)) if v]
     assert len(options) == len(set(options)) and set(options) == {s.value for s in JobStatus}

@@ -22,27 +22,43 @@ from jobrunner.domain.errors import IllegalTransition
 from jobrunner.domain.job import Job
 from jobrunner.domain.states import ILLEGAL_TRANSITION_SQLSTATE, JobStatus
 
-Executor = asyncpg.Pool | asyncpg.Connection
+
+class Executor(Protocol):
+    """A pool or one connection: what runs the statements."""
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+    async def execute(self, query: str, *args: Any) -> str: ...
 
 
 class Finishing(Protocol):
     """The end of an attempt as finish_jobs records it (worker/writer.py's Outcome)."""
 
-    job_id: uuid.UUID
-    status: JobStatus
-    result: Any
-    error: str | None
-    delay: float
-    bump: int
+    @property
+    def job_id(self) -> uuid.UUID: ...
+    @property
+    def status(self) -> JobStatus: ...
+    @property
+    def result(self) -> Any: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def delay(self) -> float: ...
+    @property
+    def bump(self) -> int: ...
 
 
 class Progressing(Protocol):
     """What a job row should show for progress (worker/context.py's ProgressState)."""
 
-    job_id: uuid.UUID
-    progress: int
-    step: int
-    label: str | None
+    @property
+    def job_id(self) -> uuid.UUID: ...
+    @property
+    def progress(self) -> int: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def label(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +74,7 @@ class FinishBatch:
 
     @classmethod
     def of(cls, outcomes: Iterable[Finishing]) -> FinishBatch:
-        rows = list(outcomes)
-        return cls(
-            [o.job_id for o in rows], [o.status for o in rows], [o.result for o in rows],
-            [o.error for o in rows], [o.delay for o in rows], [o.bump for o in rows],
-        )
+        return cls(*_columns(outcomes, "job_id", "status", "result", "error", "delay", "bump"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +86,7 @@ class ProgressBatch:
 
     @classmethod
     def of(cls, states: Iterable[Progressing]) -> ProgressBatch:
-        rows = list(states)
-        return cls([s.job_id for s in rows], [s.progress for s in rows], [s.step for s in rows], [s.label for s in rows])
+        return cls(*_columns(states, "job_id", "progress", "step", "label"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +128,13 @@ class Rescued:
     organization_id: str
     status: JobStatus
     worker_id: str
+
+
+def _columns(rows: Iterable[Any], *names: str) -> list[list[Any]]:
+    """The ``names`` attributes of ``rows``, one list per attribute: the arrays that a
+    statement's ``unnest($n::type[], ...)`` turns back into rows."""
+    items = list(rows)
+    return [[getattr(item, name) for item in items] for name in names]
 
 
 class WorkerRepository:
@@ -170,9 +188,7 @@ class WorkerRepository:
 
     async def audit(self, entries: Sequence[SystemAudit]) -> None:
         await self._db.execute(
-            Q.insert_system_audit,
-            [a.organization_id for a in entries], [a.action for a in entries],
-            [a.job_id for a in entries], [a.details for a in entries],
+            Q.insert_system_audit, *_columns(entries, "organization_id", "action", "job_id", "details")
         )
 
     # -- this worker's row ---------------------------------------------------------------
@@ -192,10 +208,9 @@ class WorkerRepository:
         ]
 
     async def rescue(self, rescues: Sequence[Rescue]) -> list[Rescued]:
+        orphans = [r.orphan for r in rescues]
         rows = await self._checked(self._db.fetch(
-            Q.rescue_jobs,
-            [r.orphan.id for r in rescues], [r.orphan.locked_by for r in rescues],
-            [r.status for r in rescues], [r.error for r in rescues], [r.delay for r in rescues],
+            Q.rescue_jobs, *_columns(orphans, "id", "locked_by"), *_columns(rescues, "status", "error", "delay")
         ))
         return [Rescued(r["id"], r["organization_id"], JobStatus(r["status"]), r["holder"]) for r in rows]
 

@@ -16,7 +16,13 @@ from collections.abc import Callable
 
 import asyncpg
 
-from jobrunner.db.worker_repository import Orphan, Rescue, Rescued, SystemAudit, WorkerRepository
+from jobrunner.db.worker_repository import (
+    Orphan,
+    Rescue,
+    Rescued,
+    SystemAudit,
+    WorkerRepository,
+)
 from jobrunner.domain.retries import after_transient_failure
 from jobrunner.domain.states import PROGRESS_STATES
 from jobrunner.settings import Settings

@@ -15,13 +15,18 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from jobrunner.db.worker_repository import FinishBatch, ProgressBatch, SystemAudit, WorkerRepository
+from jobrunner.db.worker_repository import (
+    FinishBatch,
+    ProgressBatch,
+    SystemAudit,
+    WorkerRepository,
+)
 from jobrunner.domain.errors import IllegalTransition
 from jobrunner.domain.states import JobStatus
 from jobrunner.worker.backoff import backoff_seconds
@@ -57,7 +62,7 @@ class Outcome:
     bump: int = 0
     # Run when the guard refuses the outcome (the job was cancelled or rescued before it
     # landed): a success's cleanups, so the output of a cancelled job is removed after all.
-    on_rejected: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
+    on_rejected: Callable[[], Coroutine[Any, Any, None]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", JobStatus(self.status))

@@ -21,14 +21,22 @@ import uuid
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from jobrunner.db.pool import create_pool
 from jobrunner.db.sql import Q
 from jobrunner.db.worker_repository import WorkerRepository
 from jobrunner.domain.errors import PermanentError, RetryLater
 from jobrunner.domain.job import Job
-from jobrunner.domain.states import ILLEGAL_TRANSITION_SQLSTATE, TRANSITIONS, JobStatus, StopReason, is_allowed
+from jobrunner.domain.states import (
+    ILLEGAL_TRANSITION_SQLSTATE,
+    TRANSITIONS,
+    JobStatus,
+    StopReason,
+    is_allowed,
+)
 from jobrunner.worker.context import LiveJobContext
 from jobrunner.worker.loop import Worker, _JobRow
 from jobrunner.worker.rescuer import Rescuer

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncpg
 
 from jobrunner.db.sql import Q
+from jobrunner.domain.states import JobStatus
 from jobrunner.worker.writer import Outcome, Writer
 from tests.integration.worker.conftest import eventually
-from jobrunner.domain.states import JobStatus
 from tests.support.jobs import execute_unchecked, insert_job, job
 
 
