@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from jobrunner.client import ApiError, JobrunnerClient, explain
+from jobrunner.domain.states import JobStatus
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 
@@ -175,7 +176,7 @@ def export_command(
         raise typer.Exit(130) from None
     if as_json:
         print_json(final)
-    if final["job"]["status"] != "succeeded":
+    if final["job"]["status"] != JobStatus.SUCCEEDED:
         raise typer.Exit(1)
 
 
@@ -188,7 +189,7 @@ def wait_and_download(url: str, token: str | None, job_id: str, output: Path, qu
             with Progress(*columns, console=errors, transient=False) as progress:
                 final = await follow(api, job_id, progress)
         job = final["job"]
-        if job["status"] == "succeeded":
+        if job["status"] == JobStatus.SUCCEEDED:
             size = await api.download(job["result"]["downloadUrl"], output)
             final = {**final, "file": str(output)}
             if not quiet:

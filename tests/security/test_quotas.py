@@ -16,6 +16,7 @@ from jobrunner.api.app import create_app
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.integration.api.conftest import EXPORT_BODY, assert_problem, auth, set_state, state_columns
+from tests.support.jobs import execute_unchecked
 
 QUEUED, RATE, UPLOAD_BYTES = 6, 8, 2000
 
@@ -66,9 +67,9 @@ async def test_queued_jobs_per_organization(client, db):
 
 async def test_creations_per_user_per_minute(client, db):
     for _ in range(RATE):
-        await db.execute("UPDATE jobs SET status = 'succeeded', completed_at = now() WHERE status = 'queued'")
+        await execute_unchecked(db, "UPDATE jobs SET status = 'succeeded', completed_at = now() WHERE status = 'queued'")
         assert (await create(client)).status_code == 202
-    await db.execute("UPDATE jobs SET status = 'succeeded', completed_at = now()")
+    await execute_unchecked(db, "UPDATE jobs SET status = 'succeeded', completed_at = now()")
     problem = assert_quota_problem(await create(client), 60)
     assert f"{RATE} jobs in the last minute" in problem["detail"]
     # Per user: another member of the organization may still create.

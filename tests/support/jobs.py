@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -39,6 +41,23 @@ def declaration(name: str) -> JobType:
     if name not in JOB_TYPES:
         importlib.import_module(f"jobrunner.processors.{name}")
     return JOB_TYPES[name]
+
+
+@contextlib.asynccontextmanager
+async def unchecked(db: Any) -> AsyncIterator[asyncpg.Connection]:
+    """Test set-up only: a connection in a transaction where the state machine's trigger
+    (migration 0005) lets any change of status through, to put a job straight into the
+    state a worker would have left it in. The service never does this."""
+    acquired = db.acquire() if hasattr(db, "acquire") else contextlib.nullcontext(db)
+    async with acquired as conn, conn.transaction():
+        await conn.execute("SET LOCAL jobrunner.unchecked_transitions = 'on'")
+        yield conn
+
+
+async def execute_unchecked(db: Any, statement: str, *args: Any) -> str:
+    """One set-up statement run through ``unchecked``."""
+    async with unchecked(db) as conn:
+        return await conn.execute(statement, *args)
 
 
 async def add_organizations(db: asyncpg.Pool | asyncpg.Connection, count: int, prefix: str = "org_t") -> list[str]:

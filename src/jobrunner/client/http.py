@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from jobrunner.client.errors import ApiError
+from jobrunner.domain.states import FINAL_STATES
 
-FINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 DEFAULT_POLL_SECONDS = 5.0
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 60.0

@@ -80,3 +80,8 @@ class PermanentError(JobrunnerError):
 class DestinationNotAllowed(PermanentError):
     """An outbound request's destination is loopback, private, link-local, multicast or
     reserved (and not explicitly allowed): refused before any byte is sent."""
+
+
+class IllegalTransition(JobrunnerError):
+    """A write tried a change of job status the state machine does not allow
+    (domain/states.py TRANSITIONS; the database refuses it). Always a bug."""

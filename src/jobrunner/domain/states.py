@@ -1,9 +1,17 @@
-"""The six job states of the product document, who moves a job in and out of each, and
-which user actions each allows. The database's ``job_status`` enum must equal this enum
-(a test checks it)."""
+"""The six job states of the product document, the moves between them (who makes each,
+with which SQL statement), and which user actions each state allows.
+
+This module is the one definition of the state machine. The database's ``job_status``
+enum must equal ``JobStatus``; its ``job_status_transitions`` table is generated from
+``TRANSITIONS`` (migration 0005) and a trigger refuses any other change of status
+(SQLSTATE ``ILLEGAL_TRANSITION_SQLSTATE``); the JS client's state sets must equal the sets
+here. Tests check all three.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -43,14 +51,91 @@ class JobStatus(StrEnum):
         return self in CANCELLABLE_STATES
 
 
+class Actor(StrEnum):
+    """Who moves a job from one state to another."""
+
+    USER = "user"  # through the API (cancel, manual retry)
+    WORKER = "worker"  # the worker holding the job (claim, outcome, hand-back at shutdown)
+    RESCUER = "rescuer"  # any worker, for a job whose worker stopped heartbeating
+
+
+@dataclass(frozen=True, slots=True)
+class Mover:
+    """One way a move happens: who makes it, with which named SQL statement (db/queries,
+    or the ``jobrunner_claim_jobs`` function behind ``claim_jobs``)."""
+
+    actor: Actor
+    statement: str
+    why: str
+
+
+S = JobStatus
+# Every change of status there is. The database refuses any other (migration 0005).
+# Staying in a state is no transition and always allowed: a retrying job stays retrying
+# while a worker claims and runs its next attempt (and when that attempt fails
+# transiently again or is handed back at shutdown); a running job stays running while
+# its progress is written.
+TRANSITIONS: Mapping[tuple[JobStatus, JobStatus], tuple[Mover, ...]] = {
+    (S.QUEUED, S.RUNNING): (Mover(Actor.WORKER, "claim_jobs", "a worker claims it"),),
+    (S.QUEUED, S.CANCELLED): (Mover(Actor.USER, "cancel_job", "the user cancels it"),),
+    (S.RUNNING, S.SUCCEEDED): (Mover(Actor.WORKER, "finish_jobs", "the processor returned"),),
+    (S.RUNNING, S.FAILED): (
+        Mover(Actor.WORKER, "finish_jobs", "permanent error, or transient with no retries left"),
+        Mover(Actor.RESCUER, "rescue_jobs", "its worker died and no retries are left"),
+    ),
+    (S.RUNNING, S.RETRYING): (
+        Mover(Actor.WORKER, "finish_jobs", "transient error with retries left"),
+        Mover(Actor.RESCUER, "rescue_jobs", "its worker died and retries are left"),
+    ),
+    (S.RUNNING, S.QUEUED): (Mover(Actor.WORKER, "finish_jobs", "a first attempt handed back at shutdown"),),
+    (S.RUNNING, S.CANCELLED): (Mover(Actor.USER, "cancel_job", "the user cancels it"),),
+    (S.RETRYING, S.SUCCEEDED): (Mover(Actor.WORKER, "finish_jobs", "the processor returned"),),
+    (S.RETRYING, S.FAILED): (
+        Mover(Actor.WORKER, "finish_jobs", "permanent error, or transient with no retries left"),
+        Mover(Actor.RESCUER, "rescue_jobs", "its worker died and no retries are left"),
+    ),
+    (S.RETRYING, S.CANCELLED): (Mover(Actor.USER, "cancel_job", "the user cancels it"),),
+    (S.FAILED, S.QUEUED): (Mover(Actor.USER, "retry_job", "manual retry while retries are left"),),
+}
+del S
+
+# The SQLSTATE (and message prefix) of the trigger that refuses any other change of status.
+ILLEGAL_TRANSITION_SQLSTATE = "JR001"
+ILLEGAL_TRANSITION_MESSAGE = "illegal job status transition"
+
+
+def is_allowed(source: JobStatus | str, target: JobStatus | str) -> bool:
+    """May a job go from ``source`` to ``target``? Staying put always may."""
+    source, target = JobStatus(source), JobStatus(target)
+    return source == target or (source, target) in TRANSITIONS
+
+
 FINAL_STATES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
-CANCELLABLE_STATES = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING})
+# The states a user may cancel from: those with a move to cancelled.
+CANCELLABLE_STATES = frozenset(src for src, dst in TRANSITIONS if dst == JobStatus.CANCELLED)
+# The states a user may retry from (while retries are left): those a user moves to queued.
+RETRYABLE_STATES = frozenset(
+    src for (src, dst), movers in TRANSITIONS.items()
+    if dst == JobStatus.QUEUED and any(m.actor == Actor.USER for m in movers)
+)
+# A worker holds the job and writes its progress.
 PROGRESS_STATES = frozenset({JobStatus.RUNNING, JobStatus.RETRYING})
+# Waiting for a worker (when not locked and due): what the claim takes.
+CLAIMABLE_STATES = frozenset({JobStatus.QUEUED, JobStatus.RETRYING})
+
+
+class StopReason(StrEnum):
+    """Why a worker stopped a processor before it ended by itself."""
+
+    CANCELLED = "cancelled"  # the user cancelled the job: only the lock is released
+    TIMED_OUT = "timed_out"  # the job type's timeout passed: a transient failure
+    SHUTDOWN = "shutdown"  # the worker is stopping: the job is handed back
+    LEASE_LOST = "lease_lost"  # this worker could not heartbeat for a lease: handed back
 
 
 def can_retry(status: JobStatus | str, retry_count: int, max_retries: int) -> bool:
     """Manual retry: only from failed, and only while retries are left."""
-    return status == JobStatus.FAILED and retry_count < max_retries
+    return status in RETRYABLE_STATES and retry_count < max_retries
 
 
 def poll_interval_seconds(status: JobStatus | str, *, just_created: bool = False) -> int | None:

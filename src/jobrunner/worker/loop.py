@@ -20,14 +20,19 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
+
 import asyncpg
 import orjson
 
 from jobrunner.db.errors import DRIVER_ERRORS, DRIVER_ONLY_ERRORS, DatabaseError, is_unavailable, wait_for_database
 from jobrunner.db.notify import Listener
 from jobrunner.db.pool import create_pool
-from jobrunner.db.sql import Q
+from jobrunner.db.worker_repository import WorkerRepository
 from jobrunner.domain.errors import PermanentError, RetryLater
+from jobrunner.domain.job import Job
+from jobrunner.domain.retries import after_transient_failure
+from jobrunner.domain.states import JobStatus, StopReason
 from jobrunner.settings import Settings
 from jobrunner.worker.backoff import backoff_seconds
 from jobrunner.worker.context import LiveJobContext
@@ -41,6 +46,25 @@ log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 1.0
 # How long stop() waits for cancelled processors to end before it gives up on them.
 ABANDON_AFTER_SECONDS = 5.0
+
+
+class _JobRow:
+    """The claimed ``Job`` as the context reads it (``row["job_type"]``): an adapter
+    until worker/context.py takes a Job. ``ctx.row.job`` is the Job."""
+
+    __slots__ = ("job",)
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self.job, key)
+
+
+def job_of(ctx: LiveJobContext) -> Job:
+    """The Job a context runs."""
+    job: Job = ctx.row.job
+    return job
 
 
 class Worker:
@@ -60,6 +84,7 @@ class Worker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.pool: asyncpg.Pool | None = None  # the processors' (ctx.pool)
         self._db: asyncpg.Pool | None = None  # the engine's own statements
+        self._repo: WorkerRepository | None = None  # the same pool, through worker.sql
         self.running_jobs: dict[uuid.UUID, LiveJobContext] = {}
         self._wake = asyncio.Event()
         self._stopping = False
@@ -112,9 +137,11 @@ class Worker:
             # The engine's own statements leave no session state: no reset round trip.
             db = await create_pool(self.database_url, min_size=2, max_size=4, stateless=True, connect_timeout=timeout)
             self.pool, self._db = pool, db
+            self._repo = WorkerRepository(db, self.id)
             await self._heartbeat()
         except BaseException:
             self.pool = self._db = None
+            self._repo = None
             for opened in (db, pool):
                 if opened is not None:
                     opened.terminate()
@@ -133,7 +160,7 @@ class Worker:
         if tasks:
             await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_seconds)
         for ctx in list(self.running_jobs.values()):
-            self._ask_to_stop(ctx, "shutdown", grace=0.0)
+            self._ask_to_stop(ctx, StopReason.SHUTDOWN, grace=0.0)
         remaining = [ctx.task for ctx in self.running_jobs.values()]
         if remaining:
             _, stuck = await asyncio.wait(remaining, timeout=ABANDON_AFTER_SECONDS)
@@ -145,12 +172,13 @@ class Worker:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         assert self._writer is not None and self.pool is not None and self._db is not None
+        assert self._repo is not None
         await self._writer.close()
         if self._listener is not None:
             await self._listener.close()
         if not self._writer.pending:
             with contextlib.suppress(*DRIVER_ERRORS):
-                await self._db.execute(Q.delete_worker, self.id)
+                await self._repo.delete_worker()
         await self.pool.close()
         await self._db.close()
         log.info("worker %s stopped", self.id)
@@ -174,12 +202,13 @@ class Worker:
             return
         ctx = self.running_jobs.get(job_id)
         if ctx is not None:
-            self._ask_to_stop(ctx, "cancelled")
+            self._ask_to_stop(ctx, StopReason.CANCELLED)
 
     # -- claiming ------------------------------------------------------------------------
     async def _claim_loop(self) -> None:
         s = self.settings
-        assert self._db is not None
+        assert self._repo is not None
+        repo = self._repo
         failures = 0  # in a row: the database is away, back off (a reconnect wakes us)
         while not self._stopping:
             self._wake.clear()
@@ -188,13 +217,13 @@ class Worker:
             if free > 0:
                 asked = min(free, s.claim_batch_size)
                 try:
-                    rows = await self._db.fetch(Q.claim_jobs, self.id, asked, s.org_concurrency_limit)
-                    for row in rows:
-                        self._start_job(row)
-                    if len(rows) == asked:
+                    jobs = await repo.claim(asked, s.org_concurrency_limit)
+                    for job in jobs:
+                        self._start_job(job)
+                    if len(jobs) == asked:
                         await asyncio.sleep(0)  # let the claimed jobs start, then claim again
                         continue
-                    due = await self._db.fetchval(Q.next_scheduled_at)
+                    due = await repo.next_scheduled_in()
                     failures = 0
                 except DRIVER_ERRORS as exc:
                     timeout = max(timeout, backoff_seconds(
@@ -213,10 +242,11 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    def _start_job(self, row: asyncpg.Record) -> None:
+    def _start_job(self, job: Job) -> None:
         assert self._writer is not None and self.pool is not None
-        processor = PROCESSORS.get(row["job_type"])
-        ctx = LiveJobContext(row, processor, pool=self.pool, settings=self.settings, report=self._writer.progress)
+        processor = PROCESSORS.get(job.job_type)
+        ctx = LiveJobContext(_JobRow(job), processor, pool=self.pool, settings=self.settings,
+                             report=self._writer.progress)
         ctx.task = asyncio.create_task(self._execute(ctx))
         self.running_jobs[ctx.job_id] = ctx
 
@@ -238,16 +268,18 @@ class Worker:
                 finally:
                     timed_out = deadline.expired()
         except BaseException as exc:  # noqa: BLE001 - every ending is recorded
-            outcome = self._failure(ctx, exc, timed_out)
-            if outcome is None or outcome.status != "succeeded":
+            if timed_out and ctx.stop_reason is None:
+                ctx.stop_reason = StopReason.TIMED_OUT
+            outcome = self._failure(ctx, exc)
+            if outcome is None or outcome.status != JobStatus.SUCCEEDED:
                 await ctx.run_cleanups()
-            self._record(ctx, outcome, timed_out)
+            self._record(ctx, outcome)
         else:
-            if ctx.stop_reason == "cancelled":
+            if ctx.stop_reason == StopReason.CANCELLED:
                 await ctx.run_cleanups()
-                self._record(ctx, None, False)
+                self._record(ctx, None)
             else:
-                self._record(ctx, self._success(ctx, result), False)
+                self._record(ctx, self._success(ctx, result))
         finally:
             if ctx.stop_timer is not None:
                 ctx.stop_timer.cancel()
@@ -263,25 +295,24 @@ class Worker:
         try:
             encoded = orjson.dumps(result)
         except TypeError as exc:
-            return Outcome(ctx.job_id, "failed", error=f"The job's result is not JSON: {exc}")
+            return Outcome(ctx.job_id, JobStatus.FAILED, error=f"The job's result is not JSON: {exc}")
         if b"\\u0000" in encoded:
-            return Outcome(ctx.job_id, "failed", error="The job's result contains a NUL character")
-        return Outcome(ctx.job_id, "succeeded", result=result, on_rejected=ctx.run_cleanups)
+            return Outcome(ctx.job_id, JobStatus.FAILED, error="The job's result contains a NUL character")
+        return Outcome(ctx.job_id, JobStatus.SUCCEEDED, result=result, on_rejected=ctx.run_cleanups)
 
-    def _failure(self, ctx: LiveJobContext, exc: BaseException, timed_out: bool) -> Outcome | None:
+    def _failure(self, ctx: LiveJobContext, exc: BaseException) -> Outcome | None:
         """The outcome of an attempt that raised; None when it was cancelled (the job is
         only released). Stopped for shutdown, or because this worker lost its heartbeat
         (others may rescue the job; the guarded write is then a no-op): handed back."""
-        if ctx.stop_reason == "cancelled":
+        if ctx.stop_reason == StopReason.CANCELLED:
             return None
-        if ctx.stop_reason in ("shutdown", "lost") or not isinstance(exc, Exception):
+        if ctx.stop_reason in (StopReason.SHUTDOWN, StopReason.LEASE_LOST) or not isinstance(exc, Exception):
             # Handed back as it was before the attempt: a first attempt is queued again, a
             # retry stays retrying and is due at once; no retry is counted.
-            status = "queued" if ctx.row["status"] == "running" else "retrying"
-            return Outcome(ctx.job_id, status)
+            return Outcome(ctx.job_id, JobStatus.RETRYING if job_of(ctx).is_retry else JobStatus.QUEUED)
         if isinstance(exc, PermanentError):
-            return Outcome(ctx.job_id, "failed", error=exc.detail or str(exc))
-        if timed_out:
+            return Outcome(ctx.job_id, JobStatus.FAILED, error=exc.detail or str(exc))
+        if ctx.stop_reason == StopReason.TIMED_OUT:
             message = f"Job timed out after {ctx.processor.timeout_seconds:g} s"
         elif isinstance(exc, RetryLater):
             message = exc.detail or "transient failure"
@@ -296,24 +327,22 @@ class Worker:
         return self._transient(ctx, message, exc.delay if isinstance(exc, RetryLater) else None)
 
     def _transient(self, ctx: LiveJobContext, message: str, delay: float | None) -> Outcome:
-        retry_count = ctx.row["retry_count"]
-        if retry_count >= ctx.row["max_retries"]:
-            return Outcome(ctx.job_id, "failed", error=message)
-        if delay is None:
-            delay = backoff_seconds(
-                retry_count,
-                base=self.settings.retry_backoff_base_seconds,
-                cap=self.settings.retry_backoff_cap_seconds,
-            )
-        return Outcome(ctx.job_id, "retrying", error=message, delay=max(float(delay), 0.0), bump=1)
+        job = job_of(ctx)
+        decision = after_transient_failure(job.retry_count, job.max_retries, backoff=self._backoff,
+                                           requested_delay=delay)
+        return Outcome(ctx.job_id, decision.status, error=message, delay=decision.delay, bump=int(decision.retries))
 
-    def _record(self, ctx: LiveJobContext, outcome: Outcome | None, timed_out: bool) -> None:
+    def _backoff(self, retry_count: int) -> float:
+        s = self.settings
+        return backoff_seconds(retry_count, base=s.retry_backoff_base_seconds, cap=s.retry_backoff_cap_seconds)
+
+    def _record(self, ctx: LiveJobContext, outcome: Outcome | None) -> None:
         assert self._writer is not None
         if outcome is None:
             self._writer.release(ctx.job_id)
             return
         self._writer.finish(outcome)
-        if timed_out:
+        if ctx.stop_reason == StopReason.TIMED_OUT:
             self._writer.audit(
                 AuditEntry(
                     ctx.organization_id,
@@ -323,10 +352,10 @@ class Worker:
                 )
             )
 
-    def _ask_to_stop(self, ctx: LiveJobContext, reason: str, grace: float = STOP_GRACE_SECONDS) -> None:
+    def _ask_to_stop(self, ctx: LiveJobContext, reason: StopReason, grace: float = STOP_GRACE_SECONDS) -> None:
         """Tell a processor to stop (``ctx.cancelled``); cancel its task if it has not
-        stopped after ``grace`` seconds."""
-        if ctx.stop_reason != "cancelled":
+        stopped after ``grace`` seconds. A cancel is never overridden (its job is final)."""
+        if ctx.stop_reason != StopReason.CANCELLED:
             ctx.stop_reason = reason
         ctx.cancelled.set()
         if ctx.task.done():
@@ -339,25 +368,25 @@ class Worker:
     # -- background loops ----------------------------------------------------------------
     async def _cancel_watch_loop(self) -> None:
         """The fallback for lost cancel notifications, and the fence for rescued jobs."""
-        assert self._db is not None
+        assert self._repo is not None
         while True:
             await asyncio.sleep(self.settings.cancel_check_interval_seconds)
             ids = list(self.running_jobs)
             if not ids:
                 continue
             try:
-                rows = await self._db.fetch(Q.jobs_to_stop, self.id, ids)
+                to_stop = await self._repo.jobs_to_stop(ids)
             except Exception as exc:  # DB errors and bugs alike: log, go on
                 log.warning("checking for cancelled jobs failed (%s)", exc)
                 continue
-            for row in rows:
-                ctx = self.running_jobs.get(row["id"])
+            for job_id in to_stop:
+                ctx = self.running_jobs.get(job_id)
                 if ctx is not None:
-                    self._ask_to_stop(ctx, "cancelled")
+                    self._ask_to_stop(ctx, StopReason.CANCELLED)
 
     async def _heartbeat(self) -> None:
-        assert self._db is not None
-        await self._db.execute(Q.heartbeat_worker, self.id, socket.gethostname(), os.getpid(), self.concurrency)
+        assert self._repo is not None
+        await self._repo.heartbeat(socket.gethostname(), os.getpid(), self.concurrency)
         self._last_heartbeat = time.monotonic()
 
     async def _heartbeat_loop(self) -> None:
@@ -376,5 +405,5 @@ class Worker:
                 if time.monotonic() - self._last_heartbeat > self.settings.lease_seconds:
                     # Others may already have rescued our jobs: stop running them.
                     for ctx in list(self.running_jobs.values()):
-                        self._ask_to_stop(ctx, "lost")
+                        self._ask_to_stop(ctx, StopReason.LEASE_LOST)
 

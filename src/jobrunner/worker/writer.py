@@ -15,15 +15,25 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from jobrunner.db.sql import Q
+from jobrunner.db.worker_repository import (
+    FinishBatch,
+    ProgressBatch,
+    SystemAudit,
+    WorkerRepository,
+)
+from jobrunner.domain.errors import IllegalTransition
+from jobrunner.domain.states import JobStatus
 from jobrunner.worker.backoff import backoff_seconds
 from jobrunner.worker.context import ProgressState
+
+# A system audit row (rescue, timeout): the repository's type.
+AuditEntry = SystemAudit
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +55,18 @@ class Outcome:
     ``bump``: 1 when a retrying outcome counts as an automatic retry."""
 
     job_id: uuid.UUID
-    status: str
+    status: JobStatus
     result: Any = None
     error: str | None = None
     delay: float = 0.0
     bump: int = 0
     # Run when the guard refuses the outcome (the job was cancelled or rescued before it
     # landed): a success's cleanups, so the output of a cancelled job is removed after all.
-    on_rejected: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
+    on_rejected: Callable[[], Coroutine[Any, Any, None]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "status", JobStatus(self.status))
         object.__setattr__(self, "error", clean_error(self.error))
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    organization_id: str
-    action: str
-    job_id: uuid.UUID
-    details: dict[str, Any]
 
 
 class Writer:
@@ -79,6 +82,7 @@ class Writer:
     ) -> None:
         self._pool = pool
         self._worker_id = worker_id
+        self._repo = WorkerRepository(pool, worker_id)
         self._progress_interval = progress_interval
         self._on_released = on_released
         self._retry_delay = retry_delay
@@ -180,20 +184,15 @@ class Writer:
             return
         try:
             async with self._pool.acquire() as conn:
+                repo = self._repo.on(conn)
                 if progress:
-                    await self._write_progress(conn, progress)
+                    await self._write_progress(repo, progress)
                 if audits:  # before the outcomes: whoever sees the outcome sees its audit row
-                    await conn.execute(
-                        Q.insert_system_audit,
-                        [a.organization_id for a in audits],
-                        [a.action for a in audits],
-                        [a.job_id for a in audits],
-                        [a.details for a in audits],
-                    )
+                    await repo.audit(audits)
                 if outcomes:
-                    await self._write_outcomes(conn, outcomes, releases)
+                    await self._write_outcomes(repo, outcomes, releases)
                 if releases:
-                    await conn.execute(Q.release_jobs, self._worker_id, releases)
+                    await repo.release(releases)
         except BaseException:
             # Written again next time: the guarded statements make that harmless.
             for state in progress:
@@ -205,43 +204,42 @@ class Writer:
         if outcomes or releases:
             self._on_released()
 
-    async def _write_progress(self, conn: asyncpg.Connection, states: list[ProgressState]) -> None:
+    async def _write_progress(self, repo: WorkerRepository, states: list[ProgressState]) -> None:
         now = time.monotonic()
         for state in states:
             state.urgent = False
             state.dirty = False
             state.written_at = now
-        await conn.execute(
-            Q.write_progress,
-            self._worker_id,
-            [s.job_id for s in states],
-            [s.progress for s in states],
-            [s.step for s in states],
-            [s.label for s in states],
-        )
+        await repo.write_progress(ProgressBatch.of(states))
 
     async def _write_outcomes(
-        self, conn: asyncpg.Connection, outcomes: list[Outcome], releases: list[uuid.UUID]
+        self, repo: WorkerRepository, outcomes: list[Outcome], releases: list[uuid.UUID]
     ) -> None:
-        applied = await conn.fetch(
-            Q.finish_jobs,
-            self._worker_id,
-            [o.job_id for o in outcomes],
-            [o.status for o in outcomes],
-            [o.result for o in outcomes],
-            [o.error for o in outcomes],
-            [o.delay for o in outcomes],
-            [o.bump for o in outcomes],
-        )
+        try:
+            applied = await repo.finish(FinishBatch.of(outcomes))
+        except IllegalTransition:
+            # A bug made an outcome the state machine refuses: it must not block the
+            # others in its batch forever. Write them one by one; a refused one fails its
+            # job instead (a move allowed from wherever a held job is).
+            applied = set()
+            for outcome in outcomes:
+                applied |= await self._write_alone(repo, outcome)
         if len(applied) != len(outcomes):
             # Cancelled (or rescued) before the outcome landed: the guard kept the job's
             # state; only let go of the ones still held by this worker.
-            done = {r["id"] for r in applied}
             for outcome in outcomes:
-                if outcome.job_id in done:
+                if outcome.job_id in applied:
                     continue
                 releases.append(outcome.job_id)
                 if outcome.on_rejected is not None:
                     task = asyncio.create_task(outcome.on_rejected())
                     self._background.add(task)
                     task.add_done_callback(self._background.discard)
+
+    async def _write_alone(self, repo: WorkerRepository, outcome: Outcome) -> set[uuid.UUID]:
+        try:
+            return await repo.finish(FinishBatch.of([outcome]))
+        except IllegalTransition as exc:
+            log.error("outcome %s of job %s refused (%s); failing the job", outcome.status, outcome.job_id, exc)
+            failed = Outcome(outcome.job_id, JobStatus.FAILED, error="The worker recorded an impossible outcome")
+            return await repo.finish(FinishBatch.of([failed]))

@@ -82,8 +82,10 @@ async def set_state(db: asyncpg.Connection, job_id: str, **columns: Any) -> None
     """What a worker would do, written directly (test set-up only)."""
     if not columns:
         return
+    from tests.support.jobs import execute_unchecked
+
     assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(columns))
-    await db.execute(f"UPDATE jobs SET {assignments} WHERE id = $1", uuid.UUID(job_id), *columns.values())
+    await execute_unchecked(db, f"UPDATE jobs SET {assignments} WHERE id = $1", uuid.UUID(job_id), *columns.values())
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:

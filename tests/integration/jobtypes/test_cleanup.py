@@ -12,7 +12,7 @@ import asyncpg
 from jobrunner.settings import Settings
 from jobrunner.uploads.store import UploadStore, rejected_rows_key, upload_key
 from tests.integration.jobtypes.conftest import auth, start_job, wait_final
-from tests.support.jobs import insert_job
+from tests.support.jobs import execute_unchecked, insert_job
 
 
 FINAL = {
@@ -31,7 +31,7 @@ async def make_job(db: asyncpg.Connection, state: str, days: int, *, org: str = 
     payload = payload or {"reportType": "quotes", "format": "csv"}
     # Not due for a day (delay), so the test's worker never claims it.
     job_id = await insert_job(db, job_type, payload, org=org, user=user, delay=86400)
-    await db.execute(f"UPDATE jobs SET {FINAL[state]} WHERE id = $1", job_id, days)
+    await execute_unchecked(db, f"UPDATE jobs SET {FINAL[state]} WHERE id = $1", job_id, days)
     return job_id
 
 

@@ -7,11 +7,12 @@ import asyncpg
 from jobrunner.db.sql import Q
 from jobrunner.worker.rescuer import Rescuer
 from tests.integration.worker.conftest import fast_settings
-from tests.support.jobs import insert_job, job
+from tests.support.jobs import execute_unchecked, insert_job, job
 
 
 async def hold(pool: asyncpg.Pool, job_id: object, worker: str, status: str = "running", retry_count: int = 0) -> None:
-    await pool.execute(
+    await execute_unchecked(
+        pool,
         "UPDATE jobs SET status = $2, locked_by = $3, locked_at = now(), started_at = now(),"
         " retry_count = $4, attempts = $4 + 1 WHERE id = $1",
         job_id, status, worker, retry_count,

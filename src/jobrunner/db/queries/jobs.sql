@@ -1,7 +1,16 @@
 -- The jobs API's statements. Every statement is scoped by organization ($1) and user ($2):
 -- another user's or organization's job is indistinguishable from a missing one.
--- Columns are listed explicitly: engine columns (seq, locked_by, attempts, ...) never
--- leave the database through the API.
+-- Columns are listed explicitly (the job_columns fragment below): engine columns (seq,
+-- locked_by, attempts, ...) never leave the database through the API.
+
+-- The columns of a job the service reads, listed once: the API shows them (status as
+-- text, which needs no type look-up by the driver), the worker reads them as a Job
+-- (domain/job.py). The engine's own columns (seq, locked_by, locked_at, attempts,
+-- cancelled_at) are not among them.
+-- fragment: job_columns
+id, organization_id, user_id, job_type, status::text AS status, priority, retry_count,
+max_retries, payload, result, error_message, progress, total_steps, current_step,
+step_label, started_at, completed_at, scheduled_at, created_at, updated_at
 
 -- The status poll in ONE round trip (it is the hot path): membership, the permission
 -- ($3), and the job ($4) if it is the caller's. The job is joined only when the
@@ -11,17 +20,9 @@
 -- owner's whole (organization, user) index range instead, one row per job they own.
 -- name: job_with_access
 WITH job AS MATERIALIZED (
-    SELECT id, organization_id, user_id, job_type, status::text AS status, priority,
-           retry_count, max_retries, payload, result, error_message, progress,
-           total_steps, current_step, step_label, started_at, completed_at,
-           scheduled_at, created_at, updated_at
-      FROM jobs WHERE id = $4
+    SELECT {{job_columns}} FROM jobs WHERE id = $4
 )
-SELECT a.is_member, a.allowed,
-       j.id, j.organization_id, j.user_id, j.job_type, j.status, j.priority,
-       j.retry_count, j.max_retries, j.payload, j.result, j.error_message, j.progress,
-       j.total_steps, j.current_step, j.step_label, j.started_at, j.completed_at,
-       j.scheduled_at, j.created_at, j.updated_at
+SELECT a.is_member, a.allowed, j.*
   FROM (SELECT EXISTS (SELECT 1 FROM organization_members m
                         WHERE m.organization_id = $1 AND m.user_id = $2) AS is_member,
                EXISTS (SELECT 1 FROM user_roles ur
@@ -74,10 +75,7 @@ SELECT id, organization_id, user_id, job_type, status, priority, retry_count, ma
                           CASE WHEN result_big THEN 'result' END], NULL) AS omitted
   FROM (SELECT p.*, octet_length(p.payload::text) > $7 AS payload_big,
                coalesce(octet_length(p.result::text) > $7, false) AS result_big
-          FROM (SELECT id, organization_id, user_id, job_type, status::text AS status, priority,
-                       retry_count, max_retries, payload, result, error_message, progress,
-                       total_steps, current_step, step_label, started_at, completed_at,
-                       scheduled_at, created_at, updated_at, seq
+          FROM (SELECT {{job_columns}}, seq
                   FROM jobs
                  WHERE organization_id = $1 AND user_id = $2
                    AND ($3::job_status IS NULL OR status = $3::job_status)

@@ -6,8 +6,7 @@
 -- (organizations.max_concurrent_jobs overrides it). See jobrunner_claim_jobs in 0001.
 -- UPDATE … RETURNING has no order: sort so the batch starts best first.
 -- name: claim_jobs
-SELECT id, organization_id, user_id, job_type, status, retry_count, max_retries,
-       payload, total_steps, attempts
+SELECT {{job_columns}}, attempts
   FROM jobrunner_claim_jobs($1, $2, $3)
  ORDER BY priority DESC, seq;
 

@@ -17,6 +17,8 @@
 
 export const FINAL_STATES = Object.freeze(["succeeded", "failed", "cancelled"]);
 export const CANCELLABLE_STATES = Object.freeze(["queued", "running", "retrying"]);
+export const RETRYABLE_STATES = Object.freeze(["failed"]);
+// The three sets equal domain/states.py's (tests/unit/test_state_sets.py checks them).
 
 export function isFinal(status) {
   return FINAL_STATES.includes(status);
@@ -26,7 +28,7 @@ export function isFinal(status) {
 export function allowedActions(job) {
   return {
     canCancel: CANCELLABLE_STATES.includes(job.status),
-    canRetry: job.status === "failed" && job.retryCount < job.maxRetries,
+    canRetry: RETRYABLE_STATES.includes(job.status) && job.retryCount < job.maxRetries,
   };
 }
 
