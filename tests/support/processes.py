@@ -9,6 +9,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import psutil
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,6 +31,15 @@ def jobrunner(*args: str, env: Mapping[str, str], timeout: float = 120) -> subpr
         [sys.executable, "-m", "jobrunner.cli", *args],
         env=dict(env), capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
     )
+
+
+def postgres_serving(pgdata: Path) -> list[psutil.Process]:
+    """The embedded PostgreSQL processes (postmasters) serving ``pgdata``."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "postgres" and str(pgdata) in (process.info["cmdline"] or []):
+            found.append(process)
+    return found
 
 
 def free_port() -> int:
