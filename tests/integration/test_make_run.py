@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import REPO_ROOT, command_env, free_port, postgres_serving
+from tests.support.processes import REPO_ROOT, command_env, free_port, postgres_serving, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 TOKEN_LINE = re.compile(r"^\s+(user_\w+) \((\w+), (org_\w+)\): (eyJ[\w.-]+)$")
@@ -34,18 +34,7 @@ def test_make_run_serves_with_embedded_database(tmp_path: Path) -> None:
     reader.start()
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "".join(lines)
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("no /healthz within 90 s:\n" + "".join(lines))
-
+        wait_until_healthy(process, base, lambda: "".join(lines))
         assert f"jobs page: {base}/\n" in lines, "".join(lines)
         tokens = {m[1]: m[4] for m in (TOKEN_LINE.match(line.rstrip("\n")) for line in list(lines)) if m}
         assert set(tokens) == {"user_admin", "user_member", "user_viewer", "user_globex"}, "".join(lines)
