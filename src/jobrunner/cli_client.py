@@ -24,7 +24,8 @@ from rich.table import Table
 from jobrunner.client import ApiError, JobrunnerClient, explain
 
 Url = Annotated[Optional[str], typer.Option(
-    "--url", envvar="JOBRUNNER_URL", help="The service's base URL  [default: http://127.0.0.1:$PORT, PORT default 3000]")]
+    "--url", envvar="JOBRUNNER_URL", show_default="http://127.0.0.1:$PORT, PORT default 3000",
+    help="The service's base URL")]
 Token = Annotated[Optional[str], typer.Option("--token", envvar="JOBRUNNER_TOKEN", help="Bearer token (or JOBRUNNER_TOKEN)")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer (for scripts)")]
 JobId = Annotated[str, typer.Argument(help="The job's id")]
