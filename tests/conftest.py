@@ -50,11 +50,14 @@ def server_url() -> Iterator[str]:
     if _server_answers(url):
         yield url
         return
-    from jobrunner.db.embedded import start_embedded
+    from jobrunner.db.embedded import start_embedded, stop_embedded
 
     with tempfile.TemporaryDirectory(prefix="jobrunner-test-pg-") as data_dir:
         embedded = start_embedded(data_dir)
-        yield embedded.replace("/jobrunner?", "/postgres?")
+        try:
+            yield embedded.replace("/jobrunner?", "/postgres?")
+        finally:
+            stop_embedded()  # before its folder goes
 
 
 def _admin(server_url: str, sql: str) -> None:

@@ -1,32 +1,124 @@
-"""The ``jobrunner`` command. Each command is a thin shell over a module that does the work."""
+"""The ``jobrunner`` command. Each command is a thin shell over a module that does the work.
+
+Errors a user can cause or meet (a refused configuration, no database in the data folder,
+a database that does not answer, a port in use) are one line on stderr and exit code 1;
+stdout carries only what a command produces (a token, a table), so ``$(jobrunner token
+...)`` never captures an error. Only ``run``, ``migrate``, ``demo-data``, ``serve`` and
+``worker`` may create or start the embedded database; SIGTERM ends any command like
+Ctrl-C does, so the embedded database is stopped on every way out."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Optional
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from jobrunner.cli_client import export_command, jobs_app
-from jobrunner.settings import Settings, get_settings
+from jobrunner.settings import Settings, get_settings, invalid_setting
 
 app = typer.Typer(help="jobrunner: background jobs with a status API for frontends.", no_args_is_help=True)
 console = Console()
+errors = Console(stderr=True)
 
 
-def _runtime(*, demo: bool | None = None):
+@app.callback()
+def main() -> None:
+    # SIGTERM (docker stop, systemd, kill) unwinds like Ctrl-C: finally blocks and exit
+    # handlers run, and the embedded database is stopped (see db/embedded.py).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+
+
+def _exit_on_signal(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit code 1."""
+    errors.print(f"[red]{escape(message)}[/red]", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _explain(exc: Exception) -> str | None:
+    """An expected error in one line of our words, or None for a bug (which keeps its traceback)."""
+    import asyncpg
+    import pydantic
+    import sqlalchemy.exc
+
+    from jobrunner.db.errors import is_unavailable
+    from jobrunner.domain.errors import ConfigurationError, JobrunnerError
+
+    if isinstance(exc, pydantic.ValidationError):
+        return f"refusing to start: invalid setting {invalid_setting(exc)}"
+    if isinstance(exc, ConfigurationError):
+        return f"refusing to start: {exc.detail}"
+    settings = get_settings()
+    where = "DATABASE_URL" if settings.database_url else f"the embedded PostgreSQL in {settings.data_dir}"
+    if is_unavailable(exc) or isinstance(exc, sqlalchemy.exc.OperationalError):
+        return f"cannot reach the database ({where}): is it running?"
+    if isinstance(exc, asyncpg.UndefinedTableError) or (
+        isinstance(exc, sqlalchemy.exc.ProgrammingError) and "does not exist" in str(exc.orig)
+    ):
+        return f"the database ({where}) has no jobrunner tables: run `jobrunner migrate` first"
+    if isinstance(exc, JobrunnerError):
+        return exc.detail
+    return None
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Expected errors become one line on stderr and exit code 1 (see ``_explain``)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        message = _explain(exc)
+        if message is None:
+            raise
+        fail(message)
+
+
+def _runtime(*, demo: bool | None = None, existing_database: bool = False):
     """The runtime, or a one-line error and exit code 1 when the configuration is refused
-    (e.g. a JWT secret shorter than 32 bytes)."""
-    from jobrunner.domain.errors import ConfigurationError
+    (e.g. a JWT secret shorter than 32 bytes). With ``existing_database`` the command only
+    uses a database: when the data folder holds none, it says so and creates nothing (no
+    database, no secret)."""
     from jobrunner.runtime import load_runtime
 
-    try:
-        return load_runtime(get_settings(), demo=demo)
-    except ConfigurationError as exc:
-        console.print(f"[red]refusing to start: {escape(exc.detail)}[/red]", soft_wrap=True)
-        raise typer.Exit(1) from None
+    with reported_errors():
+        settings = get_settings()
+        if existing_database:
+            _require_database(settings)
+        return load_runtime(settings, demo=demo)
+
+
+def _require_database(settings: Settings) -> None:
+    from jobrunner.auth.tokens import check_secret
+    from jobrunner.db.embedded import embedded_database_exists, pgdata_of
+
+    if settings.jwt_secret:  # a refused secret is said first, as by every other command
+        check_secret(settings.jwt_secret, "JOBRUNNER_JWT_SECRET")
+    if settings.database_url is None and not embedded_database_exists(settings.data_dir):
+        fail(f"no database in {pgdata_of(settings.data_dir)}: set JOBRUNNER_DATA_DIR to the data folder "
+             "of `jobrunner run` (or DATABASE_URL), or create one with `jobrunner migrate`")
+
+
+def _listen_address(host: str | None, port: int | None) -> tuple[str, int]:
+    """The address to serve on; exit 1 in one line when it is taken (checked before the
+    database is started or migrated, and before any token is printed)."""
+    from jobrunner.service import check_port
+
+    with reported_errors():
+        settings = get_settings()
+        address = (host or settings.host, port or settings.port)
+        check_port(*address)
+    return address
 
 
 _DEMO_HELP = ("Serve the demo sign-in (/v1/demo/*: an admin token for anyone who can reach the port). "
@@ -39,7 +131,8 @@ def migrate() -> None:
     from jobrunner.db import migrate as migrations
 
     runtime = _runtime()
-    migrations.upgrade(runtime.database_url)
+    with reported_errors():
+        migrations.upgrade(runtime.database_url)
     console.print("[green]database migrated[/green]")
 
 
@@ -50,23 +143,19 @@ def token(
     ttl: Annotated[Optional[int], typer.Option(
         "--ttl", help="Lifetime in seconds (default JOBRUNNER_TOKEN_TTL_SECONDS; at most JOBRUNNER_MAX_TOKEN_TTL_SECONDS)")] = None,
 ) -> None:
-    """Print a bearer token for a user."""
+    """Print a bearer token for a user (of an existing database: this command creates none)."""
     from jobrunner.auth.tokens import check_ttl, issue_token
     from jobrunner.db.identities import find_membership
-    from jobrunner.domain.errors import InvalidInput
 
-    settings = get_settings()
-    ttl = settings.token_ttl_seconds if ttl is None else ttl
-    try:
+    with reported_errors():
+        settings = get_settings()
+        ttl = settings.token_ttl_seconds if ttl is None else ttl
         check_ttl(ttl, settings.max_token_ttl_seconds)
-    except InvalidInput as exc:
-        console.print(f"[red]{escape(exc.detail)}[/red]", soft_wrap=True)
-        raise typer.Exit(1) from None
-    runtime = _runtime()
-    organization_id = asyncio.run(find_membership(runtime.database_url, user, org))
+    runtime = _runtime(existing_database=True)
+    with reported_errors():
+        organization_id = asyncio.run(find_membership(runtime.database_url, user, org))
     if organization_id is None:
-        console.print(f"[red]no user {user!r}{' in ' + org if org else ''}[/red]")
-        raise typer.Exit(1)
+        fail(f"no user {user!r}{' in ' + org if org else ''}")
     typer.echo(issue_token(runtime.jwt_secret, user, organization_id, ttl))
 
 
@@ -78,7 +167,8 @@ def demo_data(
     from jobrunner.db.demo_data import load_demo_data
 
     runtime = _runtime()
-    asyncio.run(load_demo_data(runtime.database_url, quotes_per_org=quotes))
+    with reported_errors():
+        asyncio.run(load_demo_data(runtime.database_url, quotes_per_org=quotes))
     console.print("[green]demo data loaded[/green]")
 
 
@@ -92,8 +182,10 @@ def serve(
     """Serve the HTTP API (with an in-process worker unless --no-worker)."""
     from jobrunner.service import serve as serve_service
 
-    settings = get_settings()
-    serve_service(_runtime(demo=demo), host=host or settings.host, port=port or settings.port, with_worker=worker)
+    host, port = _listen_address(host, port)
+    runtime = _runtime(demo=demo)
+    with reported_errors():
+        serve_service(runtime, host=host, port=port, with_worker=worker)
 
 
 @app.command("worker")
@@ -103,7 +195,9 @@ def worker_command(
     """Run a worker process."""
     from jobrunner.worker.main import run_worker_process
 
-    run_worker_process(_runtime(), concurrency=concurrency)
+    runtime = _runtime()
+    with reported_errors():
+        run_worker_process(runtime, concurrency=concurrency)
 
 
 @app.command()
@@ -116,8 +210,10 @@ def run(
     token per demo user (in demo mode), then serve the API with a worker."""
     from jobrunner.service import run_all
 
-    settings: Settings = get_settings()
-    run_all(_runtime(demo=demo), host=host or settings.host, port=port or settings.port)
+    host, port = _listen_address(host, port)
+    runtime = _runtime(demo=demo)
+    with reported_errors():
+        run_all(runtime, host=host, port=port)
 
 
 # Commands that drive a running service over HTTP (jobs, export).

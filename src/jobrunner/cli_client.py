@@ -3,8 +3,8 @@ cancel|retry`` and ``export REPORT --wait -o FILE`` with a Rich progress bar.
 
 Plugged into ``jobrunner`` by cli.py (``app.add_typer(jobs_app, name="jobs")`` and
 ``app.command("export")(export_command)``); ``python -m jobrunner.cli_client`` runs them
-on their own. The service is ``--url`` (or JOBRUNNER_URL, default http://127.0.0.1:3000),
-the token ``--token`` or JOBRUNNER_TOKEN."""
+on their own. The service is ``--url`` (or JOBRUNNER_URL; default http://127.0.0.1:$PORT, the port
+``make run`` serves on, 3000 unless PORT is set), the token ``--token`` or JOBRUNNER_TOKEN."""
 
 from __future__ import annotations
 
@@ -17,15 +17,16 @@ from typing import Annotated, Any, Optional, TypeVar
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from jobrunner.client import ApiError, JobrunnerClient, explain
 from jobrunner.domain.states import JobStatus
 
-DEFAULT_URL = "http://127.0.0.1:3000"
-
-Url = Annotated[str, typer.Option("--url", envvar="JOBRUNNER_URL", help="The service's base URL")]
+Url = Annotated[Optional[str], typer.Option(
+    "--url", envvar="JOBRUNNER_URL", show_default="http://127.0.0.1:$PORT, PORT default 3000",
+    help="The service's base URL")]
 Token = Annotated[Optional[str], typer.Option("--token", envvar="JOBRUNNER_TOKEN", help="Bearer token (or JOBRUNNER_TOKEN)")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer (for scripts)")]
 JobId = Annotated[str, typer.Argument(help="The job's id")]
@@ -36,8 +37,23 @@ errors = Console(stderr=True)
 T = TypeVar("T")
 
 
-def call(url: str, token: str | None, action: str, work: Callable[[JobrunnerClient], Awaitable[T]]) -> T:
+def default_url() -> str:
+    """The service ``jobrunner run`` serves on this machine: its port setting (PORT)."""
+    from pydantic import ValidationError
+
+    from jobrunner.settings import get_settings, invalid_setting
+
+    try:
+        return f"http://127.0.0.1:{get_settings().port}"
+    except ValidationError as exc:
+        errors.print(f"[red]invalid setting {escape(invalid_setting(exc))}; or give the service's address "
+                     "with --url or JOBRUNNER_URL[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def call(url: str | None, token: str | None, action: str, work: Callable[[JobrunnerClient], Awaitable[T]]) -> T:
     """Runs ``work`` with a client; API and connection errors become one plain line and exit 1."""
+    url = url or default_url()
 
     async def run() -> T:
         async with JobrunnerClient(url, token) as api:
@@ -49,7 +65,7 @@ def call(url: str, token: str | None, action: str, work: Callable[[JobrunnerClie
         errors.print(f"[red]{explain(exc, action)}[/red]")
         raise typer.Exit(1) from exc
     except httpx.HTTPError as exc:
-        errors.print(f"[red]Could not reach the service at {url}: {exc}[/red]")
+        errors.print(f"[red]Could not reach the service at {url}: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(1) from exc
 
 
@@ -77,7 +93,7 @@ def create_command(
     priority: Annotated[Optional[int], typer.Option(help="0-10, higher runs first")] = None,
     max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="0-10")] = None,
     scheduled_at: Annotated[Optional[str], typer.Option("--scheduled-at", help="ISO 8601 time of the first run")] = None,
-    url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False,
+    url: Url = None, token: Token = None, as_json: AsJson = False,
 ) -> None:
     """Start a job; prints its id."""
     try:
@@ -96,7 +112,7 @@ def list_command(
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=100)] = 25,
     status: Annotated[Optional[str], typer.Option(help="Only jobs in this state")] = None,
     job_type: Annotated[Optional[str], typer.Option("--type", help="Only jobs of this type")] = None,
-    url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False,
+    url: Url = None, token: Token = None, as_json: AsJson = False,
 ) -> None:
     """My jobs, newest first."""
     answer = call(url, token, "view jobs", lambda api: api.list_jobs(
@@ -113,21 +129,21 @@ def list_command(
 
 
 @jobs_app.command("status")
-def status_command(job_id: JobId, url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False) -> None:
+def status_command(job_id: JobId, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
     """A job's status, progress and result."""
     answer = call(url, token, "view jobs", lambda api: api.get_status(job_id))
     print_json(answer.status) if as_json else describe(answer.status)
 
 
 @jobs_app.command("cancel")
-def cancel_command(job_id: JobId, url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False) -> None:
+def cancel_command(job_id: JobId, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
     """Cancel a queued, running or retrying job."""
     answer = call(url, token, "cancel this job", lambda api: api.cancel_job(job_id))
     print_json(answer) if as_json else typer.echo(answer["message"])
 
 
 @jobs_app.command("retry")
-def retry_command(job_id: JobId, url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False) -> None:
+def retry_command(job_id: JobId, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
     """Retry a failed job that has retries left."""
     answer = call(url, token, "retry this job", lambda api: api.retry_job(job_id))
     print_json(answer) if as_json else typer.echo(answer["message"])
@@ -154,7 +170,7 @@ def export_command(
     priority: Annotated[Optional[int], typer.Option(help="0-10, higher runs first")] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job and download the file")] = False,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to save the file (with --wait)")] = None,
-    url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False,
+    url: Url = None, token: Token = None, as_json: AsJson = False,
 ) -> None:
     """Export a report. With --wait: a progress bar until it is done, then the file is
     downloaded (Ctrl-C asks whether to cancel the job)."""
@@ -180,7 +196,7 @@ def export_command(
         raise typer.Exit(1)
 
 
-def wait_and_download(url: str, token: str | None, job_id: str, output: Path, quiet: bool) -> dict[str, Any]:
+def wait_and_download(url: str | None, token: str | None, job_id: str, output: Path, quiet: bool) -> dict[str, Any]:
     async def work(api: JobrunnerClient) -> dict[str, Any]:
         if quiet:
             final = await follow(api, job_id, None)
@@ -201,7 +217,7 @@ def wait_and_download(url: str, token: str | None, job_id: str, output: Path, qu
     return call(url, token, "follow this export", work)
 
 
-def offer_cancel(url: str, token: str | None, job_id: str) -> None:
+def offer_cancel(url: str | None, token: str | None, job_id: str) -> None:
     """After Ctrl-C: the job keeps running on the service unless the user cancels it."""
     errors.print()
     try:

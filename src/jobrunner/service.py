@@ -5,6 +5,8 @@ puts them in one process."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -53,6 +55,28 @@ def demo_mode_line(runtime: Runtime) -> str:
     return f"demo mode: off ({runtime.demo_reason}): no demo sign-in; tokens come from `jobrunner token`"
 
 
+def check_port(host: str, port: int) -> None:
+    """ConfigurationError when ``host:port`` cannot be listened on (another service, or a
+    second ``make run``, holds it): a bind test, as uvicorn binds (SO_REUSEADDR)."""
+    from jobrunner.domain.errors import ConfigurationError
+
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise ConfigurationError(f"cannot listen on {host}:{port}: unknown host {host!r}") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise ConfigurationError(
+                        f"port {port} on {host} is in use (is jobrunner already running? "
+                        "choose another with PORT or --port)") from None
+                raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def run_all(runtime: Runtime, *, host: str, port: int) -> None:
     """Migrate, load demo data into an empty database, print tokens (in demo mode), serve
     with a worker."""
@@ -85,4 +109,5 @@ def _print_welcome(runtime: Runtime, host: str, port: int) -> None:
             # One line per user, plain, so a terminal can copy it whole and a script can parse it.
             print(f"  {user.user_id} ({user.role}, {user.organization_id}): {token}", flush=True)
     base = f"http://{host}:{port}"
-    console.print(f"API: {base}/v1/jobs   docs: {base}/docs   health: {base}/healthz")
+    console.print(f"jobs page: {base}/", soft_wrap=True)
+    console.print(f"API: {base}/v1/jobs   docs: {base}/docs   health: {base}/healthz", soft_wrap=True)

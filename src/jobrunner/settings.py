@@ -10,7 +10,7 @@ from pathlib import Path
 
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -162,3 +162,11 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def invalid_setting(exc: ValidationError) -> str:
+    """The first setting a ``ValidationError`` of ``Settings()`` refuses, as its variable's
+    name and why (for a one-line error)."""
+    error = exc.errors()[0]
+    name = ".".join(map(str, error["loc"]))
+    return f"{name if name.isupper() else 'JOBRUNNER_' + name.upper()}: {error['msg']}"

@@ -1,5 +1,6 @@
 """Smoke test of the README's first command: `make run` on the embedded database serves
-/healthz, prints a token per demo user, and those tokens work against the API."""
+/healthz, names the jobs page, prints a token per demo user, and those tokens work
+against the API; after SIGTERM nothing is left running, not even the embedded PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import REPO_ROOT, command_env, free_port
+from tests.support.processes import REPO_ROOT, command_env, free_port, postgres_serving, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 TOKEN_LINE = re.compile(r"^\s+(user_\w+) \((\w+), (org_\w+)\): (eyJ[\w.-]+)$")
@@ -22,6 +23,7 @@ TOKEN_LINE = re.compile(r"^\s+(user_\w+) \((\w+), (org_\w+)\): (eyJ[\w.-]+)$")
 
 def test_make_run_serves_with_embedded_database(tmp_path: Path) -> None:
     port = free_port()
+    pgdata = tmp_path / "data" / "pgdata"
     env = command_env(PORT=str(port), JOBRUNNER_DATA_DIR=str(tmp_path / "data"))
     process = subprocess.Popen(
         ["make", "--no-print-directory", "run"], cwd=REPO_ROOT, env=env,
@@ -32,18 +34,8 @@ def test_make_run_serves_with_embedded_database(tmp_path: Path) -> None:
     reader.start()
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "".join(lines)
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("no /healthz within 90 s:\n" + "".join(lines))
-
+        wait_until_healthy(process, base, lambda: "".join(lines))
+        assert f"jobs page: {base}/\n" in lines, "".join(lines)
         tokens = {m[1]: m[4] for m in (TOKEN_LINE.match(line.rstrip("\n")) for line in list(lines)) if m}
         assert set(tokens) == {"user_admin", "user_member", "user_viewer", "user_globex"}, "".join(lines)
         listed = httpx.get(f"{base}/v1/jobs", headers={"Authorization": f"Bearer {tokens['user_member']}"})
@@ -56,15 +48,30 @@ def test_make_run_serves_with_embedded_database(tmp_path: Path) -> None:
         assert created.status_code == 202, created.text
     finally:
         _stop(process)
+        left = postgres_serving(pgdata)
+        for postgres in left:
+            postgres.send_signal(signal.SIGINT)  # fast shutdown: don't leave it to the machine
+    assert not left, "the embedded PostgreSQL outlived `make run`"
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the whole process group (make and the service), SIGKILL if it lingers."""
+def _stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM the whole process group (make and the service) and wait until every one of
+    them has exited (the service stops the embedded PostgreSQL on its way out); SIGKILL
+    what lingers."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
     except ProcessLookupError:
         return
+    try:
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise
+        pass
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            os.killpg(process.pid, 0)  # ProcessLookupError once the group is empty
+            time.sleep(0.2)
+    except ProcessLookupError:
+        return
+    os.killpg(process.pid, signal.SIGKILL)
+    pytest.fail("`make run` did not exit within 30 s of SIGTERM")

@@ -122,15 +122,15 @@ def test_the_cli_refuses_to_start_with_a_short_secret(tmp_path) -> None:
     for command in (["serve", "--port", "1"], ["token", "--user", "user_admin"], ["worker"]):
         answer = jobrunner(*command, env=env, timeout=60)
         assert answer.returncode == 1, (command, answer.stdout, answer.stderr)
-        lines = [line for line in answer.stdout.splitlines() if line.strip()]
-        assert len(lines) == 1 and "32 bytes" in lines[0] and "JOBRUNNER_JWT_SECRET" in lines[0], answer.stdout
-        assert "Traceback" not in answer.stderr
+        lines = [line for line in answer.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and "32 bytes" in lines[0] and "JOBRUNNER_JWT_SECRET" in lines[0], answer.stderr
+        assert answer.stdout == ""
 
 
 def test_the_cli_refuses_a_ttl_over_the_maximum(tmp_path) -> None:
     env = command_env(JOBRUNNER_JWT_SECRET=JWT_SECRET, JOBRUNNER_DATA_DIR=str(tmp_path / "data"))
     for ttl in (str(DAY + 1), str(10 * 365 * DAY), "0", "-5"):
         answer = jobrunner("token", "--user", "user_admin", "--ttl", ttl, env=env, timeout=60)
-        assert answer.returncode == 1, (ttl, answer.stdout)
-        assert "lifetime" in answer.stdout and str(DAY) in answer.stdout
-        assert "Traceback" not in answer.stderr
+        assert answer.returncode == 1, (ttl, answer.stderr)
+        assert "lifetime" in answer.stderr and str(DAY) in answer.stderr
+        assert answer.stdout == "" and "Traceback" not in answer.stderr

@@ -6,8 +6,12 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import httpx
+import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +33,31 @@ def jobrunner(*args: str, env: Mapping[str, str], timeout: float = 120) -> subpr
         [sys.executable, "-m", "jobrunner.cli", *args],
         env=dict(env), capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
     )
+
+
+def postgres_serving(pgdata: Path) -> list[psutil.Process]:
+    """The embedded PostgreSQL processes (postmasters) serving ``pgdata``."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "postgres" and str(pgdata) in (process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def wait_until_healthy(process: subprocess.Popen, base_url: str, output: Callable[[], str],
+                       timeout: float = 90) -> None:
+    """Polls ``base_url/healthz`` until it answers 200; fails with ``output()`` (what the
+    process printed) when the process exits first or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, output()
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"no /healthz within {timeout:.0f} s:\n{output()}")
 
 
 def free_port() -> int:

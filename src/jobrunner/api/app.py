@@ -90,7 +90,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served offline by api/routes/docs.py
         redoc_url=None,
     )
     app.state.settings = settings

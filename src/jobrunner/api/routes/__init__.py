@@ -1,6 +1,6 @@
 """Every router the app serves. A feature adds its own with one line here."""
 
-from jobrunner.api.routes import downloads, health, integrations, jobs, uploads
+from jobrunner.api.routes import docs, downloads, health, integrations, jobs, uploads
 from jobrunner.web import me
 from jobrunner.web import routes as web
 
@@ -12,6 +12,7 @@ ROUTERS = [
     web.router,
     integrations.router,
     uploads.router,
+    docs.router,
 ]
 
 # Served only when the service runs with demo data (settings.demo_mode).
