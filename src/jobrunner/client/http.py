@@ -6,7 +6,6 @@ once final, exponential backoff with jitter on network errors, 429 and 5xx."""
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from jobrunner import backoff
 from jobrunner.client.errors import ApiError
 
 FINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
@@ -44,9 +44,10 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 
 
 def backoff_seconds(failures: int) -> float:
-    """Full-ish jitter: between half and all of min(cap, base * 2**(failures-1))."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1))
-    return ceiling / 2 + random.random() * ceiling / 2
+    """The pause after ``failures`` (1, 2, ...) failed polls in a row: the service's own
+    backoff (``jobrunner/backoff.py``), between half and all of
+    ``min(cap, base * 2**(failures-1))``."""
+    return backoff.backoff_seconds(failures - 1, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_CAP_SECONDS)
 
 
 class JobrunnerClient:

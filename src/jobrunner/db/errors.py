@@ -16,7 +16,7 @@ from typing import TypeVar
 import asyncpg
 
 from jobrunner.domain.errors import InvalidInput, JobrunnerError
-from jobrunner.worker.backoff import backoff_seconds
+from jobrunner.backoff import backoff_seconds
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def translate(exc: BaseException) -> JobrunnerError:
 async def wait_for_database(
     attempt: Callable[[], Awaitable[T]], *, what: str, base: float, cap: float
 ) -> T:
-    """Run ``attempt`` until it succeeds, sleeping with backoff (``worker/backoff.py``)
+    """Run ``attempt`` until it succeeds, sleeping with backoff (``jobrunner/backoff.py``)
     between tries while the database is unavailable. Other errors propagate."""
     failures = 0
     while True:

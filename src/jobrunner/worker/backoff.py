@@ -1,25 +1,7 @@
-"""Retry delays: exponential backoff with "equal jitter".
+"""Moved to ``jobrunner/backoff.py`` (the database, the listener and the HTTP client use it
+too, and none of them may import the worker). Kept only until ``worker/loop.py``,
+``rescuer.py`` and ``writer.py`` import it from there; then delete this module."""
 
-A pure function so tests control randomness (and so time): ``rand`` returns a float in
-[0, 1). Half of the exponential delay is kept, the other half is random, so retries of
-many jobs that failed together spread out, yet none retries sooner than half its delay.
-"""
+from jobrunner.backoff import backoff_seconds
 
-from __future__ import annotations
-
-import random
-from collections.abc import Callable
-
-
-def backoff_seconds(
-    retry_count: int,
-    *,
-    base: float,
-    cap: float,
-    rand: Callable[[], float] = random.random,
-) -> float:
-    """The delay before the retry that follows ``retry_count`` earlier retries:
-    ``d = min(cap, base * 2**retry_count)``, then a uniform pick in ``[d/2, d)``."""
-    exponent = min(max(retry_count, 0), 62)
-    delay = min(cap, base * (2.0**exponent))
-    return delay / 2 + rand() * delay / 2
+__all__ = ["backoff_seconds"]
