@@ -12,8 +12,9 @@ from jobrunner.api.deps import TokenCache
 from jobrunner.api.routes.jobs import etag_matches
 from jobrunner.auth.tokens import issue_token
 from jobrunner.domain.errors import AuthenticationError, NotFound
-from jobrunner.jobs.presenters import iso_utc, retry_after, status_etag
+from jobrunner.jobs.presenters import retry_after, status_etag
 from jobrunner.jobs.service import parse_job_id
+from jobrunner.timestamps import iso_utc
 
 SECRET = "unit-test-secret-of-a-decent-length-0123456789"
 

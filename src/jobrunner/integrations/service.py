@@ -19,7 +19,7 @@ from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.payloads import Name
 from jobrunner.integrations.secrets import secret_box
 from jobrunner.jobs.models import field_errors
-from jobrunner.jobs.presenters import iso_utc
+from jobrunner.timestamps import iso_utc
 from jobrunner.outbound.client import policy_from
 from jobrunner.outbound.policy import DestinationPolicy
 from jobrunner.outbound.urls import MAX_URL_LENGTH, BadURL, check_target_url

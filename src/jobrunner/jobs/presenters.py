@@ -7,7 +7,6 @@ registers one that issues a fresh signed ``downloadUrl`` each time the status is
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import orjson
 
 from jobrunner.domain.states import JobStatus, can_retry, poll_interval_seconds
+from jobrunner.timestamps import iso_utc
 
 ResultPresenter = Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any]]
 """``fn(result, job_row) -> result``; ``job_row`` has the database column names."""
@@ -28,15 +28,6 @@ JUST_CREATED_SECONDS = 2.0
 def register_result_presenter(job_type: str, presenter: ResultPresenter) -> ResultPresenter:
     _RESULT_PRESENTERS[job_type] = presenter
     return presenter
-
-
-def iso_utc(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is not dt.UTC:
-        value = value.astimezone(dt.UTC)
-    # isoformat is C code: the cheapest way on the polling path.
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def present_result(row: Mapping[str, Any]) -> Any:

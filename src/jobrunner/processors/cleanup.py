@@ -13,7 +13,7 @@ from typing import Any
 
 from jobrunner.db.sql import Q
 from jobrunner.domain.payloads import CleanupPayload
-from jobrunner.jobs.presenters import iso_utc
+from jobrunner.timestamps import iso_utc
 from jobrunner.retention.files import files_of_jobs, remove_files
 from jobrunner.storage import export_storage
 from jobrunner.uploads.store import UploadStore

@@ -25,11 +25,12 @@ import datetime as dt
 import functools
 
 from jobrunner.exports.files import ExportFile, discard_export, record_export_file
-from jobrunner.exports.naming import download_name, download_path, iso_ms, storage_key
+from jobrunner.exports.naming import download_name, download_path, storage_key
 from jobrunner.reports.sql import estimate_select, estimated_rows
 from jobrunner.reports.validation import validate_export
 from jobrunner.reports.writers import WRITERS, RowProgress
 from jobrunner.storage import export_storage
+from jobrunner.timestamps import iso_utc
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.registry import Step, processor
 
@@ -93,8 +94,8 @@ async def export_report(ctx: JobContext) -> dict:
         "downloadUrl": download_path(ctx.job_id),
         "fileSize": size,
         "recordCount": record_count,
-        "generatedAt": iso_ms(generated_at),
+        "generatedAt": iso_utc(generated_at),
         "reportType": request.report.name,
         "format": request.format,
-        "expiresAt": iso_ms(expires_at),
+        "expiresAt": iso_utc(expires_at),
     }

@@ -17,7 +17,7 @@ from jobrunner.domain.payloads import NotificationPayload
 from jobrunner.integrations.delivery import post_signed
 from jobrunner.integrations.repository import find_integration
 from jobrunner.integrations.secrets import secret_box
-from jobrunner.jobs.presenters import iso_utc
+from jobrunner.timestamps import iso_utc
 from jobrunner.notifications import email
 from jobrunner.notifications.templates import render, template_exists
 from jobrunner.outbound.client import outbound_client

@@ -22,7 +22,7 @@ from jobrunner.domain.payloads import SyncPayload
 from jobrunner.integrations.delivery import post_signed
 from jobrunner.integrations.repository import Integration, find_integration
 from jobrunner.integrations.secrets import secret_box
-from jobrunner.jobs.presenters import iso_utc
+from jobrunner.timestamps import iso_utc
 from jobrunner.outbound.client import outbound_client
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.registry import Step, processor

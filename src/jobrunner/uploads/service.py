@@ -19,7 +19,7 @@ from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.quotas import upload_refusal
-from jobrunner.jobs.presenters import iso_utc
+from jobrunner.timestamps import iso_utc
 from jobrunner.settings import Settings
 from jobrunner.storage import FileMissing, LocalDiskStorage, Storage
 from jobrunner.uploads import links
