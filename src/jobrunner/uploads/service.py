@@ -21,7 +21,7 @@ from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.quotas import upload_refusal
 from jobrunner.timestamps import iso_utc
 from jobrunner.settings import Settings
-from jobrunner.storage import FileMissing, LocalDiskStorage, Storage
+from jobrunner.storage import FileMissing, Storage
 from jobrunner.uploads import links
 from jobrunner.uploads.store import UploadStore, rejected_rows_key, upload_key
 
@@ -37,7 +37,7 @@ class UploadService:
         self._settings = settings
         self._store = UploadStore.from_settings(settings)
         self._settings = settings
-        self._files = LocalDiskStorage(self._store.root)
+        self._files = self._store.storage()
         self._access = JobsRepository(pool)
         self._secret = jwt_secret
 
