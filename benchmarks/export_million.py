@@ -204,7 +204,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.child:
-        import uvloop  # the worker runs on uvloop (worker/main.py); so does its stand-in here
+        import uvloop  # the worker runs on uvloop (service.py); so does its stand-in here
 
         print(json.dumps(uvloop.run(child(args.database_url, *args.child))))
         return

@@ -56,7 +56,7 @@ end
 
 def jobrunner_app():
     """uvicorn --factory entry point: jobrunner's app exactly as served, without a worker."""
-    from jobrunner.api.app import create_app
+    from jobrunner.app import create_app
     from jobrunner.settings import Settings
 
     settings = Settings(pool_max_size=int(os.environ.get("BENCH_POOL_SIZE", "10")))

@@ -1,4 +1,7 @@
-"""The application factory."""
+"""The application factory: the HTTP API (``jobrunner.api``) and the jobs page with its
+demo sign-in (``jobrunner.web``) in one ASGI app. Neither package imports the other's
+routes; this module puts them together, with the job types (``plugins``) and the result
+presenters of the export and import features."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from jobrunner.api.deps import TokenCache
 from jobrunner.api.errors import install_error_handlers
 from jobrunner.api.middleware import BodySizeLimit, Metrics
 from jobrunner.api.openapi import build_openapi
-from jobrunner.api.routes import DEMO_ROUTERS, ROUTERS
+from jobrunner.api.routes import ROUTERS as API_ROUTERS
 from jobrunner.api.routing import DirectDispatch, DirectRoute
 from jobrunner.db.errors import DatabaseUnavailable
 from jobrunner.db.jobs_repository import JobsRepository
@@ -26,8 +29,13 @@ from jobrunner.jobs.presenters import register_result_presenter
 from jobrunner.jobs.service import JobService
 from jobrunner.settings import Settings
 from jobrunner.uploads.links import rejected_rows_presenter
+from jobrunner.web import routes as web
 
 log = logging.getLogger(__name__)
+
+ROUTERS = [*API_ROUTERS, web.router]
+# Served only when the service runs with demo data (settings.demo_mode).
+DEMO_ROUTERS = [web.demo_router]
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager]
 

@@ -101,7 +101,7 @@ def worker_command(
     concurrency: Annotated[Optional[int], typer.Option(help="Jobs run at once by this process")] = None,
 ) -> None:
     """Run a worker process."""
-    from jobrunner.worker.main import run_worker_process
+    from jobrunner.service import run_worker_process
 
     run_worker_process(_runtime(), concurrency=concurrency)
 

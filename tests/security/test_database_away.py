@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.db import migrate
 from jobrunner.db.pool import connect
 from jobrunner.db.seed import seed_identities

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.runtime import load_runtime, resolve_demo_mode
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET

@@ -18,7 +18,7 @@ import pytest
 
 from jobrunner.settings import Settings
 from jobrunner.uploads.store import UploadStore, upload_key
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.api.conftest import assert_problem, auth
 from tests.integration.jobtypes.conftest import start_job, wait_final
 from tests.integration.worker.conftest import fast_settings

@@ -14,7 +14,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from jobrunner.settings import Settings
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.api.conftest import auth
 from tests.integration.jobtypes.conftest import start_job, wait_final
 from tests.integration.worker.conftest import fast_settings

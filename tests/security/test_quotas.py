@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.integration.api.conftest import EXPORT_BODY, assert_problem, auth, set_state, state_columns

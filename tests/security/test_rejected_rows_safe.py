@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from jobrunner.settings import Settings
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.api.conftest import auth
 from tests.integration.jobtypes.conftest import start_job, wait_final
 from tests.integration.worker.conftest import fast_settings

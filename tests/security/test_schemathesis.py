@@ -16,7 +16,7 @@ import schemathesis
 import uvicorn
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.integration.api.conftest import EXPORT_BODY, token_for

@@ -21,7 +21,7 @@ from jobrunner.domain.errors import DestinationNotAllowed
 from jobrunner.outbound.client import outbound_client
 from jobrunner.outbound.policy import DestinationPolicy, ip_literal
 from jobrunner.settings import Settings
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.api.conftest import assert_problem, auth
 from tests.integration.jobtypes.conftest import start_job, wait_final
 from tests.integration.worker.conftest import fast_settings

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.auth.tokens import issue_token
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET

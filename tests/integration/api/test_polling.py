@@ -94,7 +94,7 @@ async def test_healthz_and_metrics(client, app, create_job):
 async def test_healthz_503_before_startup(settings):
     import httpx
 
-    from jobrunner.api.app import create_app
+    from jobrunner.app import create_app
 
     app = create_app(settings, "postgresql://postgres@127.0.0.1:5432/x", "s")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:

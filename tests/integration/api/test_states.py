@@ -114,7 +114,7 @@ async def test_cancel_racing_retry_ends_consistent(client, create_job, db):
 
 async def test_racing_cancel_and_retry_on_separate_connections(create_job, database_url, client):
     """The same guarded statements from two independent apps (two pools) at once."""
-    from jobrunner.api.app import create_app
+    from jobrunner.app import create_app
     from jobrunner.settings import Settings
     from tests.conftest import JWT_SECRET
     import httpx

@@ -191,7 +191,7 @@ async def test_purge_finds_files_of_deleted_jobs(client, exported, settings) -> 
 
 
 async def test_worker_maintenance_purges_expired_files_on_its_own(exported, settings, database_url) -> None:
-    """What every worker process runs beside its jobs (worker/main.py, service.py)."""
+    """What every worker process runs beside its jobs (service.py, the composition root)."""
     ctx, _ = exported
     await ctx.pool.execute("UPDATE export_files SET expires_at = created_at WHERE job_id = $1", ctx.job_id)
     assert stored_file(settings, ctx).exists()

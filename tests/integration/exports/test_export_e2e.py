@@ -1,7 +1,7 @@
 """The document's two export transcripts end to end: the real API (httpx against
 ``create_app``) and a real in-process worker, on seeded data.
 
-Needs the API branch (``jobrunner.api.app.create_app``, ``jobrunner.jobs.presenters``)
+Needs the API branch (``jobrunner.app.create_app``, ``jobrunner.jobs.presenters``)
 and the engine branch (``jobrunner.worker.loop.Worker``); after the merge, remove the
 skip and make sure the app registers the export presenter and includes the downloads
 router (see docs/exports.md, "Wiring")."""
@@ -30,7 +30,7 @@ FAST = dict(
 
 @contextlib.asynccontextmanager
 async def service(database_url: str, data_dir: Path):
-    from jobrunner.api.app import create_app
+    from jobrunner.app import create_app
     from jobrunner.worker.loop import Worker
 
     settings = Settings(data_dir=data_dir, jwt_secret=JWT_SECRET, database_url=database_url, **FAST)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from jobrunner.settings import Settings
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.api.conftest import app, auth, client, db  # noqa: F401 - fixtures
 from tests.integration.worker.conftest import fast_settings
 from tests.support.receivers import SmtpSink, smtp_server

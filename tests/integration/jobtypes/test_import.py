@@ -17,7 +17,7 @@ import httpx
 
 from jobrunner.imports.samples import write_customers
 from jobrunner.settings import Settings
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.jobtypes.conftest import auth, start_job, wait_final
 from tests.support.workers import spawn_worker, stop_worker
 

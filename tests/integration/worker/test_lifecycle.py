@@ -6,7 +6,7 @@ import asyncio
 
 import asyncpg
 
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.worker.conftest import eventually, fast_settings, wait_status
 from tests.support.jobs import insert_job, job
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
+from jobrunner.api.bodies import JSON, json_response, read_json
 from jobrunner.api.deps import Caller
 from jobrunner.api.errors import problem_responses
-from jobrunner.api.routes.jobs import JSON, json_response, read_json
 from jobrunner.integrations.service import IntegrationRequest, IntegrationResponse, IntegrationService
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])

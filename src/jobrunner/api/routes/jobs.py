@@ -5,16 +5,15 @@ validation on the polling path); the models only document the answers in OpenAPI
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from jobrunner.api.bodies import JSON, json_response, read_json
 from jobrunner.api.deps import Caller, Jobs, authenticate
-from jobrunner.api.errors import UnsupportedMediaType, problem_responses
+from jobrunner.api.errors import problem_responses
 from jobrunner.api.routing import DirectRoute
-from jobrunner.domain.errors import InvalidInput
 from jobrunner.domain.states import JobStatus
 from jobrunner.jobs.models import (
     CreateJobResponse,
@@ -26,30 +25,6 @@ from jobrunner.jobs.presenters import dumps_jobs_answer, present_status, retry_a
 from jobrunner.jobs.service import MAX_PAGE, Page
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-
-JSON = "application/json"
-
-
-def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """``body`` as JSON (or already-serialized JSON bytes)."""
-    content = body if isinstance(body, bytes) else orjson.dumps(body)
-    return Response(content, status_code=status_code, headers=headers, media_type=JSON)
-
-
-async def read_json(request: Request) -> Any:
-    """The body as JSON. No Content-Type is read as JSON; another media type is a 415."""
-    content_type = request.headers.get("content-type")
-    if content_type is not None:
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type != JSON and not media_type.endswith("+json"):
-            raise UnsupportedMediaType(f"expected {JSON}, got {media_type or 'nothing'}")
-    body = await request.body()
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        where = f"not valid JSON (line {exc.lineno}, column {exc.colno})"
-        raise InvalidInput("malformed JSON", [{"loc": "body", "message": where}]) from exc
-
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
     """Weak comparison (RFC 9110 §13.1.2), as If-None-Match requires."""

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from jobrunner.api.bodies import json_response
 from jobrunner.api.deps import Caller, authenticate
 from jobrunner.api.errors import UnsupportedMediaType, problem_responses
 from jobrunner.api.files import serve_file
-from jobrunner.api.routes.jobs import json_response
 from jobrunner.uploads.service import UploadService
 
 router = APIRouter(tags=["imports"])
