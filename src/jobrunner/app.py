@@ -10,6 +10,7 @@ import logging
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -50,7 +51,7 @@ async def _open_pool(database_url: str, settings: Settings) -> FairPool:
     """The API's pool, warm (``pool_min_size`` connections). When the database is away at
     start, an empty pool instead: the API serves (503 with Retry-After) and connects on
     the first request after the database is back."""
-    options = {
+    options: dict[str, Any] = {
         "max_size": settings.pool_max_size,
         "stateless": True,
         "connect_timeout": settings.database_connect_timeout_seconds,

@@ -115,7 +115,9 @@ def list_command(
 def status_command(job_id: JobId, url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False) -> None:
     """A job's status, progress and result."""
     answer = call(url, token, "view jobs", lambda api: api.get_status(job_id))
-    print_json(answer.status) if as_json else describe(answer.status)
+    status = answer.status
+    assert status is not None  # no If-None-Match sent: never a 304
+    print_json(status) if as_json else describe(status)
 
 
 @jobs_app.command("cancel")

@@ -168,7 +168,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         detail = "no such endpoint"
     if exc.status_code == 304:
         return Response(status_code=304, headers=exc.headers)
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    return problem_response(exc.status_code, detail, headers=dict(exc.headers) if exc.headers else None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

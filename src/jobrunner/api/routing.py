@@ -35,7 +35,7 @@ class DirectDispatch:
 
     def __init__(self, app: ASGIApp, routes: Sequence[DirectRoute]) -> None:
         self.app = app
-        self.routes = [route for route in routes if "GET" in route.methods]
+        self.routes = [route for route in routes if "GET" in (route.methods or ())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":

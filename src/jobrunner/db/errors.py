@@ -52,7 +52,7 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresError, *UNAVAI
 
 # The ones only the driver raises (OSError and TimeoutError come from files and sockets
 # too): to recognise a database error that escaped, wherever it surfaces.
-DRIVER_ONLY_ERRORS: tuple[type[BaseException], ...] = (
+DRIVER_ONLY_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
 )
 

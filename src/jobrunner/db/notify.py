@@ -94,7 +94,7 @@ class Listener:
                 continue
             self._conn = conn
             lost = asyncio.Event()
-            conn.add_termination_listener(lambda _c: lost.set())
+            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
             try:
                 for channel, handler in self._channels.items():
                     await conn.add_listener(channel, self._dispatch(handler))

@@ -56,10 +56,11 @@ def present_export_result(
     return {**result, "downloadUrl": url}
 
 
-def export_result_presenter(secret: str, settings: Settings) -> Callable[[dict | None, Any], dict | None]:
+def export_result_presenter(secret: str, settings: Settings) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """``present_export_result`` bound to the secret and the link TTL of the settings."""
 
-    def present(result: dict[str, Any] | None, job_row: Any) -> dict[str, Any] | None:
-        return present_export_result(result, job_row, secret=secret, ttl_seconds=settings.download_link_ttl_seconds)
+    def present(result: dict[str, Any], job_row: Any) -> dict[str, Any]:
+        ttl = settings.download_link_ttl_seconds
+        return present_export_result(result, job_row, secret=secret, ttl_seconds=ttl) or result
 
     return present

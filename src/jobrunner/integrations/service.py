@@ -18,7 +18,7 @@ from jobrunner.db.sql import Q
 from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.payloads import Name
 from jobrunner.integrations.secrets import secret_box
-from jobrunner.jobs.models import field_errors
+from jobrunner.domain.field_errors import field_errors
 from jobrunner.timestamps import iso_utc
 from jobrunner.outbound.client import policy_from
 from jobrunner.outbound.policy import DestinationPolicy
@@ -85,7 +85,7 @@ class IntegrationService:
         try:
             request = IntegrationRequest.model_validate(body, context={"policy": policy_from(self._settings)})
         except ValidationError as exc:
-            raise InvalidInput("invalid integration", field_errors(exc)) from exc
+            raise InvalidInput("invalid integration", field_errors(exc.errors())) from exc
         row = await self._pool.fetchrow(
             Q.put_integration, claims.organization_id, checked_name, request.targetUrl,
             secret_box(self._settings).seal(request.secret),
@@ -108,7 +108,7 @@ def _valid_name(name: str) -> str:
     try:
         return _NameCheck(name=name).name
     except ValidationError as exc:
-        raise InvalidInput("invalid integration name", field_errors(exc)) from exc
+        raise InvalidInput("invalid integration name", field_errors(exc.errors())) from exc
 
 
 def _present(row: Any) -> dict[str, Any]:

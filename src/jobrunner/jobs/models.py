@@ -15,12 +15,12 @@ from jobrunner.domain.states import JobStatus
 
 _ISO_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 EXAMPLE_JOB_ID = "550e8400-e29b-41d4-a716-446655440000"
-EXAMPLE_PAYLOAD = {
+EXAMPLE_PAYLOAD: dict[str, Any] = {
     "reportType": "quotes",
     "format": "csv",
     "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-12-31"},
 }
-EXAMPLE_JOB = {
+EXAMPLE_JOB: dict[str, Any] = {
     "id": EXAMPLE_JOB_ID,
     "organizationId": "org_acme",
     "userId": "user_admin",

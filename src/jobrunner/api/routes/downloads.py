@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from urllib.parse import quote
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -73,7 +74,7 @@ def _disposition(name: str) -> str:
 
 
 _PATH = "/v1/exports/{job_id}/download"
-_RESPONSES = {
+_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The file", "content": {"text/csv": {}, "application/json": {},
                                                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
     206: {"description": "The requested byte range"},

@@ -38,11 +38,12 @@ class XlsxWriter(Writer):
 
     def __init__(self, path) -> None:
         super().__init__(path)
+        self.workbook: Any
         # remove_timezone: asyncpg returns timestamptz in UTC; cells hold that UTC time.
         self.workbook = xlsxwriter.Workbook(
             str(path), {"constant_memory": True, "remove_timezone": True, "tmpdir": str(path.parent)}
         )
-        self.sheet = None
+        self.sheet: Any = None
         self.row = 0
         self.sheets = 0
         self.header_format = self.workbook.add_format({"bold": True})
