@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -51,13 +55,18 @@ def test_another_secret_does_not_verify() -> None:
 
 
 def test_the_link_key_is_not_the_jwt_secret() -> None:
-    import hashlib
-    import hmac
-    import json
-
+    """Links are signed with a key derived from the JWT secret for their purpose, never with
+    the secret itself: both compared in the encoding links use (base64url, unpadded)."""
     expires = 2_000_000_000
-    raw = hmac.new(SECRET.encode(), json.dumps([FIELDS["key"], "user_admin", "org_acme", expires]).encode(), hashlib.sha256)
-    assert sign(SECRET, expires=expires, **FIELDS) != raw.hexdigest()
+    message = json.dumps([FIELDS["key"], "user_admin", "org_acme", expires]).encode()
+
+    def b64url(digest: bytes) -> str:
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    signature = sign(SECRET, expires=expires, **FIELDS)
+    assert signature != b64url(hmac.new(SECRET.encode(), message, hashlib.sha256).digest())
+    derived = hmac.new(SECRET.encode(), b"jobrunner/export-download-link/v1", hashlib.sha256).digest()
+    assert signature == b64url(hmac.new(derived, message, hashlib.sha256).digest())
 
 
 def test_url_shape_and_presenter() -> None:
