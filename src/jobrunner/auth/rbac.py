@@ -41,7 +41,7 @@ def require(access: Access, *permissions: str) -> None:
     require_member(access.is_member)
     for permission in permissions:
         if permission not in access.granted:
-            raise PermissionDenied(f"missing permission {permission}", permission=permission)
+            raise PermissionDenied(f"missing permission {permission}")
 
 
 # Whoever may see a job may fetch the files it made (an export, an import's rejected rows).

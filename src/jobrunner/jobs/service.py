@@ -93,7 +93,7 @@ class JobService:
         )
         rbac.require_member(row["is_member"])
         if not row["allowed"]:
-            raise PermissionDenied(f"missing permission {rbac.VIEW_JOBS}", permission=rbac.VIEW_JOBS)
+            raise PermissionDenied(f"missing permission {rbac.VIEW_JOBS}")
         if row["id"] is None:
             raise NotFound(JOB_NOT_FOUND)
         return row

@@ -135,9 +135,11 @@ async def test_audit_rows(client, create_job, db):
     await set_state(db, job_id, **state_columns("failed"))
     await client.post(f"/v1/jobs/{job_id}/retry", headers=auth("user_member"))
     await client.post(f"/v1/jobs/{job_id}/cancel", headers=auth("user_member"))
-    from jobrunner.db.sql import Q
-
-    rows = await db.fetch(Q.audit_trail_for_job, "org_acme", uuid.UUID(job_id))
+    rows = await db.fetch(
+        "SELECT organization_id, user_id, actor, action, job_id, details, created_at FROM audit_logs"
+        " WHERE organization_id = $1 AND job_id = $2 ORDER BY id",
+        "org_acme", uuid.UUID(job_id),
+    )
     assert [r["action"] for r in rows] == ["job.created", "job.retried", "job.cancelled"]
     for row in rows:
         assert (row["organization_id"], row["user_id"], row["actor"]) == ("org_acme", "user_member", "user")

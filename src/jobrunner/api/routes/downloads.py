@@ -9,17 +9,16 @@ retention: 410 for those allowed to fetch it.
 
 Streams from storage; answers HEAD and single-range requests (see ``api/files.py``).
 
-Relies on ``app.state.pool`` and ``app.state.jwt_secret``; storage is
-``app.state.export_storage`` when set, else the one of ``app.state.settings`` (or the
-environment's settings).
+Relies on ``app.state.pool``, ``app.state.jwt_secret`` and ``app.state.settings`` (where
+the export storage is).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
@@ -31,7 +30,6 @@ from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.domain.errors import AuthenticationError, Gone, NotFound
 from jobrunner.exports.files import ExportFile, find_export_file
 from jobrunner.exports.links import verify
-from jobrunner.settings import get_settings
 from jobrunner.storage import FileMissing, Storage, export_storage
 
 router = APIRouter(tags=["exports"])
@@ -40,11 +38,7 @@ _NOT_FOUND = "No such export file, or no right to it"
 
 
 def _storage(request: Request) -> Storage:
-    state = request.app.state
-    storage = getattr(state, "export_storage", None)
-    if storage is None:
-        storage = export_storage(getattr(state, "settings", None) or get_settings())
-    return storage
+    return export_storage(request.app.state.settings)
 
 
 async def _is_owner(request: Request, file: ExportFile) -> bool:
