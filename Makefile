@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install install-dev bench clean
+.PHONY: run test check install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,17 @@ install-dev: $(DEV_STAMP)
 run: $(STAMP)
 	$(BIN)/jobrunner run
 
-## Runs the whole test suite against a real PostgreSQL (TEST_DATABASE_URL, default 127.0.0.1:5432).
-test: $(DEV_STAMP)
+## The static checks (docs/architecture.md): the layers (import-linter contracts in
+## pyproject.toml), ruff lint and format, mypy over src/.
+check: $(DEV_STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/ruff check src
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy
+
+## The static checks, then the whole test suite against a real PostgreSQL
+## (TEST_DATABASE_URL, default 127.0.0.1:5432).
+test: check
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -40,7 +40,9 @@ def app() -> Starlette:
     async def lifespan(app: Starlette):
         # asyncpg's own pool with its defaults (only the same JSON codecs as jobrunner's).
         app.state.pool = await asyncpg.create_pool(
-            os.environ["BENCH_DATABASE_URL"], min_size=2, max_size=int(os.environ.get("BENCH_POOL_SIZE", "10")),
+            os.environ["BENCH_DATABASE_URL"],
+            min_size=2,
+            max_size=int(os.environ.get("BENCH_POOL_SIZE", "10")),
             init=init_connection,
         )
         yield

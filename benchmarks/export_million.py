@@ -131,22 +131,37 @@ async def child(url: str, fmt: str, organization_id: str, data_dir: str) -> dict
     payload = {"reportType": "quotes", "format": fmt}
     job_id = uuid.uuid4()
     await pool.execute(INSERT_JOB, job_id, organization_id, user_id, payload)
-    ctx = in_memory_context("export_report", job_id=job_id, organization_id=organization_id, user_id=user_id,
-                            payload=payload, pool=pool, settings=Settings(data_dir=Path(data_dir)))
+    ctx = in_memory_context(
+        "export_report",
+        job_id=job_id,
+        organization_id=organization_id,
+        user_id=user_id,
+        payload=payload,
+        pool=pool,
+        settings=Settings(data_dir=Path(data_dir)),
+    )
     baseline = rss_kib()
     started = time.perf_counter()
     result = await run_in_memory(ctx)
     elapsed = time.perf_counter() - started
     peak = rss_kib()
     await pool.close()
-    return {"format": fmt, "rows": result["recordCount"], "bytes": result["fileSize"], "seconds": elapsed,
-            "peak_rss_mb": peak / 1024, "rss_growth_mb": (peak - baseline) / 1024}
+    return {
+        "format": fmt,
+        "rows": result["recordCount"],
+        "bytes": result["fileSize"],
+        "seconds": elapsed,
+        "peak_rss_mb": peak / 1024,
+        "rss_growth_mb": (peak - baseline) / 1024,
+    }
 
 
 def run_child(url: str, fmt: str, organization_id: str, data_dir: Path) -> dict:
     output = subprocess.run(
         [sys.executable, __file__, "--child", fmt, organization_id, str(data_dir), "--database-url", url],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     shutil.rmtree(data_dir / "exports", ignore_errors=True)
     return json.loads(output.strip().splitlines()[-1])
@@ -159,8 +174,9 @@ async def job_path(base_url: str, token: str) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as client:
         started = time.perf_counter()
-        response = await client.post("/v1/jobs", json={"jobType": "export_report",
-                                                       "payload": {"reportType": "quotes", "format": "csv"}})
+        response = await client.post(
+            "/v1/jobs", json={"jobType": "export_report", "payload": {"reportType": "quotes", "format": "csv"}}
+        )
         response.raise_for_status()
         job_id = response.json()["jobId"]
         polls, wait = 0, float(response.headers.get("Retry-After", 2))
@@ -174,9 +190,16 @@ async def job_path(base_url: str, token: str) -> dict:
             wait = float(status.headers.get("Retry-After", 5))
         elapsed = time.perf_counter() - started
         # Without the polling delay: creation to completion as the service recorded it.
-        server = (dt.datetime.fromisoformat(job["completedAt"]) - dt.datetime.fromisoformat(job["createdAt"])).total_seconds()
-        figures = {"status": job["status"], "polls": polls, "seconds_until_seen": round(elapsed, 2),
-                   "seconds_created_to_completed": server, "records": (job["result"] or {}).get("recordCount")}
+        server = (
+            dt.datetime.fromisoformat(job["completedAt"]) - dt.datetime.fromisoformat(job["createdAt"])
+        ).total_seconds()
+        figures = {
+            "status": job["status"],
+            "polls": polls,
+            "seconds_until_seen": round(elapsed, 2),
+            "seconds_created_to_completed": server,
+            "records": (job["result"] or {}).get("recordCount"),
+        }
         if job["status"] == "succeeded":
             # The signed link, as a plain browser link: no Authorization header.
             async with httpx.AsyncClient(base_url=base_url, timeout=60) as browser:
@@ -203,7 +226,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.child:
-        import uvloop  # the worker runs on uvloop (worker/main.py); so does its stand-in here
+        import uvloop  # the worker runs on uvloop (service.py); so does its stand-in here
 
         print(json.dumps(uvloop.run(child(args.database_url, *args.child))))
         return
@@ -221,16 +244,20 @@ def main() -> None:
             for org in ("org_globex", "org_acme"):
                 figures = run_child(url, fmt, org, work)
                 results[(fmt, org)] = figures
-                print(f"{fmt:6} {figures['rows']:>10,} {figures['bytes'] / 1e6:>8.1f} {figures['seconds']:>8.2f} "
-                      f"{figures['peak_rss_mb']:>12.1f} {figures['rss_growth_mb']:>14.1f}")
+                print(
+                    f"{fmt:6} {figures['rows']:>10,} {figures['bytes'] / 1e6:>8.1f} {figures['seconds']:>8.2f} "
+                    f"{figures['peak_rss_mb']:>12.1f} {figures['rss_growth_mb']:>14.1f}"
+                )
         if ("csv", "org_acme") in results:
             ratio = results[("csv", "org_acme")]["seconds"] / psql_seconds
             print(f"\nCSV export / psql \\copy: {ratio:.2f}x (target <= 1.5x)")
         for fmt in args.formats.split(","):
             small, big = results[(fmt, "org_globex")], results[(fmt, "org_acme")]
-            print(f"{fmt}: peak RSS {small['peak_rss_mb']:.1f} MB at {small['rows']:,} rows, "
-                  f"{big['peak_rss_mb']:.1f} MB at {big['rows']:,} rows "
-                  f"(difference {big['peak_rss_mb'] - small['peak_rss_mb']:+.1f} MB; target < 100 MB)")
+            print(
+                f"{fmt}: peak RSS {small['peak_rss_mb']:.1f} MB at {small['rows']:,} rows, "
+                f"{big['peak_rss_mb']:.1f} MB at {big['rows']:,} rows "
+                f"(difference {big['peak_rss_mb'] - small['peak_rss_mb']:+.1f} MB; target < 100 MB)"
+            )
         if args.url:
             if not args.token:
                 parser.error("--url needs --token (jobrunner token --user user_admin)")
@@ -239,10 +266,12 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if not args.database_url and not args.keep_database:
+
             async def drop() -> None:
                 admin = await asyncpg.connect(DEFAULT_SERVER)
                 await admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
                 await admin.close()
+
             asyncio.run(drop())
 
 

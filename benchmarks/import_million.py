@@ -43,8 +43,15 @@ ORG, USER = "org_b000", "u_org_b000"
 def run_copy(url: str, path: Path) -> float:
     started = time.perf_counter()
     subprocess.run(
-        ["psql", url, "-v", "ON_ERROR_STOP=1", "-q",
-         "-c", f"\\copy customers(name, email, country) from '{path}' csv header"],
+        [
+            "psql",
+            url,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            f"\\copy customers(name, email, country) from '{path}' csv header",
+        ],
         check=True,
     )
     return time.perf_counter() - started
@@ -70,21 +77,33 @@ async def import_job(url: str, path: Path, data_dir: Path, batch_size: int) -> t
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, target)
     conn = await connect(url)
-    worker = spawn_worker(url, concurrency=1, env={"JOBRUNNER_DATA_DIR": str(data_dir),
-                                                   "JOBRUNNER_IMPORT_BATCH_SIZE": str(batch_size)})
+    worker = spawn_worker(
+        url, concurrency=1, env={"JOBRUNNER_DATA_DIR": str(data_dir), "JOBRUNNER_IMPORT_BATCH_SIZE": str(batch_size)}
+    )
     try:
         await wait_for_workers(conn, 1)
         await conn.execute(
             "INSERT INTO uploads (id, organization_id, user_id, filename, storage_key, size_bytes)"
-            " VALUES ($1, $2, $3, 'customers.csv', $4, $5)", upload_id, ORG, USER, upload_key(upload_id), target.stat().st_size)
+            " VALUES ($1, $2, $3, 'customers.csv', $4, $5)",
+            upload_id,
+            ORG,
+            USER,
+            upload_key(upload_id),
+            target.stat().st_size,
+        )
         job_id = await conn.fetchval(
             "INSERT INTO jobs (organization_id, user_id, job_type, payload, total_steps) VALUES ($1, $2, 'data_processing', $3, $4)"
-            " RETURNING id", ORG, USER,
+            " RETURNING id",
+            ORG,
+            USER,
             {"operation": "import", "dataset": "customers", "uploadId": str(upload_id), "mode": "insert"},
-            len(STEPS))
+            len(STEPS),
+        )
         rss = None
         while True:
-            row = await conn.fetchrow("SELECT status, result, error_message, started_at, completed_at FROM jobs WHERE id = $1", job_id)
+            row = await conn.fetchrow(
+                "SELECT status, result, error_message, started_at, completed_at FROM jobs WHERE id = $1", job_id
+            )
             rss = peak_rss_mb(worker.pid) or rss
             if row["status"] in ("succeeded", "failed", "cancelled"):
                 break
@@ -109,7 +128,9 @@ async def main() -> None:
         path = work / "customers.csv"
         started = time.perf_counter()
         write_customers(path, args.rows)
-        print(f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB (written in {time.perf_counter() - started:.1f} s)")
+        print(
+            f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB (written in {time.perf_counter() - started:.1f} s)"
+        )
         url = await fresh_database(args.server, "jobrunner_bench_import", orgs=1)
         copy_seconds = await copy_baseline(url, path)
         import_seconds, result, rss = await import_job(url, path, work / "data", args.batch_size)
@@ -117,8 +138,10 @@ async def main() -> None:
     copy_rate, import_rate = args.rows / copy_seconds, args.rows / import_seconds
     print(f"psql \\copy : {copy_seconds:7.2f} s  {copy_rate:10,.0f} rows/s")
     memory = f"; worker peak RSS {rss:.0f} MB" if rss else ""
-    print(f"import job : {import_seconds:7.2f} s  {import_rate:10,.0f} rows/s  "
-          f"({import_rate / copy_rate:.0%} of COPY; batch {args.batch_size}{memory})")
+    print(
+        f"import job : {import_seconds:7.2f} s  {import_rate:10,.0f} rows/s  "
+        f"({import_rate / copy_rate:.0%} of COPY; batch {args.batch_size}{memory})"
+    )
 
 
 if __name__ == "__main__":

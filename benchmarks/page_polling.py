@@ -37,8 +37,15 @@ from jobrunner.settings import Settings
 
 SECRET = "benchmark-secret-that-is-long-enough-for-hs256-0123456789"
 PROGRESS_EVERY_SECONDS = 3.0
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class BenchPayload(BaseModel):
@@ -137,8 +144,7 @@ def report(counter: CountRequests, seconds: float, jobs: int, running: int) -> N
     total = sum(counter.counts.values())
     per_minute = total * 60 / seconds
     naive = jobs * 60 / 2
-    print(f"page open {seconds:.0f} s on {jobs} jobs ({running} running): {total} requests "
-          f"= {per_minute:.0f}/min")
+    print(f"page open {seconds:.0f} s on {jobs} jobs ({running} running): {total} requests = {per_minute:.0f}/min")
     for (what, code), n in sorted(counter.counts.items()):
         print(f"  {what:<11} {code}: {n}")
     print(f"naive client, every job every 2 s: {jobs} x 30 = {naive:.0f}/min")
@@ -147,7 +153,9 @@ def report(counter: CountRequests, seconds: float, jobs: int, running: int) -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--server-url", default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--server-url", default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--running", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
@@ -162,8 +170,9 @@ def main() -> None:
     try:
         migrate.upgrade(database_url)
         asyncio.run(seed(database_url))
-        settings = Settings(demo_mode=True, jwt_secret=SECRET, org_concurrency_limit=args.running + 5,
-                            poll_interval_seconds=0.2)
+        settings = Settings(
+            demo_mode=True, jwt_secret=SECRET, org_concurrency_limit=args.running + 5, poll_interval_seconds=0.2
+        )
         counter = CountRequests(build_app(Runtime(settings, database_url, SECRET), with_worker=True))
         server = uvicorn.Server(uvicorn.Config(counter, host="127.0.0.1", port=args.port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)

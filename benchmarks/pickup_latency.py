@@ -67,8 +67,12 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     return {
         "bench": "pickup_latency",
         "seen": f"{len(from_call)}/{len(before)}",
-        "from_insert_call_ms": {p: round(percentile(from_call, q), 2) for p, q in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))},
-        "from_insert_return_ms": {p: round(percentile(from_return, q), 2) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))},
+        "from_insert_call_ms": {
+            p: round(percentile(from_call, q), 2) for p, q in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
+        },
+        "from_insert_return_ms": {
+            p: round(percentile(from_return, q), 2) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))
+        },
         "insert_call_p50_ms": round(statistics.median(insert_ms), 2),
         "worker_vmhwm_mb": rss,
     }

@@ -56,7 +56,7 @@ end
 
 def jobrunner_app():
     """uvicorn --factory entry point: jobrunner's app exactly as served, without a worker."""
-    from jobrunner.api.app import create_app
+    from jobrunner.app import create_app
     from jobrunner.settings import Settings
 
     settings = Settings(pool_max_size=int(os.environ.get("BENCH_POOL_SIZE", "10")))
@@ -102,9 +102,26 @@ def _free_port() -> int:
 
 def _serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", factory, "--app-dir", str(HERE),
-        "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--log-level", "warning", "--workers", "1",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--app-dir",
+        str(HERE),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--workers",
+        "1",
     ]
     process = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 30
@@ -122,8 +139,18 @@ def _serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen:
 
 def _wrk(port: int, lua: Path, seconds: int, connections: int, threads: int) -> dict:
     command = [
-        "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-        "--timeout", "5s", "-s", str(lua), f"http://127.0.0.1:{port}",
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(lua),
+        f"http://127.0.0.1:{port}",
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(l for l in output.splitlines() if l.startswith("RESULT "))

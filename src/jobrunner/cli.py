@@ -105,8 +105,10 @@ def _require_database(settings: Settings) -> None:
     if settings.jwt_secret:  # a refused secret is said first, as by every other command
         check_secret(settings.jwt_secret, "JOBRUNNER_JWT_SECRET")
     if settings.database_url is None and not embedded_database_exists(settings.data_dir):
-        fail(f"no database in {pgdata_of(settings.data_dir)}: set JOBRUNNER_DATA_DIR to the data folder "
-             "of `jobrunner run` (or DATABASE_URL), or create one with `jobrunner migrate`")
+        fail(
+            f"no database in {pgdata_of(settings.data_dir)}: set JOBRUNNER_DATA_DIR to the data folder "
+            "of `jobrunner run` (or DATABASE_URL), or create one with `jobrunner migrate`"
+        )
 
 
 def _listen_address(host: str | None, port: int | None) -> tuple[str, int]:
@@ -121,8 +123,10 @@ def _listen_address(host: str | None, port: int | None) -> tuple[str, int]:
     return address
 
 
-_DEMO_HELP = ("Serve the demo sign-in (/v1/demo/*: an admin token for anyone who can reach the port). "
-              "Default: JOBRUNNER_DEMO_MODE, else on only with the embedded database")
+_DEMO_HELP = (
+    "Serve the demo sign-in (/v1/demo/*: an admin token for anyone who can reach the port). "
+    "Default: JOBRUNNER_DEMO_MODE, else on only with the embedded database"
+)
 
 
 @app.command()
@@ -140,8 +144,13 @@ def migrate() -> None:
 def token(
     user: Annotated[str, typer.Option("--user", help="User id, e.g. user_admin")],
     org: Annotated[Optional[str], typer.Option("--org", help="Organization id (default: the user's)")] = None,
-    ttl: Annotated[Optional[int], typer.Option(
-        "--ttl", help="Lifetime in seconds (default JOBRUNNER_TOKEN_TTL_SECONDS; at most JOBRUNNER_MAX_TOKEN_TTL_SECONDS)")] = None,
+    ttl: Annotated[
+        Optional[int],
+        typer.Option(
+            "--ttl",
+            help="Lifetime in seconds (default JOBRUNNER_TOKEN_TTL_SECONDS; at most JOBRUNNER_MAX_TOKEN_TTL_SECONDS)",
+        ),
+    ] = None,
 ) -> None:
     """Print a bearer token for a user (of an existing database: this command creates none)."""
     from jobrunner.auth.tokens import check_ttl, issue_token
@@ -193,7 +202,7 @@ def worker_command(
     concurrency: Annotated[Optional[int], typer.Option(help="Jobs run at once by this process")] = None,
 ) -> None:
     """Run a worker process."""
-    from jobrunner.worker.main import run_worker_process
+    from jobrunner.service import run_worker_process
 
     runtime = _runtime()
     with reported_errors():

@@ -24,10 +24,18 @@ from rich.table import Table
 from jobrunner.client import ApiError, JobrunnerClient, explain
 from jobrunner.domain.states import JobStatus
 
-Url = Annotated[Optional[str], typer.Option(
-    "--url", envvar="JOBRUNNER_URL", show_default="http://127.0.0.1:$PORT, PORT default 3000",
-    help="The service's base URL")]
-Token = Annotated[Optional[str], typer.Option("--token", envvar="JOBRUNNER_TOKEN", help="Bearer token (or JOBRUNNER_TOKEN)")]
+Url = Annotated[
+    Optional[str],
+    typer.Option(
+        "--url",
+        envvar="JOBRUNNER_URL",
+        show_default="http://127.0.0.1:$PORT, PORT default 3000",
+        help="The service's base URL",
+    ),
+]
+Token = Annotated[
+    Optional[str], typer.Option("--token", envvar="JOBRUNNER_TOKEN", help="Bearer token (or JOBRUNNER_TOKEN)")
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer (for scripts)")]
 JobId = Annotated[str, typer.Argument(help="The job's id")]
 
@@ -46,8 +54,11 @@ def default_url() -> str:
     try:
         return f"http://127.0.0.1:{get_settings().port}"
     except ValidationError as exc:
-        errors.print(f"[red]invalid setting {escape(invalid_setting(exc))}; or give the service's address "
-                     "with --url or JOBRUNNER_URL[/red]", soft_wrap=True)
+        errors.print(
+            f"[red]invalid setting {escape(invalid_setting(exc))}; or give the service's address "
+            "with --url or JOBRUNNER_URL[/red]",
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from None
 
 
@@ -75,15 +86,19 @@ def print_json(body: Any) -> None:
 
 def describe(status: dict[str, Any]) -> None:
     job = status["job"]
-    console.print(f"[bold]{job['id']}[/bold]  {job['jobType']}  [bold]{job['status']}[/bold]  {job['progress']}%"
-                  + (f"  step {job['currentStep']}/{job['totalSteps']}" if job.get("totalSteps") else "")
-                  + (f"  {job['stepLabel']}" if job.get("stepLabel") else ""))
+    console.print(
+        f"[bold]{job['id']}[/bold]  {job['jobType']}  [bold]{job['status']}[/bold]  {job['progress']}%"
+        + (f"  step {job['currentStep']}/{job['totalSteps']}" if job.get("totalSteps") else "")
+        + (f"  {job['stepLabel']}" if job.get("stepLabel") else "")
+    )
     if job.get("errorMessage"):
         console.print(f"[red]{job['errorMessage']}[/red]")
     if job.get("result"):
         console.print(f"result: {json.dumps(job['result'])}")
-    console.print(f"retries {job['retryCount']}/{job['maxRetries']}  created {job['createdAt']}  "
-                  f"completed {job['completedAt'] or '-'}  canCancel={status['canCancel']}  canRetry={status['canRetry']}")
+    console.print(
+        f"retries {job['retryCount']}/{job['maxRetries']}  created {job['createdAt']}  "
+        f"completed {job['completedAt'] or '-'}  canCancel={status['canCancel']}  canRetry={status['canRetry']}"
+    )
 
 
 @jobs_app.command("create")
@@ -92,8 +107,12 @@ def create_command(
     payload: Annotated[str, typer.Option("--payload", help="The payload as JSON")] = "{}",
     priority: Annotated[Optional[int], typer.Option(help="0-10, higher runs first")] = None,
     max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="0-10")] = None,
-    scheduled_at: Annotated[Optional[str], typer.Option("--scheduled-at", help="ISO 8601 time of the first run")] = None,
-    url: Url = None, token: Token = None, as_json: AsJson = False,
+    scheduled_at: Annotated[
+        Optional[str], typer.Option("--scheduled-at", help="ISO 8601 time of the first run")
+    ] = None,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
 ) -> None:
     """Start a job; prints its id."""
     try:
@@ -101,8 +120,14 @@ def create_command(
     except json.JSONDecodeError as exc:
         errors.print(f"[red]--payload is not JSON: {exc}[/red]")
         raise typer.Exit(2) from exc
-    answer = call(url, token, "create jobs", lambda api: api.create_job(
-        job_type, body, priority=priority, max_retries=max_retries, scheduled_at=scheduled_at))
+    answer = call(
+        url,
+        token,
+        "create jobs",
+        lambda api: api.create_job(
+            job_type, body, priority=priority, max_retries=max_retries, scheduled_at=scheduled_at
+        ),
+    )
     print_json(answer) if as_json else typer.echo(answer["jobId"])
 
 
@@ -112,18 +137,30 @@ def list_command(
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=100)] = 25,
     status: Annotated[Optional[str], typer.Option(help="Only jobs in this state")] = None,
     job_type: Annotated[Optional[str], typer.Option("--type", help="Only jobs of this type")] = None,
-    url: Url = None, token: Token = None, as_json: AsJson = False,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
 ) -> None:
     """My jobs, newest first."""
-    answer = call(url, token, "view jobs", lambda api: api.list_jobs(
-        page=page, page_size=page_size, status=status, job_type=job_type))
+    answer = call(
+        url,
+        token,
+        "view jobs",
+        lambda api: api.list_jobs(page=page, page_size=page_size, status=status, job_type=job_type),
+    )
     if as_json:
         print_json(answer)
         return
     table = Table("id", "type", "status", "progress", "step", "created")
     for job in answer["jobs"]:
-        table.add_row(job["id"], job["jobType"], job["status"], f"{job['progress']}%",
-                      job.get("stepLabel") or "", job["createdAt"])
+        table.add_row(
+            job["id"],
+            job["jobType"],
+            job["status"],
+            f"{job['progress']}%",
+            job.get("stepLabel") or "",
+            job["createdAt"],
+        )
     console.print(table)
     console.print(f"page {answer['page']} of {answer['totalPages']} ({answer['total']} jobs)")
 
@@ -132,7 +169,9 @@ def list_command(
 def status_command(job_id: JobId, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
     """A job's status, progress and result."""
     answer = call(url, token, "view jobs", lambda api: api.get_status(job_id))
-    print_json(answer.status) if as_json else describe(answer.status)
+    status = answer.status
+    assert status is not None  # no If-None-Match sent: never a 304
+    print_json(status) if as_json else describe(status)
 
 
 @jobs_app.command("cancel")
@@ -169,8 +208,12 @@ def export_command(
     date_to: Annotated[Optional[str], typer.Option("--to", help="Last day, YYYY-MM-DD")] = None,
     priority: Annotated[Optional[int], typer.Option(help="0-10, higher runs first")] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job and download the file")] = False,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to save the file (with --wait)")] = None,
-    url: Url = None, token: Token = None, as_json: AsJson = False,
+    output: Annotated[
+        Optional[Path], typer.Option("-o", "--output", help="Where to save the file (with --wait)")
+    ] = None,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
 ) -> None:
     """Export a report. With --wait: a progress bar until it is done, then the file is
     downloaded (Ctrl-C asks whether to cancel the job)."""
@@ -211,7 +254,9 @@ def wait_and_download(url: str | None, token: str | None, job_id: str, output: P
             if not quiet:
                 errors.print(f"[green]done[/green]: {job['result'].get('recordCount')} rows, {size} bytes -> {output}")
         elif not quiet:
-            errors.print(f"[red]export {job['status']}[/red]" + (f": {job['errorMessage']}" if job.get("errorMessage") else ""))
+            errors.print(
+                f"[red]export {job['status']}[/red]" + (f": {job['errorMessage']}" if job.get("errorMessage") else "")
+            )
         return final
 
     return call(url, token, "follow this export", work)

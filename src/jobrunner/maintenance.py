@@ -35,10 +35,15 @@ async def periodic_maintenance(database_url: str, settings: Settings) -> AsyncIt
 async def _run(database_url: str, settings: Settings) -> None:
     pool: FairPool = await wait_for_database(
         lambda: create_pool(
-            database_url, min_size=1, max_size=1, stateless=True,
+            database_url,
+            min_size=1,
+            max_size=1,
+            stateless=True,
             connect_timeout=settings.database_connect_timeout_seconds,
         ),
-        what="maintenance", base=settings.database_reconnect_base_seconds, cap=settings.database_reconnect_cap_seconds,
+        what="maintenance",
+        base=settings.database_reconnect_base_seconds,
+        cap=settings.database_reconnect_cap_seconds,
     )
     try:
         storage = export_storage(settings)

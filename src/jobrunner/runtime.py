@@ -63,6 +63,9 @@ def load_runtime(settings: Settings, *, demo: bool | None = None) -> Runtime:
     demo_mode, reason = resolve_demo_mode(settings, demo)
     url = resolve_database_url(settings.database_url, Path(settings.data_dir))
     return Runtime(
-        settings=settings.model_copy(update={"demo_mode": demo_mode}), database_url=url, jwt_secret=secret,
-        secret_generated=generated, demo_reason=reason,
+        settings=settings.model_copy(update={"demo_mode": demo_mode}),
+        database_url=url,
+        jwt_secret=secret,
+        secret_generated=generated,
+        demo_reason=reason,
     )

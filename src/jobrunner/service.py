@@ -1,11 +1,16 @@
-"""Composing the processes: the API (with an in-process worker by default) and the
-first-look ``run`` command. The API and the worker don't import each other; this module
-puts them in one process."""
+"""The composition root: the processes jobrunner runs, put together from packages that
+don't import each other. ``jobrunner serve`` / ``run``: the app (``jobrunner.app``) with an
+in-process worker by default; ``jobrunner worker``: a worker process. Every worker, in
+either, is built here (``build_worker``: the job types of ``plugins`` loaded first) and
+runs with the service's maintenance beside it (``_maintained``); the worker package
+itself never imports the job types or the processors."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import logging
+import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,31 +19,87 @@ import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
 
+from jobrunner import plugins
+from jobrunner.maintenance import periodic_maintenance
 from jobrunner.runtime import Runtime
+from jobrunner.worker.loop import Worker
 
 console = Console()
 DEMO_TOKEN_TTL_SECONDS = 12 * 3600
+log = logging.getLogger(__name__)
 
 
 def build_app(runtime: Runtime, *, with_worker: bool) -> FastAPI:
-    from jobrunner.api.app import create_app
+    from jobrunner.app import create_app
 
     lifespans = [_worker_lifespan(runtime)] if with_worker else []
     return create_app(runtime.settings, runtime.database_url, runtime.jwt_secret, lifespans=lifespans)
 
 
+def build_worker(runtime: Runtime, concurrency: int | None = None) -> Worker:
+    """A worker that knows every job type: jobrunner's own and ``JOBRUNNER_IMPORTS``'."""
+    plugins.load_imports(runtime.settings)
+    return Worker(runtime.database_url, runtime.settings, concurrency=concurrency)
+
+
+@asynccontextmanager
+async def _maintained(worker: Worker) -> AsyncIterator[None]:
+    """Beside a started worker, the service's maintenance; on the way out, maintenance
+    ends first, then the worker stops gracefully (``Worker.stop``)."""
+    try:
+        async with periodic_maintenance(worker.database_url, worker.settings):
+            yield
+    finally:
+        await worker.stop()
+
+
 def _worker_lifespan(runtime: Runtime):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from jobrunner.maintenance import periodic_maintenance
-        from jobrunner.worker.main import Worker
-
-        worker = Worker(runtime.database_url, runtime.settings)
+        worker = build_worker(runtime)
         app.state.worker = worker
-        async with worker.running(), periodic_maintenance(runtime.database_url, runtime.settings):
+        await worker.start()
+        async with _maintained(worker):
             yield
 
     return lifespan
+
+
+async def serve_worker(worker: Worker) -> None:
+    """Run ``worker`` until the process gets SIGTERM or SIGINT. A worker started before
+    the database is up waits for it (``Worker.start``); a signal meanwhile ends the wait."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    starting = asyncio.create_task(worker.start(), name="jobrunner-worker-start")
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        log.info("signal received before the database was reachable: exiting")
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        return
+    stopping.cancel()
+    starting.result()
+    async with _maintained(worker):
+        await stop.wait()
+        log.info("signal received: stopping (grace %.0f s)", worker.settings.shutdown_grace_seconds)
+
+
+def _event_loop_runner():
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but optional
+        return asyncio.run
+    return uvloop.run
+
+
+def run_worker_process(runtime: Runtime, concurrency: int | None) -> None:
+    """``jobrunner worker``: runs until SIGTERM or SIGINT, then stops gracefully and exits 0."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker = build_worker(runtime, concurrency)
+    _event_loop_runner()(serve_worker(worker))
 
 
 def serve(runtime: Runtime, *, host: str, port: int, with_worker: bool) -> None:
@@ -50,8 +111,10 @@ def serve(runtime: Runtime, *, host: str, port: int, with_worker: bool) -> None:
 def demo_mode_line(runtime: Runtime) -> str:
     """One line saying whether demo sign-in is on, and why."""
     if runtime.settings.demo_mode:
-        return (f"demo mode: ON ({runtime.demo_reason}): anyone who can reach this port can sign in "
-                "as any demo user at /v1/demo/token")
+        return (
+            f"demo mode: ON ({runtime.demo_reason}): anyone who can reach this port can sign in "
+            "as any demo user at /v1/demo/token"
+        )
     return f"demo mode: off ({runtime.demo_reason}): no demo sign-in; tokens come from `jobrunner token`"
 
 
@@ -73,7 +136,8 @@ def check_port(host: str, port: int) -> None:
                 if exc.errno == errno.EADDRINUSE:
                     raise ConfigurationError(
                         f"port {port} on {host} is in use (is jobrunner already running? "
-                        "choose another with PORT or --port)") from None
+                        "choose another with PORT or --port)"
+                    ) from None
                 raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
@@ -96,9 +160,15 @@ def _print_welcome(runtime: Runtime, host: str, port: int) -> None:
     from jobrunner.db.seed import DEMO_USERS
 
     if runtime.secret_generated:
-        console.print(f"generated a JWT secret into {runtime.settings.data_dir}/jwt-secret "
-                      "(set JOBRUNNER_JWT_SECRET to choose your own)")
-    where = "DATABASE_URL" if runtime.settings.database_url else f"embedded PostgreSQL in {runtime.settings.data_dir}/pgdata"
+        console.print(
+            f"generated a JWT secret into {runtime.settings.data_dir}/jwt-secret "
+            "(set JOBRUNNER_JWT_SECRET to choose your own)"
+        )
+    where = (
+        "DATABASE_URL"
+        if runtime.settings.database_url
+        else f"embedded PostgreSQL in {runtime.settings.data_dir}/pgdata"
+    )
     console.print(f"database: {where}")
     if runtime.settings.demo_mode:
         ttl = min(DEMO_TOKEN_TTL_SECONDS, runtime.settings.max_token_ttl_seconds)

@@ -124,10 +124,10 @@ class Settings(BaseSettings):
                 try:
                     Fernet(key.strip())
                 except ValueError:
-                    raise ValueError("JOBRUNNER_SECRETS_KEY must be url-safe base64 Fernet keys "
-                                     "(32 bytes each), comma-separated") from None
+                    raise ValueError(
+                        "JOBRUNNER_SECRETS_KEY must be url-safe base64 Fernet keys (32 bytes each), comma-separated"
+                    ) from None
         return value or None
-
 
     # --- Security: quotas and payload limits (docs/security.md) ---
     # A job's payload: nesting depth and size (compact JSON bytes), checked at creation.
@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     unavailable_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
     # One connection attempt that takes longer counts as "database unavailable".
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
-    # Backoff between reconnect attempts of workers, listeners and maintenance (worker/backoff.py).
+    # Backoff between reconnect attempts of workers, listeners and maintenance (jobrunner/backoff.py).
     database_reconnect_base_seconds: float = Field(default=0.5, gt=0)
     database_reconnect_cap_seconds: float = Field(default=10.0, gt=0)
 

@@ -19,9 +19,7 @@ TOKEN = re.compile(r"^eyJ[\w-]+\.[\w-]+\.[\w-]+$")
 async def _counts(url: str) -> dict[str, int]:
     conn = await asyncpg.connect(url)
     try:
-        rows = await conn.fetch(
-            "SELECT organization_id, count(*) AS n FROM quotes GROUP BY organization_id ORDER BY 1"
-        )
+        rows = await conn.fetch("SELECT organization_id, count(*) AS n FROM quotes GROUP BY organization_id ORDER BY 1")
         return {row["organization_id"]: row["n"] for row in rows}
     finally:
         await conn.close()

@@ -26,8 +26,13 @@ def test_make_run_serves_with_embedded_database(tmp_path: Path) -> None:
     pgdata = tmp_path / "data" / "pgdata"
     env = command_env(PORT=str(port), JOBRUNNER_DATA_DIR=str(tmp_path / "data"))
     process = subprocess.Popen(
-        ["make", "--no-print-directory", "run"], cwd=REPO_ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        ["make", "--no-print-directory", "run"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)

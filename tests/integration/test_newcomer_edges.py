@@ -78,8 +78,9 @@ def test_token_on_a_database_without_tables_says_to_migrate(empty_database_url: 
 def test_an_unknown_user_and_an_invalid_setting_are_one_line_on_stderr(database_url: str) -> None:
     env = command_env(DATABASE_URL=database_url, JOBRUNNER_JWT_SECRET=JWT_SECRET)
     assert_one_line_error(jobrunner("token", "--user", "nobody", env=env), "no user 'nobody'")
-    assert_one_line_error(jobrunner("migrate", env={**env, "JOBRUNNER_POOL_MAX_SIZE": "many"}),
-                          "JOBRUNNER_POOL_MAX_SIZE")
+    assert_one_line_error(
+        jobrunner("migrate", env={**env, "JOBRUNNER_POOL_MAX_SIZE": "many"}), "JOBRUNNER_POOL_MAX_SIZE"
+    )
     assert_one_line_error(jobrunner("jobs", "list", env={**env, "PORT": "abc"}), "PORT")
 
 
@@ -110,14 +111,20 @@ async def _tables(url: str) -> int:
 
 
 @pytest.mark.parametrize("command", ["run", "serve"])
-def test_a_busy_port_is_said_before_migrating_or_printing_tokens(command: str, empty_database_url: str,
-                                                                 tmp_path: Path) -> None:
+def test_a_busy_port_is_said_before_migrating_or_printing_tokens(
+    command: str, empty_database_url: str, tmp_path: Path
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = command_env(PORT=str(port), DATABASE_URL=empty_database_url, JOBRUNNER_DATA_DIR=str(tmp_path),
-                          JOBRUNNER_DEMO_MODE="true", JOBRUNNER_JWT_SECRET=JWT_SECRET)
+        env = command_env(
+            PORT=str(port),
+            DATABASE_URL=empty_database_url,
+            JOBRUNNER_DATA_DIR=str(tmp_path),
+            JOBRUNNER_DEMO_MODE="true",
+            JOBRUNNER_JWT_SECRET=JWT_SECRET,
+        )
         answer = jobrunner(command, env=env, timeout=60)
     assert_one_line_error(answer, f"port {port}", "in use")
     assert asyncio.run(_tables(empty_database_url)) == 0  # not migrated
@@ -140,8 +147,12 @@ def start(command: str, data_dir: Path, port: int, **env: str) -> subprocess.Pop
     with open(data_dir.parent / "output.log", "w") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "jobrunner.cli", command],
-            env=command_env(PORT=str(port), JOBRUNNER_DATA_DIR=str(data_dir), **env), cwd=REPO_ROOT,
-            stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            env=command_env(PORT=str(port), JOBRUNNER_DATA_DIR=str(data_dir), **env),
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.db.pool import connect
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
@@ -31,7 +31,7 @@ MODULE = "readme_job_type_example"
 def readme_example() -> str:
     """The python block of the README section that shows one's own job type."""
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("Your own job type"):]
+    section = readme[readme.index("Your own job type") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
 
 
@@ -52,16 +52,19 @@ async def client(example_dir: Path, database_url: str) -> AsyncIterator[httpx.As
             yield client
 
 
-async def test_the_readme_job_type_runs_as_written(client: httpx.AsyncClient, example_dir: Path,
-                                                   database_url: str, tmp_path: Path) -> None:
-    created = await client.post("/v1/jobs", headers=auth("user_member"),
-                                json={"jobType": "thumbnail", "payload": {"imageId": "img-42"}})
+async def test_the_readme_job_type_runs_as_written(
+    client: httpx.AsyncClient, example_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    created = await client.post(
+        "/v1/jobs", headers=auth("user_member"), json={"jobType": "thumbnail", "payload": {"imageId": "img-42"}}
+    )
     assert created.status_code == 202, created.text
     job_id = created.json()["jobId"]
 
     python_path = os.pathsep.join([str(example_dir), str(ROOT), os.environ.get("PYTHONPATH", "")])
-    worker = spawn_worker(database_url, imports=MODULE, env={"PYTHONPATH": python_path},
-                          log_path=tmp_path / "worker.log")
+    worker = spawn_worker(
+        database_url, imports=MODULE, env={"PYTHONPATH": python_path}, log_path=tmp_path / "worker.log"
+    )
     try:
         job = await eventually(lambda: finished(database_url, job_id), timeout=30, interval=0.1)
     finally:
@@ -93,11 +96,19 @@ def test_the_readme_example_type_checks(example_dir: Path) -> None:
     """``JobContext[ThumbnailPayload]`` types ``ctx.payload``: a misspelt field is an error."""
     wrong = example_dir / "readme_wrong.py"
     wrong.write_text(readme_example().replace("ctx.payload.imageId", "ctx.payload.imageID"))
-    command = [sys.executable, "-m", "mypy", "--no-incremental", "--ignore-missing-imports",
-               "--follow-imports=silent", "--no-error-summary"]
+    command = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--no-incremental",
+        "--ignore-missing-imports",
+        "--follow-imports=silent",
+        "--no-error-summary",
+    ]
     environment = dict(os.environ, MYPYPATH=os.environ.get("PYTHONPATH", ""))
-    good = subprocess.run([*command, str(example_dir / f"{MODULE}.py")], capture_output=True, text=True,
-                          env=environment, cwd=ROOT)
+    good = subprocess.run(
+        [*command, str(example_dir / f"{MODULE}.py")], capture_output=True, text=True, env=environment, cwd=ROOT
+    )
     assert good.returncode == 0, good.stdout + good.stderr
     bad = subprocess.run([*command, str(wrong)], capture_output=True, text=True, env=environment, cwd=ROOT)
     assert bad.returncode == 1 and '"ThumbnailPayload" has no attribute "imageID"' in bad.stdout, bad.stdout

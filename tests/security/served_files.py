@@ -21,8 +21,10 @@ from jobrunner.uploads.store import UploadStore, rejected_rows_key
 from tests.integration.api.conftest import EXPORT_BODY, auth, set_state
 
 CONTENT = b"".join(b"line %04d,=cell,value\n" % i for i in range(200))
-IMPORT_BODY = {"jobType": "data_processing",
-               "payload": {"operation": "import", "dataset": "customers", "uploadId": str(uuid.uuid4())}}
+IMPORT_BODY = {
+    "jobType": "data_processing",
+    "payload": {"operation": "import", "dataset": "customers", "uploadId": str(uuid.uuid4())},
+}
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,9 @@ class ServedFile:
         return url
 
 
-async def make_export(client: httpx.AsyncClient, db: asyncpg.Connection, pool: asyncpg.Pool,
-                      settings: Settings, user: str = "user_member") -> ServedFile:
+async def make_export(
+    client: httpx.AsyncClient, db: asyncpg.Connection, pool: asyncpg.Pool, settings: Settings, user: str = "user_member"
+) -> ServedFile:
     response = await client.post("/v1/jobs", json=EXPORT_BODY, headers=auth(user))
     assert response.status_code == 202, response.text
     job_id = response.json()["jobId"]
@@ -53,20 +56,38 @@ async def make_export(client: httpx.AsyncClient, db: asyncpg.Connection, pool: a
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(CONTENT)
     now = dt.datetime.now(dt.UTC)
-    await record_export_file(pool, ExportFile(
-        job_id=uuid.UUID(job_id), organization_id=row["organization_id"], user_id=row["user_id"],
-        report_type="quotes", format="csv", storage_key=key, download_name="quotes.csv",
-        content_type="text/csv; charset=utf-8", size_bytes=len(CONTENT), record_count=200,
-        created_at=now, expires_at=now + dt.timedelta(days=7),
-    ))
-    result = {"downloadUrl": download_path(job_id), "fileSize": len(CONTENT), "recordCount": 200,
-              "generatedAt": now.isoformat(), "reportType": "quotes", "format": "csv"}
+    await record_export_file(
+        pool,
+        ExportFile(
+            job_id=uuid.UUID(job_id),
+            organization_id=row["organization_id"],
+            user_id=row["user_id"],
+            report_type="quotes",
+            format="csv",
+            storage_key=key,
+            download_name="quotes.csv",
+            content_type="text/csv; charset=utf-8",
+            size_bytes=len(CONTENT),
+            record_count=200,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=7),
+        ),
+    )
+    result = {
+        "downloadUrl": download_path(job_id),
+        "fileSize": len(CONTENT),
+        "recordCount": 200,
+        "generatedAt": now.isoformat(),
+        "reportType": "quotes",
+        "format": "csv",
+    }
     await set_state(db, job_id, status="succeeded", completed_at=now, progress=100, current_step=6, result=result)
     return ServedFile("export", job_id, user, download_path(job_id))
 
 
-async def make_rejected_rows(client: httpx.AsyncClient, db: asyncpg.Connection, settings: Settings,
-                             user: str = "user_member") -> ServedFile:
+async def make_rejected_rows(
+    client: httpx.AsyncClient, db: asyncpg.Connection, settings: Settings, user: str = "user_member"
+) -> ServedFile:
     response = await client.post("/v1/jobs", json=IMPORT_BODY, headers=auth(user))
     assert response.status_code == 202, response.text
     job_id = response.json()["jobId"]
@@ -74,6 +95,13 @@ async def make_rejected_rows(client: httpx.AsyncClient, db: asyncpg.Connection, 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(CONTENT)
     result = {"inserted": 0, "updated": 0, "rejected": 200, "rejectedRowsUrl": rejected_rows_path(job_id)}
-    await set_state(db, job_id, status="succeeded", completed_at=dt.datetime.now(dt.UTC), progress=100,
-                    current_step=4, result=result)
+    await set_state(
+        db,
+        job_id,
+        status="succeeded",
+        completed_at=dt.datetime.now(dt.UTC),
+        progress=100,
+        current_step=4,
+        result=result,
+    )
     return ServedFile("rejected-rows", job_id, user, rejected_rows_path(job_id))

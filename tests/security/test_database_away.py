@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.db import migrate
 from jobrunner.db.pool import connect
 from jobrunner.db.seed import seed_identities
@@ -78,8 +78,9 @@ async def eventually(check, timeout: float = 20.0) -> Any:
 @pytest.fixture
 async def api(cluster: ThrowawayPostgres) -> AsyncIterator[httpx.AsyncClient]:
     """The API on the throwaway cluster; the test stops and starts the cluster under it."""
-    settings = Settings(pool_min_size=2, pool_max_size=4, unavailable_retry_after_seconds=7,
-                        database_connect_timeout_seconds=2)
+    settings = Settings(
+        pool_min_size=2, pool_max_size=4, unavailable_retry_after_seconds=7, database_connect_timeout_seconds=2
+    )
     app = create_app(settings, cluster.url, JWT_SECRET)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)  # raises what the app does not answer

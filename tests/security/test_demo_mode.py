@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.runtime import load_runtime, resolve_demo_mode
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
@@ -27,15 +27,18 @@ from tests.support.processes import REPO_ROOT, command_env, free_port
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize(("database_url", "setting", "flag", "expected"), [
-    (None, None, None, True),  # the embedded demo database
-    ("postgresql://db/x", None, None, False),
-    ("postgresql://db/x", None, True, True),
-    ("postgresql://db/x", True, None, True),
-    ("postgresql://db/x", True, False, False),
-    (None, False, None, False),
-    (None, None, False, False),
-])
+@pytest.mark.parametrize(
+    ("database_url", "setting", "flag", "expected"),
+    [
+        (None, None, None, True),  # the embedded demo database
+        ("postgresql://db/x", None, None, False),
+        ("postgresql://db/x", None, True, True),
+        ("postgresql://db/x", True, None, True),
+        ("postgresql://db/x", True, False, False),
+        (None, False, None, False),
+        (None, None, False, False),
+    ],
+)
 def test_demo_mode_is_on_only_with_the_embedded_database_or_when_asked(database_url, setting, flag, expected):
     settings = Settings(database_url=database_url, demo_mode=setting)
     assert resolve_demo_mode(settings, flag)[0] is expected
@@ -72,7 +75,11 @@ def jobrunner_run(database_url: str, *args: str) -> Iterator[tuple[str, list[str
     env = command_env(DATABASE_URL=database_url, JOBRUNNER_JWT_SECRET=JWT_SECRET, PORT=str(port))
     process = subprocess.Popen(
         [sys.executable, "-m", "jobrunner.cli", "run", *args],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     lines: list[str] = []

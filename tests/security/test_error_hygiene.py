@@ -18,8 +18,20 @@ from tests.integration.api.conftest import EXPORT_BODY, assert_problem, auth
 
 MARKER = "ZQXhostile"
 # What driver text, reprs and stack traces look like.
-LEAKS = ("datetime.datetime(", "query argument", "asyncpg", "Traceback", 'File "', "psycopg", "0x7f",
-         "cannot switch to state", "does not exist", "secret_col", "unsupported Unicode", "SQLSTATE")
+LEAKS = (
+    "datetime.datetime(",
+    "query argument",
+    "asyncpg",
+    "Traceback",
+    'File "',
+    "psycopg",
+    "0x7f",
+    "cannot switch to state",
+    "does not exist",
+    "secret_col",
+    "unsupported Unicode",
+    "SQLSTATE",
+)
 
 
 def assert_ours(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -41,6 +53,7 @@ async def raw_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 # -- what the database refuses --------------------------------------------------------
 
+
 async def test_a_value_the_database_refuses_is_a_422_in_our_words(client: httpx.AsyncClient) -> None:
     """Before: ``invalid input for query argument $8: datetime.datetime(9999, 12, 31, …)``."""
     body = {**EXPORT_BODY, "scheduledAt": "9999-12-31T23:59:59-12:00"}
@@ -59,6 +72,7 @@ async def test_a_nul_in_a_payload_string_never_answers_with_the_drivers_words(cl
 
 
 # -- validation messages ---------------------------------------------------------------
+
 
 class EchoBody(BaseModel):
     day: Annotated[str, AfterValidator(dt.date.fromisoformat)]
@@ -93,7 +107,9 @@ async def test_an_unknown_field_name_comes_back_bounded(client: httpx.AsyncClien
 
 async def test_malformed_json_is_described_in_our_words(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/v1/jobs", content=b'{"jobType": ' + MARKER.encode(), headers={**auth("user_admin"), "content-type": "application/json"}
+        "/v1/jobs",
+        content=b'{"jobType": ' + MARKER.encode(),
+        headers={**auth("user_admin"), "content-type": "application/json"},
     )
     problem = assert_ours(response, 422)
     assert problem["errors"][0]["message"].startswith("not valid JSON (line 1, column ")
@@ -101,6 +117,7 @@ async def test_malformed_json_is_described_in_our_words(client: httpx.AsyncClien
 
 
 # -- the catch-all -----------------------------------------------------------------------
+
 
 def _raiser(exc: BaseException):
     async def endpoint() -> None:
@@ -114,10 +131,14 @@ async def test_a_driver_error_no_repository_translated_is_a_503_or_a_generic_500
 ) -> None:
     """What asyncpg raised during the PostgreSQL restart of the issue is a 503 with
     Retry-After; a statement error is a 500 that says nothing about the statement."""
-    app.add_api_route("/test/hygiene/lost", _raiser(
-        asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress")))
-    app.add_api_route("/test/hygiene/closed", _raiser(asyncpg.ConnectionDoesNotExistError(
-        "connection was closed in the middle of operation")))
+    app.add_api_route(
+        "/test/hygiene/lost",
+        _raiser(asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress")),
+    )
+    app.add_api_route(
+        "/test/hygiene/closed",
+        _raiser(asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")),
+    )
     app.add_api_route("/test/hygiene/sql", _raiser(asyncpg.UndefinedColumnError('column "secret_col" does not exist')))
     for path in ("/test/hygiene/lost", "/test/hygiene/closed"):
         response = await raw_client.get(path)
@@ -138,6 +159,9 @@ async def test_an_unexpected_error_is_a_generic_500_whatever_the_request(
         for what in ("a", MARKER):
             response = await raw_client.get(f"/test/hygiene/boom/{what}", headers=auth("user_admin"))
             answers.append(assert_ours(response, 500))
-    assert answers[0] == answers[1] == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
-                                        "detail": "internal error"}
+    assert (
+        answers[0]
+        == answers[1]
+        == {"type": "about:blank", "title": "Internal Server Error", "status": 500, "detail": "internal error"}
+    )
     assert MARKER in caplog.text

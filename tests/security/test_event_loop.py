@@ -18,7 +18,7 @@ import pytest
 
 from jobrunner.settings import Settings
 from jobrunner.uploads.store import UploadStore, upload_key
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.api.conftest import assert_problem, auth
 from tests.integration.jobtypes.conftest import start_job, wait_final
 from tests.integration.worker.conftest import fast_settings
@@ -72,9 +72,14 @@ async def place_upload(db: asyncpg.Connection, settings: Settings, path: Path, u
     target = UploadStore.from_settings(settings).path(upload_key(upload_id))
     target.parent.mkdir(parents=True, exist_ok=True)
     path.replace(target)
-    await db.execute("INSERT INTO uploads (id, organization_id, user_id, filename, storage_key, size_bytes)"
-                     " VALUES ($1, 'org_acme', $2, 'hostile.csv', $3, $4)",
-                     upload_id, user, upload_key(upload_id), target.stat().st_size)
+    await db.execute(
+        "INSERT INTO uploads (id, organization_id, user_id, filename, storage_key, size_bytes)"
+        " VALUES ($1, 'org_acme', $2, 'hostile.csv', $3, $4)",
+        upload_id,
+        user,
+        upload_key(upload_id),
+        target.stat().st_size,
+    )
     return str(upload_id)
 
 
@@ -83,21 +88,21 @@ def import_payload(upload_id: str) -> dict[str, str]:
 
 
 async def test_hostile_files_fail_cleanly_without_stalling_the_loop(
-        client: httpx.AsyncClient, database_url: str, settings: Settings, db: asyncpg.Connection,
-        tmp_path: Path) -> None:
+    client: httpx.AsyncClient, database_url: str, settings: Settings, db: asyncpg.Connection, tmp_path: Path
+) -> None:
     wide_header = ",".join(f"column_{i}" for i in range(25_000)) + "\n"  # ~300 KB, the 164 KB kind
     files = {
         "wide header": ([wide_header, "a,b,c\n"], "line 1 is longer than 16384 characters"),
         "many columns": ([",".join(f"c{i}" for i in range(1_000)) + "\n"], "the header has more than 100 columns"),
-        "long line": ([HEADER, "A" * 3_000_000 + ",a@example.com,DE\n"],
-                      "line 2 is longer than 16384 characters"),
-        "many fields": ([HEADER, "Ann,ann@example.com,DE\n", "," * 10_000 + "\n"],
-                        "line 3 has more than 100 fields"),
+        "long line": ([HEADER, "A" * 3_000_000 + ",a@example.com,DE\n"], "line 2 is longer than 16384 characters"),
+        "many fields": ([HEADER, "Ann,ann@example.com,DE\n", "," * 10_000 + "\n"], "line 3 has more than 100 fields"),
     }
     jobs = {}
     for name, (lines, _) in files.items():
         with file_of(tmp_path, f"{name}.csv", iter(lines)) as path:
-            jobs[name] = await start_job(client, "data_processing", import_payload(await place_upload(db, settings, path)))
+            jobs[name] = await start_job(
+                client, "data_processing", import_payload(await place_upload(db, settings, path))
+            )
 
     async with probing() as probe, Worker(database_url, settings, concurrency=4, worker_id="loop-test").running():
         finished = {name: await wait_final(client, job_id, timeout=60) for name, job_id in jobs.items()}
@@ -111,8 +116,8 @@ async def test_hostile_files_fail_cleanly_without_stalling_the_loop(
 
 
 async def test_a_large_import_keeps_the_loop_answering_and_cancels_within_a_second(
-        client: httpx.AsyncClient, database_url: str, settings: Settings, db: asyncpg.Connection,
-        tmp_path: Path) -> None:
+    client: httpx.AsyncClient, database_url: str, settings: Settings, db: asyncpg.Connection, tmp_path: Path
+) -> None:
     # Rows as fat as the line limit allows: padding around a valid name (the check strips it).
     pad = " " * 8_000
 
@@ -128,8 +133,9 @@ async def test_a_large_import_keeps_the_loop_answering_and_cancels_within_a_seco
         async with probing() as probe:
             deadline = time.monotonic() + 60
             while True:  # well into parsing: the first batch is behind us
-                row = await db.fetchrow("SELECT status, current_step, progress FROM jobs WHERE id = $1",
-                                        uuid.UUID(job_id))
+                row = await db.fetchrow(
+                    "SELECT status, current_step, progress FROM jobs WHERE id = $1", uuid.UUID(job_id)
+                )
                 if row["status"] == "running" and (row["current_step"] >= 3 or row["progress"] > 17):
                     break
                 assert row["status"] in ("queued", "running"), row
@@ -156,9 +162,11 @@ async def test_uploads_with_a_header_beyond_the_limits_are_refused_at_once(clien
     wide = ",".join(f"column_{i}" for i in range(25_000)).encode() + b"\nA,a@example.com,DE\n"
     many = ",".join(f"c{i}" for i in range(1_000)).encode() + b"\n"
     endless = b"name," * 20_000  # no line break at all
-    for content, message in ((wide, "the header line is longer than 16384 characters"),
-                             (endless, "the header line is longer than 16384 characters"),
-                             (many, "the header has more than 100 columns")):
+    for content, message in (
+        (wide, "the header line is longer than 16384 characters"),
+        (endless, "the header line is longer than 16384 characters"),
+        (many, "the header has more than 100 columns"),
+    ):
         body = assert_problem(await client.post("/v1/uploads", content=content, headers=headers), 422)
         assert body["errors"] == [{"loc": "body", "message": message}], body
     fine = b"\xef\xbb\xbfname,email,country\r\n" + b"A,a@example.com,DE\r\n" * 5_000

@@ -14,7 +14,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from jobrunner.settings import Settings
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.api.conftest import auth
 from tests.integration.jobtypes.conftest import start_job, wait_final
 from tests.integration.worker.conftest import fast_settings
@@ -26,9 +26,14 @@ OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode(
 
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    return fast_settings(data_dir=tmp_path / "data", max_body_bytes=16 * 1024, pool_min_size=1,
-                         webhook_timeout_seconds=2.0, outbound_allowed_networks=["127.0.0.0/8"],
-                         secrets_key=getattr(request, "param", None))
+    return fast_settings(
+        data_dir=tmp_path / "data",
+        max_body_bytes=16 * 1024,
+        pool_min_size=1,
+        webhook_timeout_seconds=2.0,
+        outbound_allowed_networks=["127.0.0.0/8"],
+        secrets_key=getattr(request, "param", None),
+    )
 
 
 @pytest.fixture
@@ -42,15 +47,22 @@ async def stored(db: asyncpg.Connection, name: str) -> str:
 
 
 async def webhook(client) -> dict:
-    job_id = await start_job(client, "notification", {
-        "channel": "webhook", "template": "message", "data": {"subject": "s", "body": "b"}}, user="user_member")
+    job_id = await start_job(
+        client,
+        "notification",
+        {"channel": "webhook", "template": "message", "data": {"subject": "s", "body": "b"}},
+        user="user_member",
+    )
     return await wait_final(client, job_id, user="user_member")
 
 
 async def test_the_column_never_holds_the_secret_and_signing_still_verifies(client, worker, db, settings) -> None:
     with http_receiver(SECRET) as receiver:
-        response = await client.put("/v1/integrations/notifications", headers=auth("user_admin"),
-                                    json={"targetUrl": receiver.url, "secret": SECRET})
+        response = await client.put(
+            "/v1/integrations/notifications",
+            headers=auth("user_admin"),
+            json={"targetUrl": receiver.url, "secret": SECRET},
+        )
         assert response.status_code == 201, response.text
         value = await stored(db, "notifications")
         assert SECRET not in value and value.startswith("fernet:")
@@ -65,11 +77,13 @@ async def test_the_column_never_holds_the_secret_and_signing_still_verifies(clie
 
 
 async def test_sync_signing_verifies_with_a_sealed_secret(client, worker, db) -> None:
-    await db.execute("INSERT INTO customers (organization_id, name, email, country)"
-                     " VALUES ('org_acme', 'C', 'c@example.com', 'DE')")
+    await db.execute(
+        "INSERT INTO customers (organization_id, name, email, country) VALUES ('org_acme', 'C', 'c@example.com', 'DE')"
+    )
     with http_receiver(SECRET) as receiver:
-        await client.put("/v1/integrations/crm", json={"targetUrl": receiver.url, "secret": SECRET},
-                         headers=auth("user_admin"))
+        await client.put(
+            "/v1/integrations/crm", json={"targetUrl": receiver.url, "secret": SECRET}, headers=auth("user_admin")
+        )
         assert SECRET not in await stored(db, "crm")
         job_id = await start_job(client, "sync", {"integration": "crm", "dataset": "customers"}, user="user_member")
         job = await wait_final(client, job_id, user="user_member")
@@ -79,8 +93,12 @@ async def test_sync_signing_verifies_with_a_sealed_secret(client, worker, db) ->
 
 async def test_a_secret_saved_in_plain_text_before_keeps_working_and_is_sealed(client, worker, db) -> None:
     with http_receiver(SECRET) as receiver:
-        await db.execute("INSERT INTO integrations (organization_id, name, target_url, secret)"
-                         " VALUES ('org_acme', 'notifications', $1, $2)", receiver.url, SECRET)
+        await db.execute(
+            "INSERT INTO integrations (organization_id, name, target_url, secret)"
+            " VALUES ('org_acme', 'notifications', $1, $2)",
+            receiver.url,
+            SECRET,
+        )
         job = await webhook(client)
     assert job["status"] == "succeeded", job
     assert receiver.received[0].signature_ok
@@ -92,8 +110,12 @@ async def test_a_secret_saved_in_plain_text_before_keeps_working_and_is_sealed(c
 async def test_rotation_old_key_still_opens_and_the_secret_is_resealed(client, worker, db) -> None:
     old_token = "fernet:" + Fernet(OLD_KEY).encrypt(SECRET.encode()).decode()
     with http_receiver(SECRET) as receiver:
-        await db.execute("INSERT INTO integrations (organization_id, name, target_url, secret)"
-                         " VALUES ('org_acme', 'notifications', $1, $2)", receiver.url, old_token)
+        await db.execute(
+            "INSERT INTO integrations (organization_id, name, target_url, secret)"
+            " VALUES ('org_acme', 'notifications', $1, $2)",
+            receiver.url,
+            old_token,
+        )
         job = await webhook(client)
     assert job["status"] == "succeeded" and receiver.received[0].signature_ok, job
     value = await stored(db, "notifications")
@@ -104,8 +126,12 @@ async def test_rotation_old_key_still_opens_and_the_secret_is_resealed(client, w
 async def test_a_secret_sealed_with_an_unknown_key_fails_in_our_words(client, worker, db) -> None:
     foreign = "fernet:" + Fernet(OLD_KEY).encrypt(SECRET.encode()).decode()
     with http_receiver(SECRET) as receiver:
-        await db.execute("INSERT INTO integrations (organization_id, name, target_url, secret)"
-                         " VALUES ('org_acme', 'notifications', $1, $2)", receiver.url, foreign)
+        await db.execute(
+            "INSERT INTO integrations (organization_id, name, target_url, secret)"
+            " VALUES ('org_acme', 'notifications', $1, $2)",
+            receiver.url,
+            foreign,
+        )
         job = await webhook(client)
     assert job["status"] == "failed" and job["retryCount"] == 0, job
     assert job["errorMessage"].startswith("the integration's secret cannot be decrypted with this service's keys")

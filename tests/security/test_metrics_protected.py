@@ -30,9 +30,16 @@ async def test_without_a_metrics_token_metrics_do_not_exist(app, client) -> None
 
 async def test_with_a_metrics_token_only_its_bearer_reads_them(client) -> None:
     await client.get("/v1/jobs", headers=auth("user_member"))
-    refused = [{}, auth("user_admin"), {"Authorization": METRICS_TOKEN}, {"Authorization": f"Basic {METRICS_TOKEN}"},
-               {"Authorization": f"Bearer {METRICS_TOKEN[:-1]}"}, {"Authorization": f"Bearer {METRICS_TOKEN}x"},
-               {"Authorization": "Bearer " + "x" * 10_000}, {"Authorization": b"Bearer \xff\xfe"}]
+    refused = [
+        {},
+        auth("user_admin"),
+        {"Authorization": METRICS_TOKEN},
+        {"Authorization": f"Basic {METRICS_TOKEN}"},
+        {"Authorization": f"Bearer {METRICS_TOKEN[:-1]}"},
+        {"Authorization": f"Bearer {METRICS_TOKEN}x"},
+        {"Authorization": "Bearer " + "x" * 10_000},
+        {"Authorization": b"Bearer \xff\xfe"},
+    ]
     for headers in refused:
         response = await client.get("/metrics", headers=headers)
         body = assert_problem(response, 401)

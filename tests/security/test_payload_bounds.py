@@ -17,15 +17,34 @@ from tests.integration.api.conftest import EXPORT_BODY, assert_problem, auth
 
 PAYLOAD = EXPORT_BODY["payload"]
 # Words that only a driver, Python or PostgreSQL would say.
-DRIVER_TEXT = ("asyncpg", "postgres", "invalid byte sequence", "utf8", "0x00", "query argument",
-               "dataerror", "overflowerror", "out of range for", "date value out of range",
-               "recursion", "traceback", "jsondecodeerror", "unsupported unicode escape")
+DRIVER_TEXT = (
+    "asyncpg",
+    "postgres",
+    "invalid byte sequence",
+    "utf8",
+    "0x00",
+    "query argument",
+    "dataerror",
+    "overflowerror",
+    "out of range for",
+    "date value out of range",
+    "recursion",
+    "traceback",
+    "jsondecodeerror",
+    "unsupported unicode escape",
+)
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(max_body_bytes=64 * 1024, pool_min_size=1, pool_max_size=8,
-                    payload_max_depth=32, payload_max_bytes=8 * 1024, list_field_max_bytes=1024)
+    return Settings(
+        max_body_bytes=64 * 1024,
+        pool_min_size=1,
+        pool_max_size=8,
+        payload_max_depth=32,
+        payload_max_bytes=8 * 1024,
+        list_field_max_bytes=1024,
+    )
 
 
 def nested(depth: int, leaf: object = "x") -> object:
@@ -36,8 +55,7 @@ def nested(depth: int, leaf: object = "x") -> object:
 
 
 def notification(data: object) -> dict:
-    return {"jobType": "notification",
-            "payload": {"channel": "webhook", "template": "job_finished", "data": data}}
+    return {"jobType": "notification", "payload": {"channel": "webhook", "template": "job_finished", "data": data}}
 
 
 def assert_ours(response) -> dict:
@@ -50,15 +68,18 @@ def assert_ours(response) -> dict:
 
 async def post(client, body) -> object:
     content = body if isinstance(body, str) else json.dumps(body)
-    return await client.post("/v1/jobs", content=content,
-                             headers={**auth("user_admin"), "Content-Type": "application/json"})
+    return await client.post(
+        "/v1/jobs", content=content, headers={**auth("user_admin"), "Content-Type": "application/json"}
+    )
 
 
 @pytest.mark.parametrize("depth", [32, 40, 251, 600, 1000])
 async def test_deep_payload_is_refused_at_the_door(client, db, depth):
     # payload > data > `depth` levels; written by hand (json.dumps recurses).
-    body = ('{"jobType": "notification", "payload": {"channel": "webhook", "template": "job_finished", '
-            f'"data": {deep_text(depth)}}}}}')
+    body = (
+        '{"jobType": "notification", "payload": {"channel": "webhook", "template": "job_finished", '
+        f'"data": {deep_text(depth)}}}}}'
+    )
     response = await post(client, body)
     problem = assert_ours(response)
     [error] = problem["errors"]
@@ -103,8 +124,17 @@ async def test_nul_in_notification_data_is_ours(client):
 
 @pytest.mark.parametrize(
     "when",
-    ["9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59.999-23:59", "0001-01-01T00:00:00+05:00",
-     "0001-01-01T00:00:00+14:00", 1e20, "1e20", "99999999999", -1e20, "+99999-01-01T00:00:00Z"],
+    [
+        "9999-12-31T23:59:59-05:00",
+        "9999-12-31T23:59:59.999-23:59",
+        "0001-01-01T00:00:00+05:00",
+        "0001-01-01T00:00:00+14:00",
+        1e20,
+        "1e20",
+        "99999999999",
+        -1e20,
+        "+99999-01-01T00:00:00Z",
+    ],
 )
 async def test_out_of_range_scheduled_at_is_ours(client, db, when):
     problem = assert_ours(await post(client, {**EXPORT_BODY, "scheduledAt": when}))
@@ -119,8 +149,14 @@ async def test_latest_representable_scheduled_at_is_accepted(client):
 
 @pytest.mark.parametrize(
     "query, loc",
-    [("jobType=a%00b", "jobType"), ("status=queued%00", "status"), ("page=" + "9" * 40, "page"),
-     ("pageSize=" + "9" * 40, "pageSize"), ("page=%00", "page"), ("pageSize=1%00", "pageSize")],
+    [
+        ("jobType=a%00b", "jobType"),
+        ("status=queued%00", "status"),
+        ("page=" + "9" * 40, "page"),
+        ("pageSize=" + "9" * 40, "pageSize"),
+        ("page=%00", "page"),
+        ("pageSize=1%00", "pageSize"),
+    ],
 )
 async def test_list_query_nul_and_huge_numbers_are_ours(client, query, loc):
     problem = assert_ours(await client.get(f"/v1/jobs?{query}", headers=auth("user_admin")))
@@ -145,9 +181,12 @@ async def test_stored_deep_payload_and_result_do_not_break_reads(client, db):
     """251 levels is what the old API accepted; 3,000 is deeper than the JSON decoder goes."""
     ok = await client.post("/v1/jobs", json=EXPORT_BODY, headers=auth("user_admin"))
     assert ok.status_code == 202
-    ids = {depth: await db.fetchval(INSERT_ROW, '{"channel": "webhook", "data": ' + deep_text(depth) + "}",
-                                    deep_text(depth))
-           for depth in (251, 254, 3000)}
+    ids = {
+        depth: await db.fetchval(
+            INSERT_ROW, '{"channel": "webhook", "data": ' + deep_text(depth) + "}", deep_text(depth)
+        )
+        for depth in (251, 254, 3000)
+    }
     for depth, job_id in ids.items():
         status = await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_admin"))
         assert status.status_code == 200, (depth, status.text)
@@ -194,26 +233,38 @@ async def test_list_items_leave_out_large_fields_status_has_them(client, db, set
 # --- Property test: whatever the strings and nesting, no 5xx and no driver text ----------
 
 strings = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12) | st.sampled_from(
-    ["\u0000", "a\u0000", "\\u0000", "\ud7ff", "\uffff"])
+    ["\u0000", "a\u0000", "\\u0000", "\ud7ff", "\uffff"]
+)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False)
-    | strings,
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False) | strings,
     lambda children: st.lists(children, max_size=3) | st.dictionaries(strings, children, max_size=3),
     max_leaves=10,
 )
 when = st.one_of(
     st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
     st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?([+-][0-9]{2}:[0-9]{2}|Z)?\Z"),
-    st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=False), strings,
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    strings,
 )
 bodies = st.one_of(
     st.builds(lambda data, depth: notification(nested(depth, data)), json_values, st.integers(0, 40)),
-    st.builds(lambda report, filters, at: {**EXPORT_BODY, "payload": {**PAYLOAD, "reportType": report,
-                                                                      "filters": filters}, "scheduledAt": at},
-              strings, json_values, when),
+    st.builds(
+        lambda report, filters, at: {
+            **EXPORT_BODY,
+            "payload": {**PAYLOAD, "reportType": report, "filters": filters},
+            "scheduledAt": at,
+        },
+        strings,
+        json_values,
+        when,
+    ),
 )
-list_queries = st.dictionaries(st.sampled_from(["page", "pageSize", "status", "jobType"]),
-                               strings | st.integers(-(2**70), 2**70).map(str), max_size=4)
+list_queries = st.dictionaries(
+    st.sampled_from(["page", "pageSize", "status", "jobType"]),
+    strings | st.integers(-(2**70), 2**70).map(str),
+    max_size=4,
+)
 
 
 def _samples(**strategies):

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.integration.api.conftest import EXPORT_BODY, assert_problem, auth, set_state, state_columns
@@ -23,9 +23,15 @@ QUEUED, RATE, UPLOAD_BYTES = 6, 8, 2000
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(max_body_bytes=16 * 1024, pool_min_size=1, pool_max_size=8, data_dir=tmp_path / "data",
-                    quota_max_queued_jobs=QUEUED, quota_max_creations_per_minute=RATE,
-                    quota_max_upload_bytes=UPLOAD_BYTES)
+    return Settings(
+        max_body_bytes=16 * 1024,
+        pool_min_size=1,
+        pool_max_size=8,
+        data_dir=tmp_path / "data",
+        quota_max_queued_jobs=QUEUED,
+        quota_max_creations_per_minute=RATE,
+        quota_max_upload_bytes=UPLOAD_BYTES,
+    )
 
 
 async def create(client, user: str = "user_admin") -> httpx.Response:
@@ -45,7 +51,8 @@ async def set_limits(db, org: str = "org_acme", **limits) -> None:
     values = ", ".join(f"${i + 2}" for i in range(len(limits)))
     await db.execute(
         f"INSERT INTO organization_limits (organization_id, {columns}) VALUES ($1, {values})",
-        org, *limits.values(),
+        org,
+        *limits.values(),
     )
 
 
@@ -67,7 +74,9 @@ async def test_queued_jobs_per_organization(client, db):
 
 async def test_creations_per_user_per_minute(client, db):
     for _ in range(RATE):
-        await execute_unchecked(db, "UPDATE jobs SET status = 'succeeded', completed_at = now() WHERE status = 'queued'")
+        await execute_unchecked(
+            db, "UPDATE jobs SET status = 'succeeded', completed_at = now() WHERE status = 'queued'"
+        )
         assert (await create(client)).status_code == 202
     await execute_unchecked(db, "UPDATE jobs SET status = 'succeeded', completed_at = now()")
     problem = assert_quota_problem(await create(client), 60)
@@ -144,7 +153,9 @@ async def test_upload_quota_is_exact_when_the_size_is_only_known_at_the_end(clie
             yield b"name,email\n"
             yield b"x" * (size - 11)
 
-        return await client.post("/v1/uploads", content=body(), headers={**auth("user_admin"), "Content-Type": "text/csv"})
+        return await client.post(
+            "/v1/uploads", content=body(), headers={**auth("user_admin"), "Content-Type": "text/csv"}
+        )
 
     answers = await asyncio.gather(*(chunked(300) for _ in range(8)))
     assert Counter(answer.status_code for answer in answers) == {201: 3, 429: 5}

@@ -38,7 +38,7 @@ def check_ranged(response, range_header) -> None:
         assert response.content == CONTENT
     elif response.status_code == 206:
         first, last, size = map(int, _CONTENT_RANGE.fullmatch(response.headers["content-range"]).groups())
-        assert size == SIZE and response.content == CONTENT[first:last + 1]
+        assert size == SIZE and response.content == CONTENT[first : last + 1]
     else:
         assert_problem(response, 416)
         assert response.headers["content-range"] == f"bytes */{SIZE}"
@@ -67,16 +67,25 @@ async def test_single_ranges_are_served_and_others_ignored(client, served: Serve
         assert response.status_code == 200 and response.content == CONTENT, ignored
 
 
-numbers = st.one_of(st.integers(min_value=0, max_value=SIZE + 5), st.integers(min_value=0, max_value=10**30),
-                    st.integers(min_value=-5, max_value=-1))
+numbers = st.one_of(
+    st.integers(min_value=0, max_value=SIZE + 5),
+    st.integers(min_value=0, max_value=10**30),
+    st.integers(min_value=-5, max_value=-1),
+)
 range_headers = st.one_of(
     st.builds(lambda a, b: f"bytes={a}-{b}", numbers, numbers),
     st.builds(lambda a: f"bytes={a}-", numbers),
     st.builds(lambda b: f"bytes=-{b}", numbers),
-    st.builds(lambda unit, a, b, sep: f"{unit}{sep}{a}-{b}", st.sampled_from(["bytes", "BYTES", "byte", " bytes"]),
-              numbers, numbers, st.sampled_from(["=", " = ", "=\t", "", "=="])),
+    st.builds(
+        lambda unit, a, b, sep: f"{unit}{sep}{a}-{b}",
+        st.sampled_from(["bytes", "BYTES", "byte", " bytes"]),
+        numbers,
+        numbers,
+        st.sampled_from(["=", " = ", "=\t", "", "=="]),
+    ),
     st.lists(st.builds(lambda a, b: f"{a}-{b}", numbers, numbers), min_size=1, max_size=5).map(
-        lambda parts: "bytes=" + ",".join(parts)),
+        lambda parts: "bytes=" + ",".join(parts)
+    ),
     st.builds(lambda n: "bytes=0-" + "9" * n, st.integers(min_value=50, max_value=6000)),
     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=300),
 )
@@ -94,7 +103,7 @@ absurd_values = st.one_of(
     st.binary(max_size=300).map(lambda raw: raw.replace(b"\r", b"").replace(b"\n", b"")),
     st.builds(lambda n: b"9" * n, st.integers(min_value=1, max_value=10_000)),
     st.builds(lambda n: b"Bearer " + b"A" * n, st.integers(min_value=1, max_value=20_000)),
-    st.builds(lambda n: b"W/\"" + b"x" * n + b"\"", st.integers(min_value=1, max_value=20_000)),
+    st.builds(lambda n: b'W/"' + b"x" * n + b'"', st.integers(min_value=1, max_value=20_000)),
     st.builds(lambda n: b", " * n, st.integers(min_value=1, max_value=5_000)),
     st.sampled_from([b"Bearer", b"Bearer ", b"bearer  a.b.c", b"Bearer a.b", b"Bearer \xff\xfe", b"*", b"\x00"]),
 )

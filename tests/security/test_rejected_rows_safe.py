@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from jobrunner.settings import Settings
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.api.conftest import auth
 from tests.integration.jobtypes.conftest import start_job, wait_final
 from tests.integration.worker.conftest import fast_settings
@@ -34,26 +34,38 @@ async def worker(database_url: str, settings: Settings) -> AsyncIterator[Worker]
         yield w
 
 
-async def test_rejected_rows_file_neutralises_formulas(client: httpx.AsyncClient, worker: Worker,
-                                                       db: asyncpg.Connection) -> None:
-    await db.execute("INSERT INTO customers (organization_id, name, email, country)"
-                     " VALUES ('org_acme', 'Old', 'old@example.com', 'DE')")
+async def test_rejected_rows_file_neutralises_formulas(
+    client: httpx.AsyncClient, worker: Worker, db: asyncpg.Connection
+) -> None:
+    await db.execute(
+        "INSERT INTO customers (organization_id, name, email, country)"
+        " VALUES ('org_acme', 'Old', 'old@example.com', 'DE')"
+    )
     rows = [
         ["name", "email", "country"],
-        [FORMULA, "not-an-email", "DE"],                       # rejected while parsing
+        [FORMULA, "not-an-email", "DE"],  # rejected while parsing
         ["+cmd|' /C calc'!A0", "plus@example.com", "Germany"],  # rejected while parsing
-        ["-2+3", "@SUM(1+1)", "\tDE"],                         # rejected while parsing
-        ["Fine", "fine@example.com", "FR"],                    # imported
-        ["@SUM(A1:A9)", "fine@example.com", "FR"],             # a duplicate within the file (write step)
-        ["=1+1", "old@example.com", "DE"],                     # already in the database (write step)
+        ["-2+3", "@SUM(1+1)", "\tDE"],  # rejected while parsing
+        ["Fine", "fine@example.com", "FR"],  # imported
+        ["@SUM(A1:A9)", "fine@example.com", "FR"],  # a duplicate within the file (write step)
+        ["=1+1", "old@example.com", "DE"],  # already in the database (write step)
     ]
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
-    response = await client.post("/v1/uploads?filename=hostile.csv", content=buffer.getvalue().encode(),
-                                 headers={**auth("user_admin"), "Content-Type": "text/csv"})
+    response = await client.post(
+        "/v1/uploads?filename=hostile.csv",
+        content=buffer.getvalue().encode(),
+        headers={**auth("user_admin"), "Content-Type": "text/csv"},
+    )
     assert response.status_code == 201, response.text
-    job = await wait_final(client, await start_job(client, "data_processing", {
-        "operation": "import", "dataset": "customers", "uploadId": response.json()["uploadId"], "mode": "insert"}))
+    job = await wait_final(
+        client,
+        await start_job(
+            client,
+            "data_processing",
+            {"operation": "import", "dataset": "customers", "uploadId": response.json()["uploadId"], "mode": "insert"},
+        ),
+    )
     assert job["status"] == "succeeded", job
     assert (job["result"]["inserted"], job["result"]["rejected"]) == (1, 5)
 

@@ -29,15 +29,11 @@ async def served(request, client, db, app, settings) -> ServedFile:
 Revoke = Callable[..., Awaitable[object]]
 
 REVOCATIONS = {
-    "removed from the organization":
-        "DELETE FROM organization_members WHERE organization_id = 'org_acme' AND user_id = 'user_member'",
-    "all roles taken away":
-        "DELETE FROM user_roles WHERE organization_id = 'org_acme' AND user_id = 'user_member'",
-    "jobs.view_jobs removed from the role":
-        "DELETE FROM role_permissions WHERE role_name = 'member' AND permission_name = 'jobs.view_jobs'",
-    "moved to a role without jobs.view_jobs":
-        "INSERT INTO roles (name, description) VALUES ('auditor', 'nothing on jobs');"
-        "UPDATE user_roles SET role_name = 'auditor' WHERE organization_id = 'org_acme' AND user_id = 'user_member'",
+    "removed from the organization": "DELETE FROM organization_members WHERE organization_id = 'org_acme' AND user_id = 'user_member'",
+    "all roles taken away": "DELETE FROM user_roles WHERE organization_id = 'org_acme' AND user_id = 'user_member'",
+    "jobs.view_jobs removed from the role": "DELETE FROM role_permissions WHERE role_name = 'member' AND permission_name = 'jobs.view_jobs'",
+    "moved to a role without jobs.view_jobs": "INSERT INTO roles (name, description) VALUES ('auditor', 'nothing on jobs');"
+    "UPDATE user_roles SET role_name = 'auditor' WHERE organization_id = 'org_acme' AND user_id = 'user_member'",
 }
 
 
@@ -68,8 +64,9 @@ async def test_revoked_owner_loses_the_file_at_once(client, db, served: ServedFi
 async def test_demoted_to_viewer_keeps_their_own_files(client, db, served: ServedFile) -> None:
     """A viewer still sees their own jobs (jobs.view_jobs), so their files too: the same
     rule as the status endpoint, which keeps showing them the link."""
-    await db.execute("UPDATE user_roles SET role_name = 'viewer' "
-                     "WHERE organization_id = 'org_acme' AND user_id = 'user_member'")
+    await db.execute(
+        "UPDATE user_roles SET role_name = 'viewer' WHERE organization_id = 'org_acme' AND user_id = 'user_member'"
+    )
     link = await served.signed_link(client)
     by_link, by_token = await _fetch_both(client, served, link)
     assert (by_link.status_code, by_token.status_code) == (200, 200)
@@ -80,8 +77,9 @@ async def test_readmitted_owner_gets_the_file_back(client, db, served: ServedFil
     link = await served.signed_link(client)
     await db.execute(REVOCATIONS["all roles taken away"])
     assert_problem(await client.get(link), 404)
-    await db.execute("INSERT INTO user_roles (organization_id, user_id, role_name) "
-                     "VALUES ('org_acme', 'user_member', 'member')")
+    await db.execute(
+        "INSERT INTO user_roles (organization_id, user_id, role_name) VALUES ('org_acme', 'user_member', 'member')"
+    )
     assert (await client.get(link)).status_code == 200
 
 

@@ -16,7 +16,7 @@ import schemathesis
 import uvicorn
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.integration.api.conftest import EXPORT_BODY, token_for
@@ -108,6 +108,7 @@ def test_the_documented_example_body_is_accepted(base_url: str) -> None:
     """A sanity check that the run talks to a working service (not 401s everywhere)."""
     import httpx
 
-    response = httpx.post(f"{base_url}/v1/jobs", json=EXPORT_BODY,
-                          headers={"Authorization": f"Bearer {token_for('user_admin')}"})
+    response = httpx.post(
+        f"{base_url}/v1/jobs", json=EXPORT_BODY, headers={"Authorization": f"Bearer {token_for('user_admin')}"}
+    )
     assert response.status_code == 202, response.text

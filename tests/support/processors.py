@@ -35,7 +35,11 @@ class WorkPayload(BaseModel):
 async def record(ctx: JobContext[WorkPayload], kind: str) -> None:
     await ctx.pool.execute(
         "INSERT INTO test_events (job_id, organization_id, kind, attempt, pid) VALUES ($1, $2, $3, $4, $5)",
-        ctx.job_id, ctx.organization_id, kind, ctx.attempt, os.getpid(),
+        ctx.job_id,
+        ctx.organization_id,
+        kind,
+        ctx.attempt,
+        os.getpid(),
     )
 
 

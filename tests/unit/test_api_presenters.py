@@ -12,8 +12,9 @@ from jobrunner.api.deps import TokenCache
 from jobrunner.api.routes.jobs import etag_matches
 from jobrunner.auth.tokens import issue_token
 from jobrunner.domain.errors import AuthenticationError, NotFound
-from jobrunner.jobs.presenters import iso_utc, retry_after, status_etag
+from jobrunner.jobs.presenters import retry_after, status_etag
 from jobrunner.jobs.service import parse_job_id
+from jobrunner.timestamps import iso_utc
 
 SECRET = "unit-test-secret-of-a-decent-length-0123456789"
 
@@ -33,8 +34,16 @@ def test_iso_utc(value, expected):
 
 def _row(status="queued", age=0.0, **extra):
     now = dt.datetime.now(dt.UTC)
-    return {"id": uuid.uuid4(), "status": status, "created_at": now - dt.timedelta(seconds=age),
-            "updated_at": now, "progress": 0, "current_step": 0, "retry_count": 0, **extra}
+    return {
+        "id": uuid.uuid4(),
+        "status": status,
+        "created_at": now - dt.timedelta(seconds=age),
+        "updated_at": now,
+        "progress": 0,
+        "current_step": 0,
+        "retry_count": 0,
+        **extra,
+    }
 
 
 def test_retry_after_follows_the_document():

@@ -11,8 +11,12 @@ from jobrunner.client.http import BACKOFF_CAP_SECONDS, backoff_seconds
 
 
 def status(state: str, progress: int = 0) -> dict:
-    return {"job": {"id": "j1", "status": state, "progress": progress}, "progress": progress,
-            "canCancel": state in ("queued", "running", "retrying"), "canRetry": False}
+    return {
+        "job": {"id": "j1", "status": state, "progress": progress},
+        "progress": progress,
+        "canCancel": state in ("queued", "running", "retrying"),
+        "canRetry": False,
+    }
 
 
 def scripted(answers: list) -> tuple[httpx.MockTransport, list[httpx.Request]]:
@@ -47,12 +51,14 @@ async def watch_all(transport: httpx.MockTransport) -> tuple[list[str], list[flo
 
 
 async def test_watch_follows_retry_after_sends_the_etag_and_stops_when_final():
-    transport, seen = scripted([
-        ok(status("queued"), 'W/"a"', 2),
-        httpx.Response(304, headers={"ETag": 'W/"a"', "Retry-After": "10"}),
-        ok(status("running", 40), 'W/"b"', 5),
-        ok(status("succeeded", 100), 'W/"c"', None),
-    ])
+    transport, seen = scripted(
+        [
+            ok(status("queued"), 'W/"a"', 2),
+            httpx.Response(304, headers={"ETag": 'W/"a"', "Retry-After": "10"}),
+            ok(status("running", 40), 'W/"b"', 5),
+            ok(status("succeeded", 100), 'W/"c"', None),
+        ]
+    )
     states, sleeps = await watch_all(transport)
     assert states == ["queued", "running", "succeeded"]  # the 304 yields nothing
     assert sleeps == [2, 10, 5]  # none after the final answer
@@ -61,11 +67,13 @@ async def test_watch_follows_retry_after_sends_the_etag_and_stops_when_final():
 
 
 async def test_watch_backs_off_on_transient_failures_then_goes_on():
-    transport, _ = scripted([
-        httpx.ConnectError("refused"),
-        httpx.Response(503, json={"status": 503, "detail": "busy"}),
-        ok(status("cancelled"), 'W/"a"', None),
-    ])
+    transport, _ = scripted(
+        [
+            httpx.ConnectError("refused"),
+            httpx.Response(503, json={"status": 503, "detail": "busy"}),
+            ok(status("cancelled"), 'W/"a"', None),
+        ]
+    )
     states, sleeps = await watch_all(transport)
     assert states == ["cancelled"]
     assert 1 <= sleeps[0] <= 2 and 2 <= sleeps[1] <= 4
@@ -85,11 +93,17 @@ def test_backoff_grows_and_is_capped():
 
 
 def test_errors_in_plain_words():
-    problem = {"type": "about:blank", "title": "Unprocessable Content", "status": 422, "detail": "invalid payload",
-               "errors": [{"loc": "payload.format", "message": "Input should be 'csv', 'json' or 'xlsx'"}]}
+    problem = {
+        "type": "about:blank",
+        "title": "Unprocessable Content",
+        "status": 422,
+        "detail": "invalid payload",
+        "errors": [{"loc": "payload.format", "message": "Input should be 'csv', 'json' or 'xlsx'"}],
+    }
     assert explain(ApiError(422, problem)) == "Invalid input: payload.format: Input should be 'csv', 'json' or 'xlsx'"
     assert explain(ApiError(403, {"detail": "missing permission jobs.cancel_jobs"}), "cancel this job") == (
-        "You don't have permission to cancel this job (missing permission jobs.cancel_jobs).")
+        "You don't have permission to cancel this job (missing permission jobs.cancel_jobs)."
+    )
     assert "current state" in explain(ApiError(409, {"detail": "job is succeeded"}), "cancel this job")
     assert "isn't yours" in explain(ApiError(404, None))
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -51,24 +55,31 @@ def test_another_secret_does_not_verify() -> None:
 
 
 def test_the_link_key_is_not_the_jwt_secret() -> None:
-    import hashlib
-    import hmac
-    import json
-
+    """Links are signed with a key derived from the JWT secret for their purpose, never with
+    the secret itself: both compared in the encoding links use (base64url, unpadded)."""
     expires = 2_000_000_000
-    raw = hmac.new(SECRET.encode(), json.dumps([FIELDS["key"], "user_admin", "org_acme", expires]).encode(), hashlib.sha256)
-    assert sign(SECRET, expires=expires, **FIELDS) != raw.hexdigest()
+    message = json.dumps([FIELDS["key"], "user_admin", "org_acme", expires]).encode()
+
+    def b64url(digest: bytes) -> str:
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    signature = sign(SECRET, expires=expires, **FIELDS)
+    assert signature != b64url(hmac.new(SECRET.encode(), message, hashlib.sha256).digest())
+    derived = hmac.new(SECRET.encode(), b"jobrunner/export-download-link/v1", hashlib.sha256).digest()
+    assert signature == b64url(hmac.new(derived, message, hashlib.sha256).digest())
 
 
 def test_url_shape_and_presenter() -> None:
     job_id = uuid.uuid4()
-    url, expires = signed_download_url(SECRET, job_id=job_id, key=f"{job_id}.csv", user_id="u", organization_id="o",
-                                       ttl_seconds=900, now=1_000)
+    url, expires = signed_download_url(
+        SECRET, job_id=job_id, key=f"{job_id}.csv", user_id="u", organization_id="o", ttl_seconds=900, now=1_000
+    )
     parts = urlsplit(url)
     assert parts.path == f"/v1/exports/{job_id}/download" and expires == 1_900
     query = parse_qs(parts.query)
-    assert query["expires"] == ["1900"] and verify(SECRET, query["sig"][0], key=f"{job_id}.csv", user_id="u",
-                                                   organization_id="o", expires=1900, now=1_000)
+    assert query["expires"] == ["1900"] and verify(
+        SECRET, query["sig"][0], key=f"{job_id}.csv", user_id="u", organization_id="o", expires=1900, now=1_000
+    )
     result = {"downloadUrl": f"/v1/exports/{job_id}/download", "format": "csv", "fileSize": 1}
 
     class Row:

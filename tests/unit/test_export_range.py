@@ -33,7 +33,9 @@ def test_parse_range(header, size, expected) -> None:
         assert parse_range(header, size) == expected
 
 
-@pytest.mark.parametrize(("header", "size"), [("bytes=100-", 100), ("bytes=-0", 100), ("bytes=0-0", 0), ("bytes=-5", 0)])
+@pytest.mark.parametrize(
+    ("header", "size"), [("bytes=100-", 100), ("bytes=-0", 100), ("bytes=0-0", 0), ("bytes=-5", 0)]
+)
 def test_unsatisfiable_ranges_name_the_size(header, size) -> None:
     with pytest.raises(RangeNotSatisfiable) as raised:
         parse_range(header, size)

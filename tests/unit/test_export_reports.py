@@ -30,9 +30,13 @@ def test_statement_parameters_match_filters(report) -> None:
 
 
 def test_arguments_follow_the_filter_order() -> None:
-    request = check_request({"reportType": "quotes", "format": "csv", "filters": {"status": "sent", "dateTo": "2024-01-02"}},
-                            "org_acme", "user_admin")
+    request = check_request(
+        {"reportType": "quotes", "format": "csv", "filters": {"status": "sent", "dateTo": "2024-01-02"}},
+        "org_acme",
+        "user_admin",
+    )
     import datetime as dt
+
     assert request.arguments() == ["org_acme", None, dt.date(2024, 1, 2), "sent"]
 
 
@@ -41,7 +45,10 @@ def test_arguments_follow_the_filter_order() -> None:
     [
         ({"reportType": "nope", "format": "csv"}, "unknown report type 'nope'"),
         ({"reportType": "audit_log", "format": "csv", "filters": {"status": "x"}}, "filter 'status' is not supported"),
-        ({"reportType": "quotes", "format": "csv", "filters": {"dateFrom": "2024-02-02", "dateTo": "2024-02-01"}}, "is after dateTo"),
+        (
+            {"reportType": "quotes", "format": "csv", "filters": {"dateFrom": "2024-02-02", "dateTo": "2024-02-01"}},
+            "is after dateTo",
+        ),
         ({"reportType": "quotes", "format": "pdf"}, "malformed fields: format"),
         ({"reportType": "quotes", "format": "csv", "extra": 1}, "malformed fields: extra"),
         ("not a payload", "malformed"),
@@ -54,5 +61,8 @@ def test_invalid_payloads(payload, reason) -> None:
 
 
 def test_same_day_range_is_valid() -> None:
-    check_request({"reportType": "customers", "format": "xlsx", "filters": {"dateFrom": "2024-02-02", "dateTo": "2024-02-02"}},
-                  "org_acme", "user_admin")
+    check_request(
+        {"reportType": "customers", "format": "xlsx", "filters": {"dateFrom": "2024-02-02", "dateTo": "2024-02-02"}},
+        "org_acme",
+        "user_admin",
+    )

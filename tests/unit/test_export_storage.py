@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobrunner.storage import FileMissing, LocalDiskStorage
+from jobrunner.storage import FileMissing, LocalDiskStorage, Storage
 
 
 async def _read(storage, key, start=0, end=None) -> bytes:
@@ -47,3 +47,19 @@ async def test_missing_files(tmp_path) -> None:
 async def test_invalid_keys(tmp_path, key) -> None:
     with pytest.raises(ValueError):
         await LocalDiskStorage(tmp_path).exists(key)
+
+
+@pytest.mark.parametrize("implementation", ["local", "interface default"])
+async def test_delete_many_frees_bytes_and_skips_missing(tmp_path, implementation) -> None:
+    """What cleanup counts as ``bytesFreed``: the sizes of the files that were there."""
+    storage = LocalDiskStorage(tmp_path)
+    for key, size in (("a.csv", 10), ("b/c.csv", 5)):
+        pending = await storage.begin(key)
+        pending.path.write_bytes(b"x" * size)
+        await pending.commit()
+    delete_many = (
+        storage.delete_many if implementation == "local" else (lambda keys: Storage.delete_many(storage, keys))
+    )
+    assert await delete_many(["a.csv", "gone.csv", "b/c.csv"]) == 15
+    assert not await storage.exists("a.csv") and not await storage.exists("b/c.csv")
+    assert await delete_many(["a.csv"]) == 0

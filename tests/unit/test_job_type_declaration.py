@@ -42,9 +42,16 @@ def names() -> Iterator[list[str]]:
 
 def context(name: str, payload: dict[str, Any]) -> JobContext[Any]:
     declaration = JOB_TYPES[name]
-    ctx: JobContext[Any] = JobContext(declaration, job_id=uuid.uuid4(), organization_id="o", user_id="u",
-                                      raw_payload=payload, pool=None, settings=Settings(),  # type: ignore[arg-type]
-                                      reporter=InMemoryReporter())
+    ctx: JobContext[Any] = JobContext(
+        declaration,
+        job_id=uuid.uuid4(),
+        organization_id="o",
+        user_id="u",
+        raw_payload=payload,
+        pool=None,
+        settings=Settings(),  # type: ignore[arg-type]
+        reporter=InMemoryReporter(),
+    )
     ctx.payload = declaration.payload_model.model_validate(payload)
     return ctx
 
@@ -52,9 +59,16 @@ def context(name: str, payload: dict[str, Any]) -> JobContext[Any]:
 def test_one_decorator_declares_everything(names: list[str]) -> None:
     names.append("unit_thumb")
 
-    @job_type("unit_thumb", payload=Payload, permission="data.process_data",
-              steps=[Step(30, "Fetch"), Step(70, "Resize")], timeout_seconds=120, max_retries=5,
-              backoff_base_seconds=1, result=Result)
+    @job_type(
+        "unit_thumb",
+        payload=Payload,
+        permission="data.process_data",
+        steps=[Step(30, "Fetch"), Step(70, "Resize")],
+        timeout_seconds=120,
+        max_retries=5,
+        backoff_base_seconds=1,
+        result=Result,
+    )
     async def thumb(ctx: JobContext[Payload]) -> Result:
         """Make a thumbnail.
 
@@ -112,6 +126,7 @@ def test_mistakes_are_refused_at_declaration(names: list[str]) -> None:
         return None
 
     with pytest.raises(ValueError, match="declared twice"):
+
         @job_type("unit_twice", payload=Payload)
         async def second(ctx: JobContext[Payload]) -> None:
             return None
@@ -148,7 +163,9 @@ def test_the_public_api_is_five_names_loaded_on_first_use() -> None:
     assert jobrunner.RetryLater is RetryLater and jobrunner.JobContext is JobContext
     with pytest.raises(AttributeError):
         jobrunner.processor  # noqa: B018
-    probe = ("import sys, jobrunner; "
-             "print(sorted(m for m in sys.modules if m.startswith(('jobrunner.', 'pydantic', 'asyncpg'))))")
+    probe = (
+        "import sys, jobrunner; "
+        "print(sorted(m for m in sys.modules if m.startswith(('jobrunner.', 'pydantic', 'asyncpg'))))"
+    )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"

@@ -37,8 +37,16 @@ def test_customer_rows() -> None:
 
 
 def quote(**overrides: str) -> object:
-    row = {"quote_number": "Q-1", "customer_email": "a@example.com", "status": "sent", "currency": "eur",
-           "subtotal": "100.00", "tax": "19.00", "total": "119.00", "valid_until": "2025-02-28"}
+    row = {
+        "quote_number": "Q-1",
+        "customer_email": "a@example.com",
+        "status": "sent",
+        "currency": "eur",
+        "subtotal": "100.00",
+        "tax": "19.00",
+        "total": "119.00",
+        "valid_until": "2025-02-28",
+    }
     row.update(overrides)
     return QUOTES.make_check(positions(list(row)))(list(row.values()))
 
@@ -68,8 +76,9 @@ def _parse(tmp_path: Path, text: str, limits: Limits) -> Parsed:
     parsed = Parsed()
     rejected = RejectedRows(tmp_path / "rejected.csv", ["name", "email", "country"])
     with open(tmp_path / "spool", "wb") as spool:
-        for _ in parse_batches(source, CUSTOMERS.make_check(positions(["name", "email", "country"])), 2, spool,
-                               rejected, parsed, limits):
+        for _ in parse_batches(
+            source, CUSTOMERS.make_check(positions(["name", "email", "country"])), 2, spool, rejected, parsed, limits
+        ):
             pass
     rejected.close()
     return parsed
@@ -112,7 +121,9 @@ def test_duplicates_within_a_batch(tmp_path: Path) -> None:
     kept, superseded = collapse_duplicates(list(rows), 1, "upsert", rejected, "customers")
     assert [r[0] for r in kept] == [3, 4] and superseded == 1 and rejected.count == 1
     rejected.close()
-    assert (tmp_path / "r.csv").read_text().splitlines()[1] == "4,a customer with this email already exists (line 2 of this file),A2"
+    assert (tmp_path / "r.csv").read_text().splitlines()[
+        1
+    ] == "4,a customer with this email already exists (line 2 of this file),A2"
 
 
 def test_webhook_signature() -> None:
@@ -137,8 +148,11 @@ def test_rejected_rows_links() -> None:
 
 
 def test_templates() -> None:
-    rendered = render("job_finished", {"jobType": "export_report", "jobId": "<j>", "status": "succeeded"},
-                      {"name": "Ann & Bob", "email": "a@example.com"})
+    rendered = render(
+        "job_finished",
+        {"jobType": "export_report", "jobId": "<j>", "status": "succeeded"},
+        {"name": "Ann & Bob", "email": "a@example.com"},
+    )
     assert rendered.subject == "Your export_report job succeeded"
     assert "Hello Ann & Bob" in rendered.text and "Hello Ann &amp; Bob" in rendered.html
     assert "<code>&lt;j&gt;</code>" in rendered.html

@@ -32,8 +32,19 @@ def test_no_retries_left_fails() -> None:
 
 def test_job_from_row() -> None:
     job_id = uuid.uuid4()
-    job = Job.from_row({"id": job_id, "organization_id": "o", "user_id": "u", "job_type": "t",
-                        "status": "retrying", "retry_count": 1, "max_retries": 3, "payload": None,
-                        "attempts": 2, "unknown_column": 1})
+    job = Job.from_row(
+        {
+            "id": job_id,
+            "organization_id": "o",
+            "user_id": "u",
+            "job_type": "t",
+            "status": "retrying",
+            "retry_count": 1,
+            "max_retries": 3,
+            "payload": None,
+            "attempts": 2,
+            "unknown_column": 1,
+        }
+    )
     assert job.status is JobStatus.RETRYING and job.is_retry
     assert (job.id, job.payload, job.attempts, job.progress) == (job_id, {}, 2, 0)

@@ -11,8 +11,7 @@ UNPREFIXED = {"database_url": "DATABASE_URL", "port": "PORT"}
 def test_every_setting_is_documented() -> None:
     text = (REPO_ROOT / "docs" / "operations.md").read_text()
     missing = [
-        name for name in Settings.model_fields
-        if f"`{UNPREFIXED.get(name, 'JOBRUNNER_' + name.upper())}`" not in text
+        name for name in Settings.model_fields if f"`{UNPREFIXED.get(name, 'JOBRUNNER_' + name.upper())}`" not in text
     ]
     assert missing == []
 

@@ -47,5 +47,9 @@ def test_cli_client_uses_the_domain_sets() -> None:
 def test_derived_sets() -> None:
     assert states.CANCELLABLE_STATES == {JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING}
     assert states.RETRYABLE_STATES == {JobStatus.FAILED}
-    assert not any(states.is_allowed(final, other) for final in (JobStatus.SUCCEEDED, JobStatus.CANCELLED)
-                   for other in JobStatus if other != final)
+    assert not any(
+        states.is_allowed(final, other)
+        for final in (JobStatus.SUCCEEDED, JobStatus.CANCELLED)
+        for other in JobStatus
+        if other != final
+    )

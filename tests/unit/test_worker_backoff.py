@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobrunner.worker.backoff import backoff_seconds
+from jobrunner.backoff import backoff_seconds
 
 
 @pytest.mark.parametrize(

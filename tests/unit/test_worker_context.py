@@ -29,16 +29,35 @@ def make_context() -> tuple[LiveJobContext, list[tuple[int, int, str | None, boo
     def report(state: ProgressState) -> None:
         reported.append((state.progress, state.step, state.label, state.urgent))
 
-    row = {"id": uuid.uuid4(), "organization_id": "o", "user_id": "u", "job_type": "unit_steps",
-           "attempts": 1, "payload": {}}
-    ctx = LiveJobContext(row, Processor(DECLARATION, _noop), pool=None, settings=Settings(),  # type: ignore[arg-type]
-                         report=report)
+    row = {
+        "id": uuid.uuid4(),
+        "organization_id": "o",
+        "user_id": "u",
+        "job_type": "unit_steps",
+        "attempts": 1,
+        "payload": {},
+    }
+    ctx = LiveJobContext(
+        row,
+        Processor(DECLARATION, _noop),
+        pool=None,
+        settings=Settings(),  # type: ignore[arg-type]
+        report=report,
+    )
     return ctx, reported
 
 
 def in_memory_context() -> JobContext[Any]:
-    return JobContext(DECLARATION, job_id=uuid.uuid4(), organization_id="o", user_id="u", raw_payload={},
-                      pool=None, settings=Settings(), reporter=InMemoryReporter())  # type: ignore[arg-type]
+    return JobContext(
+        DECLARATION,
+        job_id=uuid.uuid4(),
+        organization_id="o",
+        user_id="u",
+        raw_payload={},
+        pool=None,
+        settings=Settings(),
+        reporter=InMemoryReporter(),
+    )  # type: ignore[arg-type]
 
 
 async def test_steps_set_their_progress_and_bands_bound_progress() -> None:
@@ -80,8 +99,16 @@ async def test_in_memory_and_live_contexts_report_the_same_numbers() -> None:
     """The standalone context of old rounded differently (29 where production shows 30)."""
     live, _ = make_context()
     memory = in_memory_context()
-    calls = [("step", 1), ("progress", 0.5), ("progress", 0.77), ("step", 2), ("progress", 0.01),
-             ("progress", 0.5), ("step", 3), ("progress", 1.0)]
+    calls = [
+        ("step", 1),
+        ("progress", 0.5),
+        ("progress", 0.77),
+        ("step", 2),
+        ("progress", 0.01),
+        ("progress", 0.5),
+        ("step", 3),
+        ("progress", 1.0),
+    ]
     seen: list[tuple[int, int]] = []
     for ctx in (live, memory):
         values = []
@@ -123,7 +150,13 @@ async def test_cleanups_run_newest_first_and_survive_failures() -> None:
 
 
 def test_a_worker_without_the_processor_still_gets_a_context() -> None:
-    row = {"id": uuid.uuid4(), "organization_id": "o", "user_id": "u", "job_type": "x" * 80,
-           "attempts": 1, "payload": None}
+    row = {
+        "id": uuid.uuid4(),
+        "organization_id": "o",
+        "user_id": "u",
+        "job_type": "x" * 80,
+        "attempts": 1,
+        "payload": None,
+    }
     ctx = LiveJobContext(row, None, pool=None, settings=Settings(), report=lambda state: None)  # type: ignore[arg-type]
     assert ctx.job_type == "x" * 80 and ctx.raw_payload == {} and ctx.processor is None

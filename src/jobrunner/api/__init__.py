@@ -1,1 +1,2 @@
-"""The HTTP API: ``create_app`` builds it (see app.py)."""
+"""The HTTP API: its routes, dependencies and problem details. ``jobrunner.app.create_app``
+builds the app from them (with the page of ``jobrunner.web``)."""

@@ -168,7 +168,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         detail = "no such endpoint"
     if exc.status_code == 304:
         return Response(status_code=304, headers=exc.headers)
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    return problem_response(exc.status_code, detail, headers=dict(exc.headers) if exc.headers else None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -179,7 +179,6 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, INTERNAL_ERROR)
-
 
 
 def install_error_handlers(app: FastAPI) -> None:

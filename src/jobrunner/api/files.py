@@ -56,5 +56,6 @@ async def serve_file(
         all_headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     if request.method == "HEAD" or size == 0:
         return Response(status_code=status, headers=all_headers, media_type=media_type)
-    return StreamingResponse(storage.read(key, start, end), status_code=status, headers=all_headers,
-                             media_type=media_type)
+    return StreamingResponse(
+        storage.read(key, start, end), status_code=status, headers=all_headers, media_type=media_type
+    )

@@ -35,14 +35,14 @@ class DirectDispatch:
 
     def __init__(self, app: ASGIApp, routes: Sequence[DirectRoute]) -> None:
         self.app = app
-        self.routes = [route for route in routes if "GET" in route.methods]
+        self.routes = [route for route in routes if "GET" in (route.methods or ())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             path = scope["path"]
             root = scope.get("root_path", "")
             if root and path.startswith(root):
-                path = path[len(root):]
+                path = path[len(root) :]
             for route in self.routes:
                 match = route.path_regex.match(path)
                 if match is not None:

@@ -25,7 +25,11 @@ def sign(secret: str, purpose: bytes, parts: list[str], expires: int) -> str:
 
 
 def verify(
-    secret: str, purpose: bytes, signature: str | None, parts: list[str], expires: int | None,
+    secret: str,
+    purpose: bytes,
+    signature: str | None,
+    parts: list[str],
+    expires: int | None,
     now: float | None = None,
 ) -> bool:
     """True for an untampered link that has not expired."""

@@ -30,15 +30,19 @@ class TokenClaims:
 def check_secret(secret: str, what: str = "the JWT secret") -> None:
     """ConfigurationError when ``secret`` is too short to sign tokens or links with."""
     if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise ConfigurationError(f"{what} must be at least {MIN_SECRET_BYTES} bytes long "
-                           f"(it has {len(secret.encode())}); unset it to have one generated")
+        raise ConfigurationError(
+            f"{what} must be at least {MIN_SECRET_BYTES} bytes long "
+            f"(it has {len(secret.encode())}); unset it to have one generated"
+        )
 
 
 def check_ttl(ttl_seconds: int, max_ttl_seconds: int) -> None:
     """InvalidInput for a lifetime that is not positive or is over the maximum."""
     if not 0 < ttl_seconds <= max_ttl_seconds:
-        raise InvalidInput(f"a token's lifetime must be between 1 and {max_ttl_seconds} seconds "
-                           f"(JOBRUNNER_MAX_TOKEN_TTL_SECONDS), not {ttl_seconds}")
+        raise InvalidInput(
+            f"a token's lifetime must be between 1 and {max_ttl_seconds} seconds "
+            f"(JOBRUNNER_MAX_TOKEN_TTL_SECONDS), not {ttl_seconds}"
+        )
 
 
 def issue_token(secret: str, user_id: str, organization_id: str, ttl_seconds: int = 3600) -> str:

@@ -20,7 +20,9 @@ def explain(error: ApiError, action: str = "do that") -> str:
     """The error in plain words, e.g. for a 403: "You don't have permission to cancel jobs"."""
     detail = str(error)
     if error.status == 401:
-        return f"Not signed in: the token is missing, expired or not accepted ({detail}). Set --token or JOBRUNNER_TOKEN."
+        return (
+            f"Not signed in: the token is missing, expired or not accepted ({detail}). Set --token or JOBRUNNER_TOKEN."
+        )
     if error.status == 403:
         return f"You don't have permission to {action} ({detail})."
     if error.status == 404:

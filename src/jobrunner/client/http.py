@@ -6,7 +6,6 @@ once final, exponential backoff with jitter on network errors, 429 and 5xx."""
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from jobrunner import backoff
 from jobrunner.client.errors import ApiError
 from jobrunner.domain.states import FINAL_STATES
 
@@ -44,20 +44,27 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 
 
 def backoff_seconds(failures: int) -> float:
-    """Full-ish jitter: between half and all of min(cap, base * 2**(failures-1))."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1))
-    return ceiling / 2 + random.random() * ceiling / 2
+    """The pause after ``failures`` (1, 2, ...) failed polls in a row: the service's own
+    backoff (``jobrunner/backoff.py``), between half and all of
+    ``min(cap, base * 2**(failures-1))``."""
+    return backoff.backoff_seconds(failures - 1, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_CAP_SECONDS)
 
 
 class JobrunnerClient:
     def __init__(
-        self, base_url: str, token: str | None, *, timeout: float = 30.0,
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
 
     async def __aenter__(self) -> JobrunnerClient:
         return self
@@ -75,8 +82,13 @@ class JobrunnerClient:
         return response
 
     async def create_job(
-        self, job_type: str, payload: dict[str, Any], *, priority: int | None = None,
-        max_retries: int | None = None, scheduled_at: str | None = None,
+        self,
+        job_type: str,
+        payload: dict[str, Any],
+        *,
+        priority: int | None = None,
+        max_retries: int | None = None,
+        scheduled_at: str | None = None,
     ) -> dict[str, Any]:
         """POST /v1/jobs: ``{"jobId", "message"}``."""
         body: dict[str, Any] = {"jobType": job_type, "payload": payload}
@@ -96,7 +108,12 @@ class JobrunnerClient:
         )
 
     async def list_jobs(
-        self, *, page: int = 1, page_size: int = 25, status: str | None = None, job_type: str | None = None,
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 25,
+        status: str | None = None,
+        job_type: str | None = None,
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"page": page, "pageSize": page_size}
         if status:

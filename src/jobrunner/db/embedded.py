@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote
 
 from jobrunner.domain.errors import ConfigurationError
@@ -24,7 +25,15 @@ log = logging.getLogger(__name__)
 
 DATABASE_NAME = "jobrunner"
 HANDLES_FILE = ".handle_pids.json"  # pgserver's list of the pids holding a handle
-_servers: list[object] = []  # this process's handles, left by stop_embedded
+
+
+class _Handle(Protocol):
+    """What this module uses of a pgserver handle."""
+
+    def cleanup(self) -> None: ...
+
+
+_servers: list[_Handle] = []  # this process's handles, left by stop_embedded
 
 
 def pgdata_of(data_dir: Path) -> Path:
@@ -50,7 +59,9 @@ def start_embedded(data_dir: Path) -> str:
     try:
         server = _get_server(pgserver, pgdata)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-        raise ConfigurationError(f"the embedded PostgreSQL in {pgdata} did not start (its log: {pgdata / 'log'})") from None
+        raise ConfigurationError(
+            f"the embedded PostgreSQL in {pgdata} did not start (its log: {pgdata / 'log'})"
+        ) from None
     if not _servers:
         # Registered after pgserver's own exit handler, so it runs first (atexit is LIFO).
         atexit.register(stop_embedded)

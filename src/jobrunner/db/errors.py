@@ -16,7 +16,7 @@ from typing import TypeVar
 import asyncpg
 
 from jobrunner.domain.errors import InvalidInput, JobrunnerError
-from jobrunner.worker.backoff import backoff_seconds
+from jobrunner.backoff import backoff_seconds
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,10 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresError, *UNAVAI
 
 # The ones only the driver raises (OSError and TimeoutError come from files and sockets
 # too): to recognise a database error that escaped, wherever it surfaces.
-DRIVER_ONLY_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+DRIVER_ONLY_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
 )
 
 
@@ -85,10 +87,8 @@ def translate(exc: BaseException) -> JobrunnerError:
     return DatabaseError(f"database error: {type(exc).__name__}")
 
 
-async def wait_for_database(
-    attempt: Callable[[], Awaitable[T]], *, what: str, base: float, cap: float
-) -> T:
-    """Run ``attempt`` until it succeeds, sleeping with backoff (``worker/backoff.py``)
+async def wait_for_database(attempt: Callable[[], Awaitable[T]], *, what: str, base: float, cap: float) -> T:
+    """Run ``attempt`` until it succeeds, sleeping with backoff (``jobrunner/backoff.py``)
     between tries while the database is unavailable. Other errors propagate."""
     failures = 0
     while True:

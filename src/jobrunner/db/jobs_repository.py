@@ -11,21 +11,14 @@ from typing import Any
 
 import asyncpg
 
+from jobrunner.auth.rbac import Access
 from jobrunner.db.errors import DRIVER_ERRORS, DatabaseError, translate
 from jobrunner.db.sql import Q
 from jobrunner.domain.quotas import JobQuotas, job_refusal
 
 NO_QUOTAS = JobQuotas()
 
-__all__ = ["Access", "DatabaseError", "JobsRepository", "NewJob", "Transition"]
-
-
-@dataclass(frozen=True, slots=True)
-class Access:
-    """What the caller may do in the token's organization."""
-
-    is_member: bool
-    granted: frozenset[str]
+__all__ = ["DatabaseError", "JobsRepository", "NewJob", "Transition"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ def sqlalchemy_url(database_url: str) -> str:
     """Alembic runs on SQLAlchemy with psycopg 3; the rest of jobrunner uses asyncpg."""
     for prefix in ("postgresql://", "postgres://"):
         if database_url.startswith(prefix):
-            return "postgresql+psycopg://" + database_url[len(prefix):]
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
     return database_url
 
 

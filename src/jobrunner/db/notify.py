@@ -5,7 +5,7 @@ callback runs (a worker then looks for work and checks its jobs, since notificat
 while the connection was down are lost), and workers poll as a fallback anyway.
 
 Whatever the database or the driver raises (``db/errors.py``: down, restarting, a broken
-protocol state), the listener waits with backoff (``worker/backoff.py``) and reconnects;
+protocol state), the listener waits with backoff (``jobrunner/backoff.py``) and reconnects;
 only ``close()`` ends it.
 """
 
@@ -20,7 +20,7 @@ import asyncpg
 from jobrunner.db.errors import DRIVER_ERRORS
 from jobrunner.db.pool import DEFAULT_CONNECT_TIMEOUT
 from jobrunner.db.sql import Q
-from jobrunner.worker.backoff import backoff_seconds
+from jobrunner.backoff import backoff_seconds
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Listener:
                 continue
             self._conn = conn
             lost = asyncio.Event()
-            conn.add_termination_listener(lambda _c: lost.set())
+            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
             try:
                 for channel, handler in self._channels.items():
                     await conn.add_listener(channel, self._dispatch(handler))

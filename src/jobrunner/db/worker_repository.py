@@ -109,6 +109,7 @@ class Orphan:
     status: JobStatus
     retry_count: int
     max_retries: int
+    job_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +172,18 @@ class WorkerRepository:
     async def finish(self, batch: FinishBatch) -> set[uuid.UUID]:
         """Record the outcomes; answers the ids whose outcome landed (the others were
         cancelled or rescued meanwhile: the guard kept their state)."""
-        rows = await self._checked(self._db.fetch(
-            Q.finish_jobs, self.worker_id, batch.job_ids, batch.statuses, batch.results,
-            batch.errors, batch.delays, batch.bumps,
-        ))
+        rows = await self._checked(
+            self._db.fetch(
+                Q.finish_jobs,
+                self.worker_id,
+                batch.job_ids,
+                batch.statuses,
+                batch.results,
+                batch.errors,
+                batch.delays,
+                batch.bumps,
+            )
+        )
         return {row["id"] for row in rows}
 
     async def release(self, job_ids: Sequence[uuid.UUID]) -> None:
@@ -202,16 +211,25 @@ class WorkerRepository:
     async def select_orphans(self, lease_seconds: float) -> list[Orphan]:
         rows = await self._db.fetch(Q.select_orphaned_jobs, lease_seconds)
         return [
-            Orphan(r["id"], r["organization_id"], r["locked_by"], JobStatus(r["status"]), r["retry_count"],
-                   r["max_retries"])
+            Orphan(
+                r["id"],
+                r["organization_id"],
+                r["locked_by"],
+                JobStatus(r["status"]),
+                r["retry_count"],
+                r["max_retries"],
+                r["job_type"],
+            )
             for r in rows
         ]
 
     async def rescue(self, rescues: Sequence[Rescue]) -> list[Rescued]:
         orphans = [r.orphan for r in rescues]
-        rows = await self._checked(self._db.fetch(
-            Q.rescue_jobs, *_columns(orphans, "id", "locked_by"), *_columns(rescues, "status", "error", "delay")
-        ))
+        rows = await self._checked(
+            self._db.fetch(
+                Q.rescue_jobs, *_columns(orphans, "id", "locked_by"), *_columns(rescues, "status", "error", "delay")
+            )
+        )
         return [Rescued(r["id"], r["organization_id"], JobStatus(r["status"]), r["holder"]) for r in rows]
 
     async def delete_dead_workers(self, lease_seconds: float) -> None:

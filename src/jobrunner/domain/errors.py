@@ -9,10 +9,9 @@ from typing import Any
 class JobrunnerError(Exception):
     """Base of every error jobrunner raises on purpose."""
 
-    def __init__(self, detail: str = "", **extra: Any) -> None:
+    def __init__(self, detail: str = "") -> None:
         super().__init__(detail)
         self.detail = detail
-        self.extra = extra
 
 
 class AuthenticationError(JobrunnerError):

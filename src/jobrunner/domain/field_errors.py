@@ -55,7 +55,9 @@ def safe_message(error: Mapping[str, Any]) -> str:
     return message
 
 
-def field_errors(errors: Iterable[Mapping[str, Any]], prefix: str = "", *, strip_location: bool = False) -> list[dict[str, str]]:
+def field_errors(
+    errors: Iterable[Mapping[str, Any]], prefix: str = "", *, strip_location: bool = False
+) -> list[dict[str, str]]:
     """``[{"loc": "payload.filters.dateFrom", "message": ...}]`` for pydantic's errors.
     ``strip_location`` drops FastAPI's leading ``body``/``query``/``path``/``header``."""
     result = []

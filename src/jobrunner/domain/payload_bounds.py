@@ -53,5 +53,6 @@ def check_text(value: str | None, *, loc: str) -> None:
 def _refuse(path: tuple[str, ...], message: str) -> None:
     # Long paths (a deep payload) are cut: the location says where it starts going wrong.
     shown = path if len(path) <= 8 else path[:8] + ("…",)
-    raise InvalidInput("invalid payload" if shown[0] == "payload" else "invalid input",
-                       [{"loc": _where(shown), "message": message}])
+    raise InvalidInput(
+        "invalid payload" if shown[0] == "payload" else "invalid input", [{"loc": _where(shown), "message": message}]
+    )

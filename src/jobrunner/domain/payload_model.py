@@ -10,9 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
-_MONETARY_KEY = re.compile(
-    r"(amount|price|cost|total|subtotal|tax|balance|money|salary|fee|payment|revenue)", re.I
-)
+_MONETARY_KEY = re.compile(r"(amount|price|cost|total|subtotal|tax|balance|money|salary|fee|payment|revenue)", re.I)
 
 
 def _find_monetary_key(value: Any, path: str = "") -> str | None:

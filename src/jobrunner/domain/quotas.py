@@ -27,8 +27,7 @@ class JobQuotas:
 def job_refusal(refused: str, quota: int, retry_after: int | None) -> QuotaExceeded:
     if refused == "queued_jobs":
         return QuotaExceeded(
-            f"your organization already has {quota} jobs waiting to start, its limit; "
-            "try again when some have started",
+            f"your organization already has {quota} jobs waiting to start, its limit; try again when some have started",
             QUEUED_RETRY_AFTER_SECONDS,
         )
     seconds = retry_after or 1

@@ -115,7 +115,8 @@ FINAL_STATES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCE
 CANCELLABLE_STATES = frozenset(src for src, dst in TRANSITIONS if dst == JobStatus.CANCELLED)
 # The states a user may retry from (while retries are left): those a user moves to queued.
 RETRYABLE_STATES = frozenset(
-    src for (src, dst), movers in TRANSITIONS.items()
+    src
+    for (src, dst), movers in TRANSITIONS.items()
     if dst == JobStatus.QUEUED and any(m.actor == Actor.USER for m in movers)
 )
 # A worker holds the job and writes its progress.

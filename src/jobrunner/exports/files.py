@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from jobrunner.db.sql import Q
+from jobrunner.retention.files import run_batches
 from jobrunner.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,19 @@ class ExportFile:
 
 async def record_export_file(pool: asyncpg.Pool, file: ExportFile) -> None:
     await pool.execute(
-        Q.export_file_upsert, file.job_id, file.organization_id, file.user_id, file.report_type,
-        file.format, file.storage_key, file.download_name, file.content_type, file.size_bytes,
-        file.record_count, file.created_at, file.expires_at,
+        Q.export_file_upsert,
+        file.job_id,
+        file.organization_id,
+        file.user_id,
+        file.report_type,
+        file.format,
+        file.storage_key,
+        file.download_name,
+        file.content_type,
+        file.size_bytes,
+        file.record_count,
+        file.created_at,
+        file.expires_at,
     )
 
 
@@ -61,14 +72,15 @@ async def purge_expired_exports(
 ) -> int:
     """Delete the files past retention; their rows stay (marked) so links answer 410.
     Returns how many files were purged. Safe to run from several processes at once."""
-    now = now or dt.datetime.now(dt.UTC)
-    purged = 0
-    while rows := await pool.fetch(Q.export_files_expired, now, batch_size):
+    moment = now or dt.datetime.now(dt.UTC)
+
+    async def batch() -> tuple[int, int]:
+        rows = await pool.fetch(Q.export_files_expired, moment, batch_size)
         for row in rows:
             await storage.delete(row["storage_key"])
-            await pool.execute(Q.export_file_mark_deleted, row["job_id"], now)
-            purged += 1
-        if len(rows) < batch_size:
-            break
+            await pool.execute(Q.export_file_mark_deleted, row["job_id"], moment)
+        return len(rows), 0
+
+    purged, _ = await run_batches(batch)
     log.info("purged %d expired export files", purged)
     return purged

@@ -15,16 +15,28 @@ def sign(secret: str, *, key: str, user_id: str, organization_id: str, expires: 
 
 
 def verify(
-    secret: str, signature: str | None, *, key: str, user_id: str, organization_id: str,
-    expires: int | None, now: float | None = None,
+    secret: str,
+    signature: str | None,
+    *,
+    key: str,
+    user_id: str,
+    organization_id: str,
+    expires: int | None,
+    now: float | None = None,
 ) -> bool:
     """True for an untampered link that has not expired."""
     return links.verify(secret, _PURPOSE, signature, [key, user_id, organization_id], expires, now)
 
 
 def signed_download_url(
-    secret: str, *, job_id: uuid.UUID | str, key: str, user_id: str, organization_id: str,
-    ttl_seconds: int, now: float | None = None,
+    secret: str,
+    *,
+    job_id: uuid.UUID | str,
+    key: str,
+    user_id: str,
+    organization_id: str,
+    ttl_seconds: int,
+    now: float | None = None,
 ) -> tuple[str, int]:
     """``/v1/exports/{jobId}/download?expires=...&sig=...`` and its expiry (epoch seconds)."""
     query, expires = links.signed_query(secret, _PURPOSE, [key, user_id, organization_id], ttl_seconds, now)

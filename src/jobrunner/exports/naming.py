@@ -18,8 +18,3 @@ def download_name(report_name: str, extension: str, generated_at: dt.datetime) -
 
 def download_path(job_id: uuid.UUID | str) -> str:
     return f"/v1/exports/{job_id}/download"
-
-
-def iso_ms(moment: dt.datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and Z."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

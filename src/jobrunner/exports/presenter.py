@@ -16,8 +16,11 @@ from jobrunner.exports.links import signed_download_url
 from jobrunner.exports.naming import download_path, storage_key
 from jobrunner.settings import Settings
 
-_FIELDS = {"id": ("id", "jobId", "job_id"), "user_id": ("user_id", "userId"),
-           "organization_id": ("organization_id", "organizationId")}
+_FIELDS = {
+    "id": ("id", "jobId", "job_id"),
+    "user_id": ("user_id", "userId"),
+    "organization_id": ("organization_id", "organizationId"),
+}
 
 
 def _field(job_row: Any, name: str) -> Any:
@@ -37,7 +40,11 @@ def _field(job_row: Any, name: str) -> Any:
 
 
 def present_export_result(
-    result: dict[str, Any] | None, job_row: Any, *, secret: str, ttl_seconds: int,
+    result: dict[str, Any] | None,
+    job_row: Any,
+    *,
+    secret: str,
+    ttl_seconds: int,
     now: float | None = None,
 ) -> dict[str, Any] | None:
     """The result with ``downloadUrl`` signed for the job's owner, valid ``ttl_seconds``.
@@ -49,17 +56,22 @@ def present_export_result(
     if result.get("downloadUrl") != download_path(job_id):
         return result
     url, _ = signed_download_url(
-        secret, job_id=job_id, key=storage_key(job_id, result["format"]),
-        user_id=_field(job_row, "user_id"), organization_id=_field(job_row, "organization_id"),
-        ttl_seconds=ttl_seconds, now=time.time() if now is None else now,
+        secret,
+        job_id=job_id,
+        key=storage_key(job_id, result["format"]),
+        user_id=_field(job_row, "user_id"),
+        organization_id=_field(job_row, "organization_id"),
+        ttl_seconds=ttl_seconds,
+        now=time.time() if now is None else now,
     )
     return {**result, "downloadUrl": url}
 
 
-def export_result_presenter(secret: str, settings: Settings) -> Callable[[dict | None, Any], dict | None]:
+def export_result_presenter(secret: str, settings: Settings) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """``present_export_result`` bound to the secret and the link TTL of the settings."""
 
-    def present(result: dict[str, Any] | None, job_row: Any) -> dict[str, Any] | None:
-        return present_export_result(result, job_row, secret=secret, ttl_seconds=settings.download_link_ttl_seconds)
+    def present(result: dict[str, Any], job_row: Any) -> dict[str, Any]:
+        ttl = settings.download_link_ttl_seconds
+        return present_export_result(result, job_row, secret=secret, ttl_seconds=ttl) or result
 
     return present

@@ -86,7 +86,12 @@ def _money(value: str, what: str) -> str | None:
 def quotes_check(at: dict[str, int]) -> Check:
     i_number, i_customer, i_status = at["quote_number"], at["customer_email"], at["status"]
     i_currency, i_subtotal, i_tax, i_total, i_valid = (
-        at["currency"], at["subtotal"], at["tax"], at["total"], at["valid_until"])
+        at["currency"],
+        at["subtotal"],
+        at["tax"],
+        at["total"],
+        at["valid_until"],
+    )
     width = len(at)
 
     def check(fields: Sequence[str]) -> tuple[str, ...] | str:
@@ -98,8 +103,13 @@ def quotes_check(at: dict[str, int]) -> Check:
         currency = fields[i_currency].strip().upper()
         subtotal, tax, total = fields[i_subtotal].strip(), fields[i_tax].strip(), fields[i_total].strip()
         valid_until = fields[i_valid].strip()
-        reason = (_text(number, "quote_number", 64) or _email(customer, "customer_email")
-                  or _money(subtotal, "subtotal") or _money(tax, "tax") or _money(total, "total"))
+        reason = (
+            _text(number, "quote_number", 64)
+            or _email(customer, "customer_email")
+            or _money(subtotal, "subtotal")
+            or _money(tax, "tax")
+            or _money(total, "total")
+        )
         if reason:
             return reason
         if status not in QUOTE_STATUSES:

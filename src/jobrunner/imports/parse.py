@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import pickle
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -25,7 +25,7 @@ from jobrunner.worker.offload import Slicer
 
 # Undecodable bytes survive as surrogate escapes: the row check rejects them per row
 # instead of the whole file failing.
-TEXT = {"encoding": "utf-8-sig", "errors": "surrogateescape", "newline": ""}
+TEXT: dict[str, Any] = {"encoding": "utf-8-sig", "errors": "surrogateescape", "newline": ""}
 # The C reader's own cap on one value; ``Limits.max_line_chars`` (at most this) is ours.
 MAX_FIELD_CHARS = 1 << 20
 csv.field_size_limit(MAX_FIELD_CHARS)
@@ -122,9 +122,14 @@ class Parsed:
 
 
 def parse_batches(
-    path: Path, check: Check, batch_size: int, spool: IO[bytes], rejected: RejectedRows, parsed: Parsed,
+    path: Path,
+    check: Check,
+    batch_size: int,
+    spool: IO[bytes],
+    rejected: RejectedRows,
+    parsed: Parsed,
     limits: Limits,
-) -> Iterator[None]:
+) -> Generator[None, None, None]:
     """Parse the data records (after the header), yielding at the end of each short slice
     so the caller can report progress and notice a cancel; ``parsed`` keeps the tallies.
     Raises TooLarge at the first line or record beyond ``limits``."""
@@ -143,6 +148,7 @@ def parse_batches(
         while True:
             line = last_line + 1
             before = lines.chars
+            outcome: tuple[str, ...] | str
             try:
                 fields = next(reader)
             except StopIteration:

@@ -14,7 +14,7 @@ BAD_KINDS = ("bad_email", "no_name", "bad_country", "short_row", "duplicate")
 
 
 def customer_row(i: int) -> list[str]:
-    return [f"Customer {i} \"Ltd\", <b>", f"customer{i}@example.com", COUNTRIES[i % len(COUNTRIES)]]
+    return [f'Customer {i} "Ltd", <b>', f"customer{i}@example.com", COUNTRIES[i % len(COUNTRIES)]]
 
 
 def bad_customer_row(i: int, kind: str) -> list[str]:

@@ -17,8 +17,10 @@ from jobrunner.db.sql import Q
 from jobrunner.imports.datasets import Dataset
 from jobrunner.imports.parse import GoodRow, RejectedRows, read_spool
 
-EXISTS = {"customers": "a customer with this email already exists",
-          "quotes": "a quote with this quote_number already exists"}
+EXISTS = {
+    "customers": "a customer with this email already exists",
+    "quotes": "a quote with this quote_number already exists",
+}
 UNKNOWN_CUSTOMER = "customer_email names no customer of the organization"
 
 
@@ -32,10 +34,16 @@ class Statements:
 
 
 STATEMENTS = {
-    "customers": Statements(Q.import_customers_temp, Q.import_customers_insert, Q.import_customers_upsert,
-                            "import_customers"),
-    "quotes": Statements(Q.import_quotes_temp, Q.import_quotes_insert, Q.import_quotes_upsert, "import_quotes",
-                         Q.import_quotes_unknown_customers),
+    "customers": Statements(
+        Q.import_customers_temp, Q.import_customers_insert, Q.import_customers_upsert, "import_customers"
+    ),
+    "quotes": Statements(
+        Q.import_quotes_temp,
+        Q.import_quotes_insert,
+        Q.import_quotes_upsert,
+        "import_quotes",
+        Q.import_quotes_unknown_customers,
+    ),
 }
 
 
@@ -48,8 +56,9 @@ class Written:
     markers: dict[int, asyncpg.Record] = field(default_factory=dict)
 
 
-def collapse_duplicates(rows: list[GoodRow], key_at: int, mode: str, rejected: RejectedRows,
-                        dataset: str) -> tuple[list[GoodRow], int]:
+def collapse_duplicates(
+    rows: list[GoodRow], key_at: int, mode: str, rejected: RejectedRows, dataset: str
+) -> tuple[list[GoodRow], int]:
     """A key repeated within the batch: in insert mode the later rows are rejected; in
     upsert mode the last row wins and the earlier ones count as updated (as if written
     one after the other). Returns the rows to write and that count."""
@@ -77,8 +86,9 @@ class _Batch:
     superseded: int
 
 
-def _next_batch(spool: Iterator[tuple[int, list[GoodRow]]], key_at: int, mode: str, rejected: RejectedRows,
-                dataset: str) -> _Batch | None:
+def _next_batch(
+    spool: Iterator[tuple[int, list[GoodRow]]], key_at: int, mode: str, rejected: RejectedRows, dataset: str
+) -> _Batch | None:
     item = next(spool, None)
     if item is None:
         return None
@@ -113,7 +123,8 @@ async def write_batches(
         elif rows:
             async with conn.transaction():
                 inserted, updated, refused = await _write_batch(
-                    conn, statements, organization_id, mode, rows, dataset.name, key_at)
+                    conn, statements, organization_id, mode, rows, dataset.name, key_at
+                )
                 updated += batch.superseded
                 await conn.execute(Q.record_import_batch, job_id, batch.batch_no, inserted, updated, refused)
         else:
@@ -128,8 +139,15 @@ async def write_batches(
     return written
 
 
-async def _write_batch(conn: asyncpg.Connection, statements: Statements, organization_id: str, mode: str,
-                       rows: list[GoodRow], dataset: str, key_at: int) -> tuple[int, int, list[list]]:
+async def _write_batch(
+    conn: asyncpg.Connection,
+    statements: Statements,
+    organization_id: str,
+    mode: str,
+    rows: list[GoodRow],
+    dataset: str,
+    key_at: int,
+) -> tuple[int, int, list[list]]:
     """One batch, inside the caller's transaction: (inserted, updated, [[line, reason]] refused)."""
     await conn.execute(statements.temp)
     await conn.copy_records_to_table(statements.table, records=[(row[0], *row[1]) for row in rows])

@@ -19,8 +19,9 @@ class Integration:
     secret: str
 
 
-async def find_integration(db: asyncpg.Pool | asyncpg.Connection, box: SecretBox, organization_id: str,
-                           name: str) -> Integration | None:
+async def find_integration(
+    db: asyncpg.Pool | asyncpg.Connection, box: SecretBox, organization_id: str, name: str
+) -> Integration | None:
     row = await db.fetchrow(Q.find_integration, organization_id, name)
     if row is None:
         return None

@@ -37,7 +37,7 @@ class SecretBox:
         or sealed with a key that is no longer the first)."""
         if not stored.startswith(PREFIX):
             return stored, True
-        token = stored[len(PREFIX):].encode("ascii", "replace")
+        token = stored[len(PREFIX) :].encode("ascii", "replace")
         try:
             return self._primary.decrypt(token).decode(), False
         except InvalidToken:

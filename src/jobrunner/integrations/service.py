@@ -18,8 +18,8 @@ from jobrunner.db.sql import Q
 from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.payloads import Name
 from jobrunner.integrations.secrets import secret_box
-from jobrunner.jobs.models import field_errors
-from jobrunner.jobs.presenters import iso_utc
+from jobrunner.domain.field_errors import field_errors
+from jobrunner.timestamps import iso_utc
 from jobrunner.outbound.client import policy_from
 from jobrunner.outbound.policy import DestinationPolicy
 from jobrunner.outbound.urls import MAX_URL_LENGTH, BadURL, check_target_url
@@ -33,16 +33,24 @@ class IntegrationRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"targetUrl": "https://crm.example.com/hooks/jobrunner",
-                                         "secret": "a-long-random-shared-secret"}]},
+        json_schema_extra={
+            "examples": [
+                {"targetUrl": "https://crm.example.com/hooks/jobrunner", "secret": "a-long-random-shared-secret"}
+            ]
+        },
     )
 
-    targetUrl: Annotated[StrictStr, Field(
-        max_length=MAX_URL_LENGTH,
-        description="Where signed POSTs go: an http or https URL without credentials; loopback, private, "
-                    "link-local, multicast and reserved addresses are refused (docs/security.md).")]
-    secret: Annotated[StrictStr, Field(min_length=16, max_length=256,
-                                       description="Signs every POST (HMAC-SHA256); never returned.")]
+    targetUrl: Annotated[
+        StrictStr,
+        Field(
+            max_length=MAX_URL_LENGTH,
+            description="Where signed POSTs go: an http or https URL without credentials; loopback, private, "
+            "link-local, multicast and reserved addresses are refused (docs/security.md).",
+        ),
+    ]
+    secret: Annotated[
+        StrictStr, Field(min_length=16, max_length=256, description="Signs every POST (HMAC-SHA256); never returned.")
+    ]
 
     @field_validator("targetUrl")
     @classmethod
@@ -85,9 +93,12 @@ class IntegrationService:
         try:
             request = IntegrationRequest.model_validate(body, context={"policy": policy_from(self._settings)})
         except ValidationError as exc:
-            raise InvalidInput("invalid integration", field_errors(exc)) from exc
+            raise InvalidInput("invalid integration", field_errors(exc.errors())) from exc
         row = await self._pool.fetchrow(
-            Q.put_integration, claims.organization_id, checked_name, request.targetUrl,
+            Q.put_integration,
+            claims.organization_id,
+            checked_name,
+            request.targetUrl,
             secret_box(self._settings).seal(request.secret),
         )
         return _present(row), row["created"]
@@ -108,7 +119,7 @@ def _valid_name(name: str) -> str:
     try:
         return _NameCheck(name=name).name
     except ValidationError as exc:
-        raise InvalidInput("invalid integration name", field_errors(exc)) from exc
+        raise InvalidInput("invalid integration name", field_errors(exc.errors())) from exc
 
 
 def _present(row: Any) -> dict[str, Any]:

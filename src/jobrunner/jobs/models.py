@@ -15,12 +15,12 @@ from jobrunner.domain.states import JobStatus
 
 _ISO_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 EXAMPLE_JOB_ID = "550e8400-e29b-41d4-a716-446655440000"
-EXAMPLE_PAYLOAD = {
+EXAMPLE_PAYLOAD: dict[str, Any] = {
     "reportType": "quotes",
     "format": "csv",
     "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-12-31"},
 }
-EXAMPLE_JOB = {
+EXAMPLE_JOB: dict[str, Any] = {
     "id": EXAMPLE_JOB_ID,
     "organizationId": "org_acme",
     "userId": "user_admin",
@@ -64,7 +64,8 @@ class CreateJobRequest(BaseModel):
     payload: Annotated[dict[str, Any], Field(description="Validated against the job type's payload model.")]
     priority: Annotated[StrictInt, Field(ge=0, le=10, description="Higher runs first.")] = 0
     maxRetries: Annotated[
-        StrictInt, Field(ge=0, le=10, description="Automatic retries allowed; default: the job type's (3 for built-ins).")
+        StrictInt,
+        Field(ge=0, le=10, description="Automatic retries allowed; default: the job type's (3 for built-ins)."),
     ] = 3
     scheduledAt: Annotated[
         dt.datetime | None,
@@ -113,9 +114,7 @@ class JobOut(BaseModel):
 
 class JobStatusResponse(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"job": EXAMPLE_JOB, "progress": 60, "canCancel": True, "canRetry": False}]
-        }
+        json_schema_extra={"examples": [{"job": EXAMPLE_JOB, "progress": 60, "canCancel": True, "canRetry": False}]}
     )
     job: JobOut
     progress: int

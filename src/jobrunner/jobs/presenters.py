@@ -7,7 +7,6 @@ registers one that issues a fresh signed ``downloadUrl`` each time the status is
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import orjson
 
 from jobrunner.domain.states import JobStatus, can_retry, poll_interval_seconds
+from jobrunner.timestamps import iso_utc
 
 ResultPresenter = Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any]]
 """``fn(result, job_row) -> result``; ``job_row`` has the database column names."""
@@ -28,15 +28,6 @@ JUST_CREATED_SECONDS = 2.0
 def register_result_presenter(job_type: str, presenter: ResultPresenter) -> ResultPresenter:
     _RESULT_PRESENTERS[job_type] = presenter
     return presenter
-
-
-def iso_utc(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is not dt.UTC:
-        value = value.astimezone(dt.UTC)
-    # isoformat is C code: the cheapest way on the polling path.
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def present_result(row: Mapping[str, Any]) -> Any:
@@ -124,18 +115,12 @@ def status_etag(row: Mapping[str, Any]) -> str:
     writes). Weak, because a result presenter may issue a new but equivalent link."""
     updated = row["updated_at"]
     stamp = int(updated.timestamp() * 1000)
-    return (
-        f'W/"{row["id"].hex}-{stamp:x}-{row["status"]}-{row["progress"]}'
-        f'-{row["current_step"]}-{row["retry_count"]}"'
-    )
+    return f'W/"{row["id"].hex}-{stamp:x}-{row["status"]}-{row["progress"]}-{row["current_step"]}-{row["retry_count"]}"'
 
 
 def retry_after(row: Mapping[str, Any], now: float | None = None) -> int | None:
     """Seconds until the next useful poll (None once the job is final)."""
     status = row["status"]
     now = time.time() if now is None else now
-    just_created = (
-        status == JobStatus.QUEUED
-        and now - row["created_at"].timestamp() < JUST_CREATED_SECONDS
-    )
+    just_created = status == JobStatus.QUEUED and now - row["created_at"].timestamp() < JUST_CREATED_SECONDS
     return poll_interval_seconds(status, just_created=just_created)

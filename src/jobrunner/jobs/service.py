@@ -65,8 +65,12 @@ class JobService:
                 [{"loc": "jobType", "message": f"unknown job type; known: {', '.join(sorted(JOB_TYPES))}"}],
             )
         rbac.require(access, job_type.permission)
-        check_json(request.payload, loc="payload", max_depth=self._settings.payload_max_depth,
-                   max_bytes=self._settings.payload_max_bytes)
+        check_json(
+            request.payload,
+            loc="payload",
+            max_depth=self._settings.payload_max_depth,
+            max_bytes=self._settings.payload_max_bytes,
+        )
         try:
             payload = job_type.payload_model.model_validate(request.payload)
         except ValidationError as exc:
@@ -77,7 +81,9 @@ class JobService:
                 user_id=claims.user_id,
                 job_type=job_type.name,
                 priority=request.priority,
-                max_retries=request.maxRetries if "maxRetries" in request.model_fields_set else job_type.retry.max_retries,
+                max_retries=request.maxRetries
+                if "maxRetries" in request.model_fields_set
+                else job_type.retry.max_retries,
                 payload=payload.model_dump(mode="json", exclude_unset=True),
                 total_steps=job_type.total_steps,
                 scheduled_at=_future(request.scheduledAt),
@@ -88,12 +94,10 @@ class JobService:
     async def status_row(self, claims: TokenClaims, job_id: str) -> asyncpg.Record:
         """The caller's job, permission and membership checked in the same round trip."""
         ident = parse_job_id(job_id)
-        row = await self._repo.job_with_access(
-            claims.organization_id, claims.user_id, rbac.VIEW_JOBS, ident
-        )
+        row = await self._repo.job_with_access(claims.organization_id, claims.user_id, rbac.VIEW_JOBS, ident)
         rbac.require_member(row["is_member"])
         if not row["allowed"]:
-            raise PermissionDenied(f"missing permission {rbac.VIEW_JOBS}", permission=rbac.VIEW_JOBS)
+            raise PermissionDenied(f"missing permission {rbac.VIEW_JOBS}")
         if row["id"] is None:
             raise NotFound(JOB_NOT_FOUND)
         return row
@@ -126,13 +130,19 @@ class JobService:
 
     async def cancel(self, claims: TokenClaims, job_id: str) -> None:
         await self._transition(
-            claims, job_id, rbac.CANCEL_JOBS, self._repo.cancel,
+            claims,
+            job_id,
+            rbac.CANCEL_JOBS,
+            self._repo.cancel,
             "job can only be cancelled while queued, running or retrying",
         )
 
     async def retry(self, claims: TokenClaims, job_id: str) -> None:
         await self._transition(
-            claims, job_id, rbac.RETRY_JOBS, self._repo.retry,
+            claims,
+            job_id,
+            rbac.RETRY_JOBS,
+            self._repo.retry,
             "job can only be retried when failed and retryCount < maxRetries",
         )
 

@@ -46,7 +46,11 @@ def safe_link(value: Any) -> str:
     except ValueError:
         raise PermanentError(_BAD_LINK) from None
     scheme = parts.scheme.lower()
-    if scheme not in LINK_SCHEMES or (scheme == "mailto" and not parts.path) or (scheme != "mailto" and not parts.hostname):
+    if (
+        scheme not in LINK_SCHEMES
+        or (scheme == "mailto" and not parts.path)
+        or (scheme != "mailto" and not parts.hostname)
+    ):
         raise PermanentError(_BAD_LINK)
     return value
 

@@ -66,9 +66,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         assert last is not None
         raise last
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         raise DestinationNotAllowed(NOT_ALLOWED)
 
     async def sleep(self, seconds: float) -> None:
@@ -158,6 +161,7 @@ def policy_from(settings: Settings) -> DestinationPolicy:
 @asynccontextmanager
 async def outbound_client(settings: Settings) -> AsyncIterator[OutboundClient]:
     """The guarded client; keep one per job (connections are reused within it)."""
-    async with httpx.AsyncClient(transport=_GuardedTransport(policy_from(settings)), follow_redirects=False,
-                                 trust_env=False) as client:
+    async with httpx.AsyncClient(
+        transport=_GuardedTransport(policy_from(settings)), follow_redirects=False, trust_env=False
+    ) as client:
         yield OutboundClient(client, settings.outbound_max_response_bytes)

@@ -48,8 +48,12 @@ def _views(address: IPAddress) -> list[IPAddress]:
 
 def _public(address: IPAddress) -> bool:
     return address.is_global and not (
-        address.is_multicast or address.is_reserved or address.is_private or address.is_loopback
-        or address.is_link_local or address.is_unspecified
+        address.is_multicast
+        or address.is_reserved
+        or address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
     )
 
 

@@ -52,15 +52,16 @@ def check_target_url(url: str, policy: DestinationPolicy) -> str:
     address = ip_literal(host)
     if address is not None:
         if not policy.permits(address):
-            raise BadURL("points to an address that is not allowed (loopback, private, link-local, "
-                         "multicast or reserved)")
+            raise BadURL(
+                "points to an address that is not allowed (loopback, private, link-local, multicast or reserved)"
+            )
     else:
         _check_host_name(host)
     try:
         httpx.URL(url)
     except (httpx.InvalidURL, ValueError):
         raise BadURL("is not a valid URL") from None
-    return parts.scheme.lower() + url[len(parts.scheme):]
+    return parts.scheme.lower() + url[len(parts.scheme) :]
 
 
 def _check_host_name(host: str) -> None:

@@ -8,14 +8,13 @@ payload's validation. Deleting is idempotent: a retried attempt carries on."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jobrunner.db.sql import Q
 from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import CleanupPayload
-from jobrunner.jobs.presenters import iso_utc
-from jobrunner.retention.files import files_of_jobs, remove_files
+from jobrunner.timestamps import iso_utc
+from jobrunner.retention.files import Batch, files_of_jobs, remove_files, run_batches
 from jobrunner.storage import export_storage
 from jobrunner.uploads.store import UploadStore
 from jobrunner.worker.context import JobContext
@@ -29,12 +28,13 @@ STEPS = [
 ]
 BATCH_SIZE = 500
 
-Batch = Callable[[], Awaitable[tuple[int, int]]]
-"""Deletes one batch; returns (items deleted, bytes freed). (0, _) means done."""
-
 
 @job_type(
-    "cleanup", payload=CleanupPayload, permission="maintenance.run_cleanup", steps=STEPS, timeout_seconds=3600,
+    "cleanup",
+    payload=CleanupPayload,
+    permission="maintenance.run_cleanup",
+    steps=STEPS,
+    timeout_seconds=3600,
 )
 async def run_cleanup(ctx: JobContext[CleanupPayload]) -> dict[str, Any]:
     """Delete the organization's expired export files, old uploads and old finished jobs."""
@@ -47,23 +47,30 @@ async def run_cleanup(ctx: JobContext[CleanupPayload]) -> dict[str, Any]:
 
     await ctx.step(2)
     if "exports" in targets:
-        root = export_storage(ctx.settings).root
+        exports = export_storage(ctx.settings)
 
         async def exports_batch() -> tuple[int, int]:
-            keys = [row["storage_key"] for row in await ctx.pool.fetch(Q.mark_old_export_files_deleted, org, cutoff, BATCH_SIZE)]
-            return len(keys), await remove_files(root / key for key in keys)
+            keys = [
+                row["storage_key"]
+                for row in await ctx.pool.fetch(Q.mark_old_export_files_deleted, org, cutoff, BATCH_SIZE)
+            ]
+            return len(keys), await exports.delete_many(keys)
 
-        counts["exports"] = await _in_batches(ctx, await ctx.pool.fetchval(Q.count_old_export_files, org, cutoff), exports_batch)
+        counts["exports"] = await _in_batches(
+            ctx, await ctx.pool.fetchval(Q.count_old_export_files, org, cutoff), exports_batch
+        )
 
     await ctx.step(3)
     if "uploads" in targets:
-        store = UploadStore.from_settings(ctx.settings)
+        uploads = UploadStore.from_settings(ctx.settings).storage()
 
         async def uploads_batch() -> tuple[int, int]:
             keys = [row["storage_key"] for row in await ctx.pool.fetch(Q.delete_old_uploads, org, cutoff, BATCH_SIZE)]
-            return len(keys), await remove_files(store.path(key) for key in keys)
+            return len(keys), await uploads.delete_many(keys)
 
-        counts["uploads"] = await _in_batches(ctx, await ctx.pool.fetchval(Q.count_old_uploads, org, cutoff), uploads_batch)
+        counts["uploads"] = await _in_batches(
+            ctx, await ctx.pool.fetchval(Q.count_old_uploads, org, cutoff), uploads_batch
+        )
 
     await ctx.step(4)
     if "jobs" in targets:
@@ -71,9 +78,9 @@ async def run_cleanup(ctx: JobContext[CleanupPayload]) -> dict[str, Any]:
         async def jobs_batch() -> tuple[int, int]:
             async with ctx.pool.acquire() as conn, conn.transaction():
                 rows = await conn.fetch(Q.lock_old_jobs, org, cutoff, BATCH_SIZE)
-                paths = await files_of_jobs(conn, ctx.settings, rows)
+                files = await files_of_jobs(conn, ctx.settings, rows)
                 await conn.execute(Q.delete_jobs, [row["id"] for row in rows])
-            return len(rows), await remove_files(paths)
+            return len(rows), await remove_files(files)
 
         counts["jobs"] = await _in_batches(ctx, await ctx.pool.fetchval(Q.count_old_jobs, org, cutoff), jobs_batch)
 
@@ -89,12 +96,9 @@ async def run_cleanup(ctx: JobContext[CleanupPayload]) -> dict[str, Any]:
 
 
 async def _in_batches(ctx: JobContext[CleanupPayload], total: int, batch: Batch) -> tuple[int, int]:
-    deleted = freed = 0
-    while True:
-        ctx.check_cancelled()
-        count, size = await batch()
-        if count == 0:
-            return deleted, freed
-        deleted += count
-        freed += size
+    async def after_each(deleted: int) -> None:
         await ctx.progress(deleted / max(total, deleted))
+        ctx.check_cancelled()
+
+    ctx.check_cancelled()
+    return await run_batches(batch, after_each=after_each)

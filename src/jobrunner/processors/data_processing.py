@@ -50,7 +50,10 @@ INVALID = "Invalid import payload"
 
 
 @job_type(
-    "data_processing", payload=DataProcessingPayload, permission="data.process_data", steps=STEPS,
+    "data_processing",
+    payload=DataProcessingPayload,
+    permission="data.process_data",
+    steps=STEPS,
     timeout_seconds=3600,
 )
 async def run_import(ctx: JobContext[DataProcessingPayload]) -> dict[str, Any]:
@@ -93,8 +96,10 @@ async def run_import(ctx: JobContext[DataProcessingPayload]) -> dict[str, Any]:
 
         with open(spool_path, "wb") as spool:
             try:
-                await run_sliced(parse_batches(source, check, ctx.settings.import_batch_size, spool, rejected,
-                                               parsed, limits), between_slices)
+                await run_sliced(
+                    parse_batches(source, check, ctx.settings.import_batch_size, spool, rejected, parsed, limits),
+                    between_slices,
+                )
             except TooLarge as exc:
                 raise PermanentError(f"{INVALID}: {exc}") from exc
 
@@ -106,8 +111,14 @@ async def run_import(ctx: JobContext[DataProcessingPayload]) -> dict[str, Any]:
 
         async with ctx.pool.acquire() as conn:
             written = await write_batches(
-                conn, job_id=ctx.job_id, organization_id=ctx.organization_id, dataset=dataset,
-                mode=payload.mode, spool=spool_path, rejected=rejected, report=report,
+                conn,
+                job_id=ctx.job_id,
+                organization_id=ctx.organization_id,
+                dataset=dataset,
+                mode=payload.mode,
+                spool=spool_path,
+                rejected=rejected,
+                report=report,
             )
     finally:
         rejected.close()

@@ -27,11 +27,12 @@ import functools
 from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import ExportReportPayload
 from jobrunner.exports.files import ExportFile, discard_export, record_export_file
-from jobrunner.exports.naming import download_name, download_path, iso_ms, storage_key
+from jobrunner.exports.naming import download_name, download_path, storage_key
 from jobrunner.reports.sql import estimate_select, estimated_rows
 from jobrunner.reports.validation import validate_export
 from jobrunner.reports.writers import WRITERS, RowProgress
 from jobrunner.storage import export_storage
+from jobrunner.timestamps import iso_utc
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.registry import job_type
 
@@ -47,7 +48,10 @@ EXPORT_TIMEOUT_SECONDS = 3600.0
 
 
 @job_type(
-    "export_report", payload=ExportReportPayload, permission="reports.export_reports", steps=EXPORT_STEPS,
+    "export_report",
+    payload=ExportReportPayload,
+    permission="reports.export_reports",
+    steps=EXPORT_STEPS,
     timeout_seconds=EXPORT_TIMEOUT_SECONDS,
 )
 async def export_report(ctx: JobContext[ExportReportPayload]) -> dict:
@@ -86,11 +90,18 @@ async def export_report(ctx: JobContext[ExportReportPayload]) -> dict:
     await record_export_file(
         ctx.pool,
         ExportFile(
-            job_id=ctx.job_id, organization_id=ctx.organization_id, user_id=ctx.user_id,
-            report_type=request.report.name, format=request.format, storage_key=key,
+            job_id=ctx.job_id,
+            organization_id=ctx.organization_id,
+            user_id=ctx.user_id,
+            report_type=request.report.name,
+            format=request.format,
+            storage_key=key,
             download_name=download_name(request.report.name, writer_class.extension, generated_at),
-            content_type=writer_class.content_type, size_bytes=size, record_count=record_count,
-            created_at=generated_at, expires_at=expires_at,
+            content_type=writer_class.content_type,
+            size_bytes=size,
+            record_count=record_count,
+            created_at=generated_at,
+            expires_at=expires_at,
         ),
     )
     return {
@@ -99,8 +110,8 @@ async def export_report(ctx: JobContext[ExportReportPayload]) -> dict:
         "downloadUrl": download_path(ctx.job_id),
         "fileSize": size,
         "recordCount": record_count,
-        "generatedAt": iso_ms(generated_at),
+        "generatedAt": iso_utc(generated_at),
         "reportType": request.report.name,
         "format": request.format,
-        "expiresAt": iso_ms(expires_at),
+        "expiresAt": iso_utc(expires_at),
     }

@@ -18,7 +18,7 @@ from jobrunner.domain.payloads import NotificationPayload
 from jobrunner.integrations.delivery import post_signed
 from jobrunner.integrations.repository import find_integration
 from jobrunner.integrations.secrets import secret_box
-from jobrunner.jobs.presenters import iso_utc
+from jobrunner.timestamps import iso_utc
 from jobrunner.notifications import email
 from jobrunner.notifications.templates import render, template_exists
 from jobrunner.outbound.client import outbound_client
@@ -31,7 +31,10 @@ WEBHOOK_RECIPIENT = "webhook"
 
 
 @job_type(
-    "notification", payload=NotificationPayload, permission="notifications.send_notifications", steps=STEPS,
+    "notification",
+    payload=NotificationPayload,
+    permission="notifications.send_notifications",
+    steps=STEPS,
     timeout_seconds=300,
 )
 async def run_notification(ctx: JobContext[NotificationPayload]) -> dict[str, Any]:
@@ -66,7 +69,9 @@ async def _send_emails(ctx: JobContext[NotificationPayload], payload: Notificati
     pending = [users[user] for user in payload.recipients if user not in delivered]
     messages = [
         email.build_message(
-            ctx.settings.smtp_from, user["display_name"], user["email"],
+            ctx.settings.smtp_from,
+            user["display_name"],
+            user["email"],
             render(payload.template, payload.data, {"name": user["display_name"], "email": user["email"]}),
         )
         for user in pending
@@ -108,9 +113,12 @@ async def _post_webhook(ctx: JobContext[NotificationPayload], payload: Notificat
     async with outbound_client(ctx.settings) as client:
         # The job id is the idempotency key: a receiver that saw it already can ignore a repeat.
         await post_signed(
-            client, integration.target_url, integration.secret, document,
-            idempotency_key=str(ctx.job_id), timeout=ctx.settings.webhook_timeout_seconds,
+            client,
+            integration.target_url,
+            integration.secret,
+            document,
+            idempotency_key=str(ctx.job_id),
+            timeout=ctx.settings.webhook_timeout_seconds,
         )
     await ctx.pool.execute(Q.record_delivery, ctx.job_id, WEBHOOK_RECIPIENT)
     return 1
-

@@ -23,7 +23,7 @@ from jobrunner.domain.payloads import SyncPayload
 from jobrunner.integrations.delivery import post_signed
 from jobrunner.integrations.repository import Integration, find_integration
 from jobrunner.integrations.secrets import secret_box
-from jobrunner.jobs.presenters import iso_utc
+from jobrunner.timestamps import iso_utc
 from jobrunner.outbound.client import outbound_client
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.registry import job_type
@@ -33,15 +33,30 @@ BEGINNING = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC), 0)
 
 
 def _customer(row: asyncpg.Record) -> dict[str, Any]:
-    return {"id": row["id"], "name": row["name"], "email": row["email"], "country": row["country"],
-            "createdAt": iso_utc(row["created_at"]), "updatedAt": iso_utc(row["updated_at"])}
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "email": row["email"],
+        "country": row["country"],
+        "createdAt": iso_utc(row["created_at"]),
+        "updatedAt": iso_utc(row["updated_at"]),
+    }
 
 
 def _quote(row: asyncpg.Record) -> dict[str, Any]:
-    return {"id": row["id"], "quoteNumber": row["quote_number"], "customerId": row["customer_id"],
-            "status": row["status"], "currency": row["currency"], "subtotal": row["subtotal"],
-            "tax": row["tax"], "total": row["total"], "validUntil": row["valid_until"].isoformat(),
-            "createdAt": iso_utc(row["created_at"]), "updatedAt": iso_utc(row["updated_at"])}
+    return {
+        "id": row["id"],
+        "quoteNumber": row["quote_number"],
+        "customerId": row["customer_id"],
+        "status": row["status"],
+        "currency": row["currency"],
+        "subtotal": row["subtotal"],
+        "tax": row["tax"],
+        "total": row["total"],
+        "validUntil": row["valid_until"].isoformat(),
+        "createdAt": iso_utc(row["created_at"]),
+        "updatedAt": iso_utc(row["updated_at"]),
+    }
 
 
 DATASETS: dict[str, tuple[str, str, Callable[[asyncpg.Record], dict[str, Any]]]] = {
@@ -51,7 +66,11 @@ DATASETS: dict[str, tuple[str, str, Callable[[asyncpg.Record], dict[str, Any]]]]
 
 
 @job_type(
-    "sync", payload=SyncPayload, permission="integrations.run_sync", steps=STEPS, timeout_seconds=3600,
+    "sync",
+    payload=SyncPayload,
+    permission="integrations.run_sync",
+    steps=STEPS,
+    timeout_seconds=3600,
 )
 async def run_sync(ctx: JobContext[SyncPayload]) -> dict[str, Any]:
     """Push the records changed since the last sync to a configured integration."""
@@ -60,8 +79,10 @@ async def run_sync(ctx: JobContext[SyncPayload]) -> dict[str, Any]:
     await ctx.step(1)
     integration = await find_integration(ctx.pool, secret_box(ctx.settings), ctx.organization_id, payload.integration)
     if integration is None:
-        raise PermanentError(f"Invalid sync payload: no integration named '{payload.integration}' "
-                             f"(PUT /v1/integrations/{payload.integration})")
+        raise PermanentError(
+            f"Invalid sync payload: no integration named '{payload.integration}' "
+            f"(PUT /v1/integrations/{payload.integration})"
+        )
     async with ctx.pool.acquire() as conn:
         if not await conn.fetchval(Q.sync_try_lock, *names):
             raise RetryLater(f"another sync of {payload.integration}/{payload.dataset} is running", delay=30)
@@ -80,8 +101,9 @@ async def run_sync(ctx: JobContext[SyncPayload]) -> dict[str, Any]:
     }
 
 
-async def _push_changes(ctx: JobContext[SyncPayload], conn: asyncpg.Connection, integration: Integration,
-                        payload: SyncPayload) -> tuple[dt.datetime, int]:
+async def _push_changes(
+    ctx: JobContext[SyncPayload], conn: asyncpg.Connection, integration: Integration, payload: SyncPayload
+) -> tuple[dt.datetime, int]:
     count_changed, changed, present = DATASETS[payload.dataset]
     org = ctx.organization_id
     saved = await conn.fetchrow(Q.sync_checkpoint, org, integration.name, payload.dataset)
@@ -106,9 +128,14 @@ async def _push_changes(ctx: JobContext[SyncPayload], conn: asyncpg.Connection, 
                 "to": _cursor_json(end),
                 "records": [present(row) for row in rows],
             }
-            await post_signed(client, integration.target_url, integration.secret, document,
-                              idempotency_key=_batch_key(org, integration.name, payload.dataset, cursor, end),
-                              timeout=ctx.settings.webhook_timeout_seconds)
+            await post_signed(
+                client,
+                integration.target_url,
+                integration.secret,
+                document,
+                idempotency_key=_batch_key(org, integration.name, payload.dataset, cursor, end),
+                timeout=ctx.settings.webhook_timeout_seconds,
+            )
             async with conn.transaction():
                 await conn.execute(Q.save_sync_checkpoint, org, integration.name, payload.dataset, *end, len(rows))
                 await conn.execute(Q.add_sync_run, ctx.job_id, len(rows))
@@ -133,7 +160,9 @@ def _cursor_json(cursor: tuple[dt.datetime, int]) -> dict[str, Any] | None:
     return None if cursor == BEGINNING else {"updatedAt": iso_utc(cursor[0]), "id": cursor[1]}
 
 
-def _batch_key(org: str, integration: str, dataset: str, start: tuple[dt.datetime, int], end: tuple[dt.datetime, int]) -> str:
+def _batch_key(
+    org: str, integration: str, dataset: str, start: tuple[dt.datetime, int], end: tuple[dt.datetime, int]
+) -> str:
     """The same batch (same start, same end) gets the same key in every attempt, so a
     receiver that acknowledged it just before a crash can recognise the repeat."""
     text = f"{org}/{integration}/{dataset}/{start[0].isoformat()}/{start[1]}/{end[0].isoformat()}/{end[1]}"

@@ -10,6 +10,7 @@ stays in bound parameters of the report statement.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from jobrunner.reports.formulas import neutralised_sql as neutralised
 from jobrunner.reports.registry import Column, Kind, Report
@@ -73,7 +74,7 @@ def estimate_select(report: Report) -> str:
     return f"EXPLAIN (FORMAT JSON) {report.sql}"
 
 
-def estimated_rows(plan: object) -> int:
+def estimated_rows(plan: Any) -> int:
     """``Plan Rows`` of an ``EXPLAIN (FORMAT JSON)`` answer (decoded or not)."""
     if isinstance(plan, (str, bytes)):
         plan = json.loads(plan)

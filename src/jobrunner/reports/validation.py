@@ -71,13 +71,9 @@ def check_request(payload: Any, organization_id: str, user_id: str) -> ExportReq
     return ExportRequest(report, model.format, organization_id, user_id, filters)
 
 
-async def validate_export(
-    pool: asyncpg.Pool, payload: Any, organization_id: str, user_id: str
-) -> ExportRequest:
+async def validate_export(pool: asyncpg.Pool, payload: Any, organization_id: str, user_id: str) -> ExportRequest:
     request = check_request(payload, organization_id, user_id)
     permission = request.report.permission
-    if permission and not await pool.fetchval(
-        Q.export_user_has_permission, organization_id, user_id, permission
-    ):
+    if permission and not await pool.fetchval(Q.export_user_has_permission, organization_id, user_id, permission):
         raise invalid(f"report '{request.report.name}' needs the permission {permission}")
     return request

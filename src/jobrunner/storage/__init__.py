@@ -1,4 +1,6 @@
-"""Storage of export files (the interface and a local-disk implementation)."""
+"""Storage of files (the interface and a local-disk implementation): export files, and
+uploads (``UploadStore.storage``). Code outside this package goes through ``Storage``, never
+through a local path."""
 
 from __future__ import annotations
 

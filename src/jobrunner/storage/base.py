@@ -7,7 +7,7 @@ Keys are relative, slash-separated names chosen by the caller (unique per job)."
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from jobrunner.domain.errors import NotFound
@@ -54,3 +54,16 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def delete(self, key: str) -> bool:
         """Remove the file; False when there was none."""
+
+    async def delete_many(self, keys: Sequence[str]) -> int:
+        """Remove these files; the bytes freed (a missing file counts 0). Implementations
+        may do it in one go."""
+        freed = 0
+        for key in keys:
+            try:
+                size = await self.size(key)
+            except FileMissing:
+                continue
+            if await self.delete(key):
+                freed += size
+        return freed

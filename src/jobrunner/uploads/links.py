@@ -21,8 +21,16 @@ def sign(secret: str, *, job_id: str, user_id: str, organization_id: str, expire
     return links.sign(secret, _PURPOSE, [str(job_id), user_id, organization_id], expires)
 
 
-def verify(secret: str, signature: str | None, *, job_id: str, user_id: str, organization_id: str,
-           expires: int | None, now: float | None = None) -> bool:
+def verify(
+    secret: str,
+    signature: str | None,
+    *,
+    job_id: str,
+    user_id: str,
+    organization_id: str,
+    expires: int | None,
+    now: float | None = None,
+) -> bool:
     return links.verify(secret, _PURPOSE, signature, [str(job_id), user_id, organization_id], expires, now)
 
 
@@ -31,15 +39,22 @@ def signed_url(secret: str, *, job_id: str, user_id: str, organization_id: str, 
     return f"{rejected_rows_path(job_id)}?{query}"
 
 
-def rejected_rows_presenter(secret: str, settings: Settings) -> Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any]]:
+def rejected_rows_presenter(
+    secret: str, settings: Settings
+) -> Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any]]:
     """For ``register_result_presenter("data_processing", ...)``: a fresh signed
     ``rejectedRowsUrl`` on every status answer (the stored one is an unsigned placeholder)."""
 
     def present(result: dict[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:
         if result.get("rejectedRowsUrl") != rejected_rows_path(row["id"]):
             return result
-        url = signed_url(secret, job_id=str(row["id"]), user_id=row["user_id"],
-                         organization_id=row["organization_id"], ttl_seconds=settings.download_link_ttl_seconds)
+        url = signed_url(
+            secret,
+            job_id=str(row["id"]),
+            user_id=row["user_id"],
+            organization_id=row["organization_id"],
+            ttl_seconds=settings.download_link_ttl_seconds,
+        )
         return {**result, "rejectedRowsUrl": url}
 
     return present

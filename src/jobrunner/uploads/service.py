@@ -19,9 +19,9 @@ from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.quotas import upload_refusal
-from jobrunner.jobs.presenters import iso_utc
+from jobrunner.timestamps import iso_utc
 from jobrunner.settings import Settings
-from jobrunner.storage import FileMissing, LocalDiskStorage, Storage
+from jobrunner.storage import FileMissing, Storage
 from jobrunner.uploads import links
 from jobrunner.uploads.store import UploadStore, rejected_rows_key, upload_key
 
@@ -37,7 +37,7 @@ class UploadService:
         self._settings = settings
         self._store = UploadStore.from_settings(settings)
         self._settings = settings
-        self._files = LocalDiskStorage(self._store.root)
+        self._files = self._store.storage()
         self._access = JobsRepository(pool)
         self._secret = jwt_secret
 
@@ -69,19 +69,31 @@ class UploadService:
             temporary.unlink(missing_ok=True)
             raise
         try:
-            row = await self._pool.fetchrow(Q.create_upload, upload_id, claims.organization_id, claims.user_id,
-                                            _clean_filename(filename), key, size,
-                                            self._settings.quota_max_upload_bytes)
+            row = await self._pool.fetchrow(
+                Q.create_upload,
+                upload_id,
+                claims.organization_id,
+                claims.user_id,
+                _clean_filename(filename),
+                key,
+                size,
+                self._settings.quota_max_upload_bytes,
+            )
             if row["refused"] is not None:
                 raise upload_refusal(row, size)
         except BaseException:
             self._store.path(key).unlink(missing_ok=True)
             raise
-        return {"uploadId": str(row["id"]), "filename": row["filename"], "sizeBytes": row["size_bytes"],
-                "createdAt": iso_utc(row["created_at"])}
+        return {
+            "uploadId": str(row["id"]),
+            "filename": row["filename"],
+            "sizeBytes": row["size_bytes"],
+            "createdAt": iso_utc(row["created_at"]),
+        }
 
-    async def rejected_rows_file(self, job_id: str, *, claims: TokenClaims | None,
-                                 expires: int | None, signature: str | None) -> tuple[Storage, str, int]:
+    async def rejected_rows_file(
+        self, job_id: str, *, claims: TokenClaims | None, expires: int | None, signature: str | None
+    ) -> tuple[Storage, str, int]:
         """Where the file is (storage, key, size), for the job's owner only: a valid signed
         link or the owner's token, and the owner still a member with ``jobs.view_jobs``
         (checked in the database on every request). Anything else is a 404 (never reveal
@@ -95,8 +107,14 @@ class UploadService:
             raise NotFound(_NO_REJECTED_ROWS)
         user_id, organization_id = owner["user_id"], owner["organization_id"]
         by_token = claims is not None and (claims.user_id, claims.organization_id) == (user_id, organization_id)
-        by_link = links.verify(self._secret, signature, job_id=str(ident), user_id=user_id,
-                               organization_id=organization_id, expires=expires)
+        by_link = links.verify(
+            self._secret,
+            signature,
+            job_id=str(ident),
+            user_id=user_id,
+            organization_id=organization_id,
+            expires=expires,
+        )
         if not (by_token or by_link) or not await rbac.may_fetch_job_files(self._access, organization_id, user_id):
             raise NotFound(_NO_REJECTED_ROWS)
         key = rejected_rows_key(ident)
@@ -139,15 +157,18 @@ def _check_csv_head(size: int, head: bytes, max_line_chars: int, max_columns: in
         header_line = first_line[: exc.start].decode("utf-8")
     header_line = header_line.removeprefix("\ufeff").rstrip("\r")
     if cut or len(header_line) > max_line_chars:
-        raise InvalidInput("header line too long", [
-            {"loc": "body", "message": f"the header line is longer than {max_line_chars} characters"}])
+        raise InvalidInput(
+            "header line too long",
+            [{"loc": "body", "message": f"the header line is longer than {max_line_chars} characters"}],
+        )
     try:
         columns = len(next(csv.reader([header_line]), []))
     except csv.Error:
         return  # the import says what is wrong with it
     if columns > max_columns:
-        raise InvalidInput("too many columns", [
-            {"loc": "body", "message": f"the header has more than {max_columns} columns"}])
+        raise InvalidInput(
+            "too many columns", [{"loc": "body", "message": f"the header has more than {max_columns} columns"}]
+        )
 
 
 def _clean_filename(name: str | None) -> str:

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from jobrunner.settings import Settings
+from jobrunner.storage import LocalDiskStorage, Storage
 
 
 class UploadStore:
@@ -19,6 +20,10 @@ class UploadStore:
     @classmethod
     def from_settings(cls, settings: Settings) -> UploadStore:
         return cls(Path(settings.data_dir) / "uploads")
+
+    def storage(self) -> Storage:
+        """The same files through the ``Storage`` interface (reading, deleting)."""
+        return LocalDiskStorage(self.root)
 
     def path(self, key: str) -> Path:
         if not key or key.startswith("/") or ".." in key.split("/"):

@@ -22,7 +22,13 @@ from jobrunner.db.seed import DEMO_USERS
 from jobrunner.domain.errors import InvalidInput, NotFound
 
 STATIC_DIR = Path(__file__).parent / "static"
-_MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}
+_MEDIA_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
 # Only the page's own files, found once at import: a request can never name anything else.
 STATIC_FILES = {path.name: path for path in STATIC_DIR.iterdir() if path.suffix in _MEDIA_TYPES}
 
@@ -77,9 +83,7 @@ async def demo_users() -> dict:
     }
 
 
-@demo_router.post(
-    "/token", summary="A bearer token for a demo user (demo mode only)", responses=problem_responses(422)
-)
+@demo_router.post("/token", summary="A bearer token for a demo user (demo mode only)", responses=problem_responses(422))
 async def demo_token(body: DemoTokenRequest, request: Request) -> dict:
     user = next((u for u in DEMO_USERS if u.user_id == body.userId), None)
     if user is None:
@@ -87,4 +91,10 @@ async def demo_token(body: DemoTokenRequest, request: Request) -> dict:
     settings = request.app.state.settings
     ttl = min(settings.token_ttl_seconds, settings.max_token_ttl_seconds)
     token = issue_token(request.app.state.jwt_secret, user.user_id, user.organization_id, ttl)
-    return {"token": token, "tokenType": "Bearer", "expiresIn": ttl, "userId": user.user_id, "organizationId": user.organization_id}
+    return {
+        "token": token,
+        "tokenType": "Bearer",
+        "expiresIn": ttl,
+        "userId": user.user_id,
+        "organizationId": user.organization_id,
+    }

@@ -188,8 +188,14 @@ class LiveJobContext(JobContext[Any]):
     ) -> None:
         declaration = processor.job_type if processor is not None else _unknown(row["job_type"])
         super().__init__(
-            declaration, job_id=row["id"], organization_id=row["organization_id"], user_id=row["user_id"],
-            raw_payload=row["payload"] or {}, pool=pool, settings=settings, reporter=report,
+            declaration,
+            job_id=row["id"],
+            organization_id=row["organization_id"],
+            user_id=row["user_id"],
+            raw_payload=row["payload"] or {},
+            pool=pool,
+            settings=settings,
+            reporter=report,
             attempt=row["attempts"],
         )
         self.job_type = row["job_type"]

@@ -34,9 +34,9 @@ from jobrunner.domain.job import Job
 from jobrunner.domain.retries import after_transient_failure
 from jobrunner.domain.states import JobStatus, StopReason
 from jobrunner.settings import Settings
-from jobrunner.worker.backoff import backoff_seconds
+from jobrunner.backoff import backoff_seconds
 from jobrunner.worker.context import LiveJobContext
-from jobrunner.worker.registry import PROCESSORS, Processor
+from jobrunner.worker.registry import Processor, get_processor, retry_backoff
 from jobrunner.worker.rescuer import Rescuer
 from jobrunner.worker.writer import AuditEntry, Outcome, Writer
 
@@ -102,12 +102,18 @@ class Worker:
         this worker, and start claiming. Returns once running."""
         s = self.settings
         await wait_for_database(
-            self._connect, what=f"worker {self.id}",
-            base=s.database_reconnect_base_seconds, cap=s.database_reconnect_cap_seconds,
+            self._connect,
+            what=f"worker {self.id}",
+            base=s.database_reconnect_base_seconds,
+            cap=s.database_reconnect_cap_seconds,
         )
         self._writer = Writer(
-            self._db, self.id, progress_interval=s.progress_write_interval_seconds, on_released=self._wake.set,
-            retry_delay=s.database_reconnect_base_seconds, retry_cap=s.database_reconnect_cap_seconds,
+            self._db,
+            self.id,
+            progress_interval=s.progress_write_interval_seconds,
+            on_released=self._wake.set,
+            retry_delay=s.database_reconnect_base_seconds,
+            retry_cap=s.database_reconnect_cap_seconds,
         )
         self._writer.start()
         self._listener = Listener(
@@ -226,9 +232,12 @@ class Worker:
                     due = await repo.next_scheduled_in()
                     failures = 0
                 except DRIVER_ERRORS as exc:
-                    timeout = max(timeout, backoff_seconds(
-                        failures, base=s.database_reconnect_base_seconds, cap=s.database_reconnect_cap_seconds
-                    ))
+                    timeout = max(
+                        timeout,
+                        backoff_seconds(
+                            failures, base=s.database_reconnect_base_seconds, cap=s.database_reconnect_cap_seconds
+                        ),
+                    )
                     failures += 1
                     log.warning("claiming failed (%s); retrying in %.1f s", type(exc).__name__, timeout)
                     due = None
@@ -244,9 +253,10 @@ class Worker:
 
     def _start_job(self, job: Job) -> None:
         assert self._writer is not None and self.pool is not None
-        processor = PROCESSORS.get(job.job_type)
-        ctx = LiveJobContext(_JobRow(job), processor, pool=self.pool, settings=self.settings,
-                             report=self._writer.progress)
+        processor = get_processor(job.job_type)
+        ctx = LiveJobContext(
+            _JobRow(job), processor, pool=self.pool, settings=self.settings, report=self._writer.progress
+        )
         ctx.task = asyncio.create_task(self._execute(ctx))
         self.running_jobs[ctx.job_id] = ctx
 
@@ -318,8 +328,11 @@ class Worker:
             message = exc.detail or "transient failure"
         elif isinstance(exc, (*DRIVER_ONLY_ERRORS, DatabaseError)):
             # In our words: the driver's text (which may quote data) stays in the log.
-            message = ("The database was unavailable during the attempt" if is_unavailable(exc)
-                       else "A database statement failed")
+            message = (
+                "The database was unavailable during the attempt"
+                if is_unavailable(exc)
+                else "A database statement failed"
+            )
             ctx.log.warning("attempt failed: %s", message, exc_info=exc)
         else:
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -328,13 +341,10 @@ class Worker:
 
     def _transient(self, ctx: LiveJobContext, message: str, delay: float | None) -> Outcome:
         job = job_of(ctx)
-        decision = after_transient_failure(job.retry_count, job.max_retries, backoff=self._backoff,
-                                           requested_delay=delay)
+        decision = after_transient_failure(
+            job.retry_count, job.max_retries, backoff=retry_backoff(job.job_type, self.settings), requested_delay=delay
+        )
         return Outcome(ctx.job_id, decision.status, error=message, delay=decision.delay, bump=int(decision.retries))
-
-    def _backoff(self, retry_count: int) -> float:
-        s = self.settings
-        return backoff_seconds(retry_count, base=s.retry_backoff_base_seconds, cap=s.retry_backoff_cap_seconds)
 
     def _record(self, ctx: LiveJobContext, outcome: Outcome | None) -> None:
         assert self._writer is not None
@@ -406,4 +416,3 @@ class Worker:
                     # Others may already have rescued our jobs: stop running them.
                     for ctx in list(self.running_jobs.values()):
                         self._ask_to_stop(ctx, StopReason.LEASE_LOST)
-

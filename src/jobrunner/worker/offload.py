@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Generator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 R = TypeVar("R")
 
@@ -76,7 +76,7 @@ async def run_sliced(slices: Generator[None, None, R], between: Callable[[], Awa
             future.add_done_callback(lambda done: _close_after(done, slices))
 
 
-def _close_after(done: asyncio.Future, slices: Generator) -> None:
+def _close_after(done: asyncio.Future, slices: Generator[Any, None, Any]) -> None:
     if not done.cancelled():
         done.exception()  # retrieved: nobody awaits it any more
     slices.close()

@@ -15,13 +15,16 @@ exception is treated as transient.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from jobrunner.backoff import backoff_seconds
 from jobrunner.domain.errors import PermanentError
 from jobrunner.domain.jobtypes import DEFAULT_PERMISSION, JobType, RetryPolicy, Step, declare, strict_payload
 
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
     from jobrunner.settings import Settings
     from jobrunner.worker.context import JobContext
 
-__all__ = ["PROCESSORS", "Processor", "Step", "get_processor", "job_type"]
+__all__ = ["PROCESSORS", "Processor", "Step", "get_processor", "job_type", "retry_backoff"]
 
 P = TypeVar("P", bound=BaseModel)
 R = TypeVar("R")
@@ -66,6 +69,19 @@ PROCESSORS: dict[str, Processor] = {}
 def get_processor(name: str) -> Processor | None:
     """The processor of job type ``name``, or None if no module declared it here."""
     return PROCESSORS.get(name)
+
+
+def retry_backoff(
+    job_type_name: str, settings: Settings, rand: Callable[[], float] = random.random
+) -> Callable[[int], float]:
+    """The delay before retry N of a job of this type: its declared backoff bounds, or the
+    service's when it declares none (or is not declared in this process)."""
+    processor = get_processor(job_type_name)
+    if processor is not None:
+        base, cap = processor.backoff_bounds(settings)
+    else:
+        base, cap = settings.retry_backoff_base_seconds, settings.retry_backoff_cap_seconds
+    return functools.partial(backoff_seconds, base=base, cap=cap, rand=rand)
 
 
 def job_type(
@@ -121,7 +137,8 @@ def job_type(
         if not inspect.iscoroutinefunction(run):
             raise TypeError(f"job type {name!r}: the processor must be an async function")
         declaration = replace(
-            declared, origin=f"{run.__module__}.{run.__qualname__}",
+            declared,
+            origin=f"{run.__module__}.{run.__qualname__}",
             description=description if description is not None else _first_line(run.__doc__),
         )
         declare(declaration)
@@ -138,8 +155,7 @@ def _checking_result(run: RunFunction, model: type[BaseModel]) -> RunFunction:
             checked = value if isinstance(value, model) else model.model_validate(value)
         except ValidationError as exc:
             raise PermanentError(
-                f"The job's result does not match its result model {model.__name__} "
-                f"({exc.error_count()} errors)"
+                f"The job's result does not match its result model {model.__name__} ({exc.error_count()} errors)"
             ) from exc
         return checked.model_dump(mode="json")
 

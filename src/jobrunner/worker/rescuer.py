@@ -10,7 +10,6 @@ directly after seeding stale rows.
 
 from __future__ import annotations
 
-import functools
 import random
 from collections.abc import Callable
 
@@ -26,7 +25,7 @@ from jobrunner.db.worker_repository import (
 from jobrunner.domain.retries import after_transient_failure
 from jobrunner.domain.states import PROGRESS_STATES
 from jobrunner.settings import Settings
-from jobrunner.worker.backoff import backoff_seconds
+from jobrunner.worker.registry import retry_backoff
 
 __all__ = ["Rescued", "Rescuer"]
 
@@ -35,18 +34,18 @@ class Rescuer:
     def __init__(self, pool: asyncpg.Pool, settings: Settings, *, rand: Callable[[], float] = random.random) -> None:
         self._pool = pool
         self._settings = settings
-        self._backoff = functools.partial(
-            backoff_seconds, base=settings.retry_backoff_base_seconds, cap=settings.retry_backoff_cap_seconds, rand=rand,
-        )
+        self._rand = rand
 
     def _fate(self, orphan: Orphan) -> Rescue:
         if orphan.status not in PROGRESS_STATES:  # cancelled while its worker died: released
             return Rescue(orphan, orphan.status, None, 0.0)
         lease = self._settings.lease_seconds
         why = f"The worker running this job ({orphan.locked_by}) stopped responding (no heartbeat for {lease:g} s)"
-        decision = after_transient_failure(orphan.retry_count, orphan.max_retries, backoff=self._backoff)
-        return Rescue(orphan, decision.status, f"{why}; {'retrying' if decision.retries else 'no retries left'}",
-                      decision.delay)
+        backoff = retry_backoff(orphan.job_type, self._settings, self._rand)
+        decision = after_transient_failure(orphan.retry_count, orphan.max_retries, backoff=backoff)
+        return Rescue(
+            orphan, decision.status, f"{why}; {'retrying' if decision.retries else 'no retries left'}", decision.delay
+        )
 
     async def run_once(self) -> list[Rescued]:
         """Rescue every orphaned job now; returns what was done."""
@@ -60,10 +59,16 @@ class Rescuer:
                 before = {o.id: o.status for o in orphans}
                 audited = [r for r in rescued if before[r.job_id] in PROGRESS_STATES]
                 if audited:
-                    await repo.audit([
-                        SystemAudit(r.organization_id, "job.rescued", r.job_id,
-                                    {"worker": r.worker_id, "status": r.status, "leaseSeconds": lease})
-                        for r in audited
-                    ])
+                    await repo.audit(
+                        [
+                            SystemAudit(
+                                r.organization_id,
+                                "job.rescued",
+                                r.job_id,
+                                {"worker": r.worker_id, "status": r.status, "leaseSeconds": lease},
+                            )
+                            for r in audited
+                        ]
+                    )
             await repo.delete_dead_workers(lease)
         return rescued

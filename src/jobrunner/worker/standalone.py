@@ -36,8 +36,15 @@ def in_memory_context(
     if processor is None:
         raise KeyError(f"no processor declared for job type {job_type!r}")
     ctx: JobContext[Any] = JobContext(
-        processor.job_type, job_id=job_id, organization_id=organization_id, user_id=user_id,
-        raw_payload=payload, pool=pool, settings=settings, reporter=InMemoryReporter(), attempt=attempt,
+        processor.job_type,
+        job_id=job_id,
+        organization_id=organization_id,
+        user_id=user_id,
+        raw_payload=payload,
+        pool=pool,
+        settings=settings,
+        reporter=InMemoryReporter(),
+        attempt=attempt,
     )
     ctx.payload = processor.job_type.payload_model.model_validate(payload)
     return ctx

@@ -29,7 +29,7 @@ from jobrunner.db.worker_repository import (
 )
 from jobrunner.domain.errors import IllegalTransition
 from jobrunner.domain.states import JobStatus
-from jobrunner.worker.backoff import backoff_seconds
+from jobrunner.backoff import backoff_seconds
 from jobrunner.worker.context import ProgressState
 
 # A system audit row (rescue, timeout): the repository's type.
@@ -143,7 +143,7 @@ class Writer:
         self._wake.set()
 
     async def _run(self) -> None:
-        failures = 0  # in a row: the database is away, back off (worker/backoff.py)
+        failures = 0  # in a row: the database is away, back off (jobrunner/backoff.py)
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -212,9 +212,7 @@ class Writer:
             state.written_at = now
         await repo.write_progress(ProgressBatch.of(states))
 
-    async def _write_outcomes(
-        self, repo: WorkerRepository, outcomes: list[Outcome], releases: list[uuid.UUID]
-    ) -> None:
+    async def _write_outcomes(self, repo: WorkerRepository, outcomes: list[Outcome], releases: list[uuid.UUID]) -> None:
         try:
             applied = await repo.finish(FinishBatch.of(outcomes))
         except IllegalTransition:

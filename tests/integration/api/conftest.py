@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from jobrunner.api.app import create_app
+from jobrunner.app import create_app
 from jobrunner.auth.tokens import issue_token
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
@@ -110,9 +110,19 @@ def state_columns(status: str) -> dict[str, Any]:
         "queued": {},
         "running": {"status": "running", "locked_by": "w1", "started_at": now, "progress": 40, "current_step": 2},
         "retrying": {"status": "retrying", "scheduled_at": now, "retry_count": 1, "error_message": "flaky"},
-        "succeeded": {"status": "succeeded", "completed_at": now, "progress": 100, "current_step": 6,
-                      "result": {"recordCount": 1}},
-        "failed": {"status": "failed", "completed_at": now, "progress": 20, "current_step": 1,
-                   "error_message": "Invalid export job payload"},
+        "succeeded": {
+            "status": "succeeded",
+            "completed_at": now,
+            "progress": 100,
+            "current_step": 6,
+            "result": {"recordCount": 1},
+        },
+        "failed": {
+            "status": "failed",
+            "completed_at": now,
+            "progress": 20,
+            "current_step": 1,
+            "error_message": "Invalid export job payload",
+        },
         "cancelled": {"status": "cancelled", "completed_at": now, "cancelled_at": now},
     }[status]

@@ -84,9 +84,13 @@ async def test_permissions_per_role(client, db, user):
         job_id = response.json()["jobId"]
     else:
         assert_problem(response, 403)
-        job_id = str(await db.fetchval(
-            "INSERT INTO jobs (organization_id, user_id, job_type, status, completed_at) "
-            "VALUES ('org_acme', $1, 'export_report', 'failed', now()) RETURNING id", user))
+        job_id = str(
+            await db.fetchval(
+                "INSERT INTO jobs (organization_id, user_id, job_type, status, completed_at) "
+                "VALUES ('org_acme', $1, 'export_report', 'failed', now()) RETURNING id",
+                user,
+            )
+        )
     status = await client.get(f"/v1/jobs/{job_id}/status", headers=auth(user))
     assert status.status_code == (200 if may_view else 403)
     listing = await client.get("/v1/jobs", headers=auth(user))

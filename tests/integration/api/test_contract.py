@@ -10,10 +10,27 @@ import uuid
 from tests.integration.api.conftest import EXPORT_BODY, auth, set_state
 
 JOB_KEYS = {
-    "id", "organizationId", "userId", "jobType", "status", "priority", "retryCount",
-    "maxRetries", "payload", "result", "errorMessage", "progress", "totalSteps",
-    "currentStep", "stepLabel", "startedAt", "completedAt", "scheduledAt", "createdAt",
-    "updatedAt", "omitted",
+    "id",
+    "organizationId",
+    "userId",
+    "jobType",
+    "status",
+    "priority",
+    "retryCount",
+    "maxRetries",
+    "payload",
+    "result",
+    "errorMessage",
+    "progress",
+    "totalSteps",
+    "currentStep",
+    "stepLabel",
+    "startedAt",
+    "completedAt",
+    "scheduledAt",
+    "createdAt",
+    "updatedAt",
+    "omitted",
 }
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -79,8 +96,7 @@ async def test_creation_and_polling_flow(client, db):
         "format": "csv",
     }
     completed = dt.datetime(2024, 1, 30, 10, 30, 45, 123456, tzinfo=dt.UTC)
-    await set_state(db, job_id, status="succeeded", completed_at=completed, progress=100,
-                    current_step=6, result=result)
+    await set_state(db, job_id, status="succeeded", completed_at=completed, progress=100, current_step=6, result=result)
     answer = (await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_admin"))).json()
     assert answer["job"]["status"] == "succeeded"
     assert answer["job"]["progress"] == 100 and answer["job"]["currentStep"] == 6
@@ -95,8 +111,16 @@ async def test_failure_and_retry_flow(client, db):
     assert response.status_code == 202
     job_id = response.json()["jobId"]
 
-    await set_state(db, job_id, status="failed", completed_at=dt.datetime.now(dt.UTC), progress=20,
-                    current_step=1, error_message="Invalid export job payload", started_at=dt.datetime.now(dt.UTC))
+    await set_state(
+        db,
+        job_id,
+        status="failed",
+        completed_at=dt.datetime.now(dt.UTC),
+        progress=20,
+        current_step=1,
+        error_message="Invalid export job payload",
+        started_at=dt.datetime.now(dt.UTC),
+    )
     answer = (await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_admin"))).json()
     job = answer["job"]
     assert (job["status"], job["progress"], job["currentStep"]) == ("failed", 20, 1)

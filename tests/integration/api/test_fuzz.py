@@ -11,7 +11,11 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from tests.integration.api.conftest import EXPORT_BODY, auth
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
 )
@@ -22,10 +26,13 @@ bodies = st.one_of(
         optional={"priority": json_values, "maxRetries": json_values, "scheduledAt": json_values},
     ),
     st.fixed_dictionaries(
-        {"jobType": st.just("export_report"), "payload": st.fixed_dictionaries(
-            {"reportType": json_values, "format": st.sampled_from(["csv", "json", "xlsx", "pdf"])},
-            optional={"filters": json_values},
-        )}
+        {
+            "jobType": st.just("export_report"),
+            "payload": st.fixed_dictionaries(
+                {"reportType": json_values, "format": st.sampled_from(["csv", "json", "xlsx", "pdf"])},
+                optional={"filters": json_values},
+            ),
+        }
     ),
 )
 FUZZ = hsettings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -53,8 +60,11 @@ def _check(response) -> None:
 
 async def test_random_create_bodies(client):
     for example in samples(body=bodies):
-        response = await client.post("/v1/jobs", content=json.dumps(example["body"]),
-                                     headers={**auth("user_admin"), "Content-Type": "application/json"})
+        response = await client.post(
+            "/v1/jobs",
+            content=json.dumps(example["body"]),
+            headers={**auth("user_admin"), "Content-Type": "application/json"},
+        )
         _check(response)
 
 
@@ -62,11 +72,13 @@ async def test_random_bytes_ids_queries_and_headers(client):
     for example in samples(
         raw=st.binary(max_size=200),
         job_id=st.text(min_size=1, max_size=80),
-        query=st.dictionaries(st.sampled_from(["page", "pageSize", "status", "jobType", "x"]),
-                              st.text(max_size=12), max_size=4),
+        query=st.dictionaries(
+            st.sampled_from(["page", "pageSize", "status", "jobType", "x"]), st.text(max_size=12), max_size=4
+        ),
         token=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=60),
-        content_type=st.sampled_from(["application/json", "text/plain", "", "application/json; charset=x",
-                                      "application/problem+json"]),
+        content_type=st.sampled_from(
+            ["application/json", "text/plain", "", "application/json; charset=x", "application/problem+json"]
+        ),
     ):
         raw, job_id, query = example["raw"], example["job_id"], example["query"]
         token, content_type = example["token"], example["content_type"]
@@ -92,10 +104,18 @@ async def test_random_inputs_on_the_other_endpoints(client):
     ):
         segment = quote(example["segment"], safe="")
         admin = auth("user_admin")
-        _check(await client.post("/v1/uploads", content=example["raw"],
-                                 headers={**admin, "Content-Type": example["content_type"]}))
-        _check(await client.put(f"/v1/integrations/{segment}", content=json.dumps(example["body"]),
-                                headers={**admin, "Content-Type": "application/json"}))
+        _check(
+            await client.post(
+                "/v1/uploads", content=example["raw"], headers={**admin, "Content-Type": example["content_type"]}
+            )
+        )
+        _check(
+            await client.put(
+                f"/v1/integrations/{segment}",
+                content=json.dumps(example["body"]),
+                headers={**admin, "Content-Type": "application/json"},
+            )
+        )
         _check(await client.get(f"/v1/integrations/{segment}", headers=admin))
         _check(await client.get(f"/v1/exports/{segment}/download", params=example["query"]))
         _check(await client.head(f"/v1/exports/{segment}/download", headers=admin))

@@ -38,8 +38,9 @@ async def status(client: httpx.AsyncClient, job_id: str) -> dict:
 
 async def test_max_retries_defaults_to_the_declared_policy(client: httpx.AsyncClient) -> None:
     default = await client.post("/v1/jobs", headers=auth("user_admin"), json={"jobType": NAME, "payload": {"n": 1}})
-    chosen = await client.post("/v1/jobs", headers=auth("user_admin"),
-                               json={"jobType": NAME, "payload": {"n": 1}, "maxRetries": 1})
+    chosen = await client.post(
+        "/v1/jobs", headers=auth("user_admin"), json={"jobType": NAME, "payload": {"n": 1}, "maxRetries": 1}
+    )
     assert default.status_code == chosen.status_code == 202, default.text
     job = await status(client, default.json()["jobId"])
     assert (job["maxRetries"], job["totalSteps"]) == (5, 1)

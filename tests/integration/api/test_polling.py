@@ -24,7 +24,9 @@ async def test_etag_and_304(client, create_job, db):
     listed = await client.get(url, headers={**auth("user_admin"), "If-None-Match": f'"other", {etag}'})
     assert listed.status_code == 304
 
-    await set_state(db, job_id, **state_columns("running"), updated_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    await set_state(
+        db, job_id, **state_columns("running"), updated_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    )
     changed = await client.get(url, headers={**auth("user_admin"), "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert changed.json()["job"]["status"] == "running"
@@ -94,7 +96,7 @@ async def test_healthz_and_metrics(client, app, create_job):
 async def test_healthz_503_before_startup(settings):
     import httpx
 
-    from jobrunner.api.app import create_app
+    from jobrunner.app import create_app
 
     app = create_app(settings, "postgresql://postgres@127.0.0.1:5432/x", "s")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
@@ -126,7 +128,6 @@ async def test_openapi_is_truthful(client):
     body = paths["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/CreateJobRequest"}
     assert (await client.get("/docs")).status_code == 200
-
 
 
 async def test_database_gone_is_503_not_500(client, app, create_job):

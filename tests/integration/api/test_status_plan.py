@@ -21,7 +21,8 @@ async def test_status_query_uses_the_primary_key_in_its_generic_plan(pool: async
         await conn.execute("SET plan_cache_mode = force_generic_plan")
         await conn.execute(f"PREPARE status_poll(text, text, text, uuid) AS {Q.job_with_access}")
         plan = "\n".join(
-            row[0] for row in await conn.fetch(
+            row[0]
+            for row in await conn.fetch(
                 f"EXPLAIN EXECUTE status_poll('org_acme', 'user_admin', 'jobs.view_jobs', '{uuid.uuid4()}')"
             )
         )

@@ -16,7 +16,7 @@ from jobrunner.settings import Settings
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.standalone import in_memory_context
 
-FORMULA_NAMES = ["=HYPERLINK(\"http://x\")", "+41 22 000", "-2+3", "@SUM(A1)", "\tTabbed", "\rReturn"]
+FORMULA_NAMES = ['=HYPERLINK("http://x")', "+41 22 000", "-2+3", "@SUM(A1)", "\tTabbed", "\rReturn"]
 
 SEED_SQL = """
 INSERT INTO customers (organization_id, name, email, country, created_at)
@@ -85,8 +85,13 @@ def make_context(seeded: asyncpg.Pool, settings: Settings) -> Callable:
         job_id = uuid.uuid4()
         await seeded.execute(INSERT_JOB, job_id, organization_id, user_id, payload)
         return in_memory_context(
-            "export_report", job_id=job_id, organization_id=organization_id,
-            user_id=user_id, payload=payload, pool=seeded, settings=settings,
+            "export_report",
+            job_id=job_id,
+            organization_id=organization_id,
+            user_id=user_id,
+            payload=payload,
+            pool=seeded,
+            settings=settings,
         )
 
     return make

@@ -80,7 +80,9 @@ async def test_presenter_signs_fresh_links(exported) -> None:
     shown = present(result, {"id": ctx.job_id, "userId": ctx.user_id, "organizationId": ctx.organization_id})
     query = parse_qs(urlsplit(shown["downloadUrl"]).query)
     assert abs(int(query["expires"][0]) - (time.time() + 60)) < 5
-    assert {k: v for k, v in shown.items() if k != "downloadUrl"} == {k: v for k, v in result.items() if k != "downloadUrl"}
+    assert {k: v for k, v in shown.items() if k != "downloadUrl"} == {
+        k: v for k, v in result.items() if k != "downloadUrl"
+    }
     assert present(None, {}) is None
 
 
@@ -149,11 +151,21 @@ async def test_everything_else_is_404(client, exported, make_context) -> None:
     ]
     for case in cases:
         await assert_problem(await client.get(case), 404)
-    expired = present_export_result(result, {"id": ctx.job_id, "user_id": "user_admin", "organization_id": "org_acme"},
-                                    secret=JWT_SECRET, ttl_seconds=60, now=time.time() - 120)["downloadUrl"]
+    expired = present_export_result(
+        result,
+        {"id": ctx.job_id, "user_id": "user_admin", "organization_id": "org_acme"},
+        secret=JWT_SECRET,
+        ttl_seconds=60,
+        now=time.time() - 120,
+    )["downloadUrl"]
     await assert_problem(await client.get(expired), 404)
-    for headers in (bearer("user_member"), bearer("user_globex", "org_globex"), bearer("user_admin", "org_globex"),
-                    {"Authorization": "Bearer garbage"}, {"Authorization": "Basic x"}):
+    for headers in (
+        bearer("user_member"),
+        bearer("user_globex", "org_globex"),
+        bearer("user_admin", "org_globex"),
+        {"Authorization": "Bearer garbage"},
+        {"Authorization": "Basic x"},
+    ):
         await assert_problem(await client.get(result["downloadUrl"], headers=headers), 404)
     assert (await client.head(result["downloadUrl"])).status_code == 404
 
@@ -171,7 +183,9 @@ async def test_past_retention_is_410_and_purge_deletes_the_file(client, exported
     # Not yet expired: nothing to purge.
     assert await purge_expired_exports(ctx.pool, storage) == 0
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=settings.export_retention_days, seconds=1)
-    await ctx.pool.execute("UPDATE export_files SET created_at = created_at - interval '8 days', expires_at = now() - interval '1 day'")
+    await ctx.pool.execute(
+        "UPDATE export_files SET created_at = created_at - interval '8 days', expires_at = now() - interval '1 day'"
+    )
     # Expired but not purged yet: 410 already.
     await assert_problem(await client.get(url), 410)
     assert await purge_expired_exports(ctx.pool, storage, now=later) == 1
@@ -192,7 +206,7 @@ async def test_purge_finds_files_of_deleted_jobs(client, exported, settings) -> 
 
 
 async def test_worker_maintenance_purges_expired_files_on_its_own(exported, settings, database_url) -> None:
-    """What every worker process runs beside its jobs (worker/main.py, service.py)."""
+    """What every worker process runs beside its jobs (service.py, the composition root)."""
     ctx, _ = exported
     await ctx.pool.execute("UPDATE export_files SET expires_at = created_at WHERE job_id = $1", ctx.job_id)
     assert stored_file(settings, ctx).exists()

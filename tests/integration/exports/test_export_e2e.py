@@ -1,7 +1,7 @@
 """The document's two export transcripts end to end: the real API (httpx against
 ``create_app``) and a real in-process worker, on seeded data.
 
-Needs the API branch (``jobrunner.api.app.create_app``, ``jobrunner.jobs.presenters``)
+Needs the API branch (``jobrunner.app.create_app``, ``jobrunner.jobs.presenters``)
 and the engine branch (``jobrunner.worker.loop.Worker``); after the merge, remove the
 skip and make sure the app registers the export presenter and includes the downloads
 router (see docs/exports.md, "Wiring")."""
@@ -23,14 +23,18 @@ from tests.integration.exports.expected import as_csv, expected_rows, in_range_u
 
 
 FAST = dict(
-    poll_interval_seconds=0.2, heartbeat_interval_seconds=0.3, lease_seconds=3.0,
-    cancel_check_interval_seconds=0.1, progress_write_interval_seconds=0.05, shutdown_grace_seconds=1.0,
+    poll_interval_seconds=0.2,
+    heartbeat_interval_seconds=0.3,
+    lease_seconds=3.0,
+    cancel_check_interval_seconds=0.1,
+    progress_write_interval_seconds=0.05,
+    shutdown_grace_seconds=1.0,
 )
 
 
 @contextlib.asynccontextmanager
 async def service(database_url: str, data_dir: Path):
-    from jobrunner.api.app import create_app
+    from jobrunner.app import create_app
     from jobrunner.worker.loop import Worker
 
     settings = Settings(data_dir=data_dir, jwt_secret=JWT_SECRET, database_url=database_url, **FAST)
@@ -61,7 +65,11 @@ async def poll(client: httpx.AsyncClient, job_id: str, *, timeout: float = 60.0,
 
 async def test_success_transcript_csv(seeded, database_url, tmp_path) -> None:
     async with service(database_url, tmp_path) as (client, settings):
-        payload = {"reportType": "quotes", "format": "csv", "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-12-31"}}
+        payload = {
+            "reportType": "quotes",
+            "format": "csv",
+            "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-12-31"},
+        }
         created = await client.post("/v1/jobs", json={"jobType": "export_report", "payload": payload, "priority": 5})
         assert created.status_code == 202
         job_id = created.json()["jobId"]
@@ -89,8 +97,9 @@ async def test_success_transcript_csv(seeded, database_url, tmp_path) -> None:
 
 async def test_failure_transcript(seeded, database_url, tmp_path) -> None:
     async with service(database_url, tmp_path) as (client, _):
-        created = await client.post("/v1/jobs", json={"jobType": "export_report",
-                                                      "payload": {"reportType": "invalid_report", "format": "csv"}})
+        created = await client.post(
+            "/v1/jobs", json={"jobType": "export_report", "payload": {"reportType": "invalid_report", "format": "csv"}}
+        )
         job_id = created.json()["jobId"]
         final = (await poll(client, job_id))[-1]
         assert final["job"]["status"] == "failed"
@@ -102,8 +111,9 @@ async def test_failure_transcript(seeded, database_url, tmp_path) -> None:
 @pytest.mark.parametrize("fmt", ["json", "xlsx"])
 async def test_other_formats_download(seeded, database_url, tmp_path, fmt) -> None:
     async with service(database_url, tmp_path) as (client, _):
-        created = await client.post("/v1/jobs", json={"jobType": "export_report",
-                                                      "payload": {"reportType": "customers", "format": fmt}})
+        created = await client.post(
+            "/v1/jobs", json={"jobType": "export_report", "payload": {"reportType": "customers", "format": fmt}}
+        )
         final = (await poll(client, created.json()["jobId"]))[-1]
         result = final["job"]["result"]
         download = await client.get(result["downloadUrl"])
@@ -115,10 +125,13 @@ async def test_cancel_mid_export_removes_the_file(seeded, database_url, tmp_path
     await seeded.execute(
         """INSERT INTO quotes (organization_id, quote_number, customer_id, status, currency, subtotal, tax, total, valid_until)
            SELECT 'org_acme', 'BULK-' || i, $1, 'draft', 'EUR', 1, 0, 1, date '2025-01-01'
-             FROM generate_series(1, 200000) i""", customer)
+             FROM generate_series(1, 200000) i""",
+        customer,
+    )
     async with service(database_url, tmp_path) as (client, settings):
-        created = await client.post("/v1/jobs", json={"jobType": "export_report",
-                                                      "payload": {"reportType": "quotes", "format": "xlsx"}})
+        created = await client.post(
+            "/v1/jobs", json={"jobType": "export_report", "payload": {"reportType": "quotes", "format": "xlsx"}}
+        )
         job_id = created.json()["jobId"]
         for _ in range(400):
             job = (await client.get(f"/v1/jobs/{job_id}/status")).json()["job"]

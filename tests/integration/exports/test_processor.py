@@ -22,7 +22,9 @@ def files_under(root: Path) -> list[Path]:
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
 async def test_six_steps_result_and_file(make_context, settings, fmt) -> None:
-    ctx = await make_context({"reportType": "quotes", "format": fmt, "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-12-31"}})
+    ctx = await make_context(
+        {"reportType": "quotes", "format": fmt, "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-12-31"}}
+    )
     result = await run_in_memory(ctx)
 
     steps = [step for step, _ in ctx.reporter.history]
@@ -58,11 +60,21 @@ async def test_progress_moves_inside_the_row_band(make_context) -> None:
     ("payload", "user_id", "reason"),
     [
         ({"reportType": "invalid_report", "format": "csv"}, "user_admin", "unknown report type 'invalid_report'"),
-        ({"reportType": "customers", "format": "csv", "filters": {"status": "sent"}}, "user_admin",
-         "filter 'status' is not supported by report 'customers'"),
-        ({"reportType": "quotes", "format": "csv", "filters": {"dateFrom": "2024-12-31", "dateTo": "2024-01-01"}},
-         "user_admin", "dateFrom 2024-12-31 is after dateTo 2024-01-01"),
-        ({"reportType": "quotes", "format": "csv", "filters": {"status": "paid"}}, "user_admin", "filter 'status' must be one of"),
+        (
+            {"reportType": "customers", "format": "csv", "filters": {"status": "sent"}},
+            "user_admin",
+            "filter 'status' is not supported by report 'customers'",
+        ),
+        (
+            {"reportType": "quotes", "format": "csv", "filters": {"dateFrom": "2024-12-31", "dateTo": "2024-01-01"}},
+            "user_admin",
+            "dateFrom 2024-12-31 is after dateTo 2024-01-01",
+        ),
+        (
+            {"reportType": "quotes", "format": "csv", "filters": {"status": "paid"}},
+            "user_admin",
+            "filter 'status' must be one of",
+        ),
         ({"reportType": "audit_log", "format": "csv"}, "user_member", "needs the permission reports.export_audit_log"),
     ],
 )

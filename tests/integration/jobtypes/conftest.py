@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from jobrunner.settings import Settings
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.api.conftest import app, auth, client, db  # noqa: F401 - fixtures
 from tests.integration.worker.conftest import fast_settings
 from tests.support.receivers import SmtpSink, smtp_server
@@ -45,16 +45,19 @@ async def worker(database_url: str, settings: Settings) -> AsyncIterator[Worker]
         yield w
 
 
-async def start_job(client: httpx.AsyncClient, job_type: str, payload: dict[str, Any],
-                    user: str = "user_admin", **extra: Any) -> str:
-    response = await client.post("/v1/jobs", json={"jobType": job_type, "payload": payload, **extra},
-                                 headers=auth(user))
+async def start_job(
+    client: httpx.AsyncClient, job_type: str, payload: dict[str, Any], user: str = "user_admin", **extra: Any
+) -> str:
+    response = await client.post(
+        "/v1/jobs", json={"jobType": job_type, "payload": payload, **extra}, headers=auth(user)
+    )
     assert response.status_code == 202, response.text
     return response.json()["jobId"]
 
 
-async def wait_final(client: httpx.AsyncClient, job_id: str, user: str = "user_admin",
-                     timeout: float = 20.0) -> dict[str, Any]:
+async def wait_final(
+    client: httpx.AsyncClient, job_id: str, user: str = "user_admin", timeout: float = 20.0
+) -> dict[str, Any]:
     """Poll the status endpoint, as a frontend does, until the job is final; returns the
     job and the statuses seen on the way."""
     import asyncio

@@ -26,8 +26,16 @@ FINAL = {
 }
 
 
-async def make_job(db: asyncpg.Connection, state: str, days: int, *, org: str = "org_acme",
-                   user: str = "user_member", job_type: str = "export_report", payload: dict | None = None) -> uuid.UUID:
+async def make_job(
+    db: asyncpg.Connection,
+    state: str,
+    days: int,
+    *,
+    org: str = "org_acme",
+    user: str = "user_member",
+    job_type: str = "export_report",
+    payload: dict | None = None,
+) -> uuid.UUID:
     payload = payload or {"reportType": "quotes", "format": "csv"}
     # Not due for a day (delay), so the test's worker never claims it.
     job_id = await insert_job(db, job_type, payload, org=org, user=user, delay=86400)
@@ -41,18 +49,27 @@ def write(path: Path, size: int) -> Path:
     return path
 
 
-async def make_upload(db: asyncpg.Connection, store: UploadStore, days: int, size: int, org: str = "org_acme") -> tuple[uuid.UUID, Path]:
+async def make_upload(
+    db: asyncpg.Connection, store: UploadStore, days: int, size: int, org: str = "org_acme"
+) -> tuple[uuid.UUID, Path]:
     upload_id = uuid.uuid4()
     key = upload_key(upload_id)
     await db.execute(
         "INSERT INTO uploads (id, organization_id, user_id, filename, storage_key, size_bytes, created_at)"
         " VALUES ($1, $2, $3, 'f.csv', $4, $5, now() - make_interval(days => $6))",
-        upload_id, org, "user_admin" if org == "org_acme" else "user_globex", key, size, days)
+        upload_id,
+        org,
+        "user_admin" if org == "org_acme" else "user_globex",
+        key,
+        size,
+        days,
+    )
     return upload_id, write(store.path(key), size)
 
 
-async def make_export_file(db: asyncpg.Connection, root: Path, job_id: uuid.UUID, *, days: int, expired: bool,
-                           size: int, org: str = "org_acme") -> Path:
+async def make_export_file(
+    db: asyncpg.Connection, root: Path, job_id: uuid.UUID, *, days: int, expired: bool, size: int, org: str = "org_acme"
+) -> Path:
     key = f"{job_id}.csv"
     await db.execute(
         "INSERT INTO export_files (job_id, organization_id, user_id, report_type, format, storage_key,"
@@ -60,20 +77,35 @@ async def make_export_file(db: asyncpg.Connection, root: Path, job_id: uuid.UUID
         " VALUES ($1, $2, 'user_member', 'quotes', 'csv', $3, 'quotes.csv', 'text/csv', $4, 0,"
         " now() - make_interval(days => $5),"
         " CASE WHEN $6 THEN now() - interval '1 hour' ELSE now() + interval '1 day' END)",
-        job_id, org, key, size, days, expired)
+        job_id,
+        org,
+        key,
+        size,
+        days,
+        expired,
+    )
     return write(root / key, size)
 
 
-async def test_cleanup_deletes_exactly_what_it_should(client, worker, db: asyncpg.Connection, settings: Settings) -> None:
+async def test_cleanup_deletes_exactly_what_it_should(
+    client, worker, db: asyncpg.Connection, settings: Settings
+) -> None:
     # The worker holding the 'running' job: alive (its heartbeat is in the future), never rescued.
-    await db.execute("INSERT INTO workers (id, hostname, pid, concurrency, heartbeat_at)"
-                     " VALUES ('elsewhere', 'h', 1, 1, now() + interval '1 hour')")
+    await db.execute(
+        "INSERT INTO workers (id, hostname, pid, concurrency, heartbeat_at)"
+        " VALUES ('elsewhere', 'h', 1, 1, now() + interval '1 hour')"
+    )
     store = UploadStore.from_settings(settings)
     exports_root = Path(settings.data_dir) / "exports"
 
     doomed_jobs = [await make_job(db, state, 40) for state in ("succeeded", "failed", "cancelled")]
-    old_import = await make_job(db, "succeeded", 40, job_type="data_processing",
-                                payload={"operation": "import", "dataset": "customers", "uploadId": str(uuid.uuid4())})
+    old_import = await make_job(
+        db,
+        "succeeded",
+        40,
+        job_type="data_processing",
+        payload={"operation": "import", "dataset": "customers", "uploadId": str(uuid.uuid4())},
+    )
     doomed_jobs.append(old_import)
     rejected = write(store.path(rejected_rows_key(old_import)), 300)
     old_export_with_file = doomed_jobs[0]
@@ -93,12 +125,22 @@ async def test_cleanup_deletes_exactly_what_it_should(client, worker, db: asyncp
     old_upload, old_upload_file = await make_upload(db, store, 40, 10_000)
     recent_upload, recent_upload_file = await make_upload(db, store, 3, 20_000)
     in_use_upload, in_use_file = await make_upload(db, store, 40, 30_000)
-    kept_jobs.append(await make_job(db, "queued", 1, job_type="data_processing", payload={
-        "operation": "import", "dataset": "customers", "uploadId": str(in_use_upload)}))
+    kept_jobs.append(
+        await make_job(
+            db,
+            "queued",
+            1,
+            job_type="data_processing",
+            payload={"operation": "import", "dataset": "customers", "uploadId": str(in_use_upload)},
+        )
+    )
     globex_upload, globex_file = await make_upload(db, store, 40, 40_000, org="org_globex")
 
-    response = await client.post("/v1/jobs", json={"jobType": "cleanup", "payload": {"target": "all", "olderThanDays": 30}},
-                                 headers=auth("user_member"))
+    response = await client.post(
+        "/v1/jobs",
+        json={"jobType": "cleanup", "payload": {"target": "all", "olderThanDays": 30}},
+        headers=auth("user_member"),
+    )
     assert response.status_code == 403
 
     job_id = await start_job(client, "cleanup", {"target": "all", "olderThanDays": 30})
@@ -116,7 +158,9 @@ async def test_cleanup_deletes_exactly_what_it_should(client, worker, db: asyncp
     assert set(kept_jobs) | {uuid.UUID(job_id)} == remaining
     assert not rejected.exists() and not file_of_old_job.exists()
     assert not expired_file.exists() and not old_file.exists() and fresh_file.exists()
-    deleted_marks = {row["job_id"] for row in await db.fetch("SELECT job_id FROM export_files WHERE deleted_at IS NOT NULL")}
+    deleted_marks = {
+        row["job_id"] for row in await db.fetch("SELECT job_id FROM export_files WHERE deleted_at IS NOT NULL")
+    }
     assert deleted_marks == {old_export_with_file, recent_a, recent_b}  # the ledger keeps its rows
     uploads = {row["id"] for row in await db.fetch("SELECT id FROM uploads")}
     assert uploads == {recent_upload, in_use_upload, globex_upload}
@@ -136,19 +180,32 @@ async def test_cleanup_of_one_target_only(client, worker, db: asyncpg.Connection
 
 
 async def test_cleanup_payload_validation(client) -> None:
-    for payload in ({"target": "all", "olderThanDays": 0}, {"target": "all", "olderThanDays": "7"},
-                    {"target": "everything", "olderThanDays": 7}, {"target": "all"},
-                    {"target": "all", "olderThanDays": 7, "dryRun": True}):
-        response = await client.post("/v1/jobs", json={"jobType": "cleanup", "payload": payload}, headers=auth("user_admin"))
+    for payload in (
+        {"target": "all", "olderThanDays": 0},
+        {"target": "all", "olderThanDays": "7"},
+        {"target": "everything", "olderThanDays": 7},
+        {"target": "all"},
+        {"target": "all", "olderThanDays": 7, "dryRun": True},
+    ):
+        response = await client.post(
+            "/v1/jobs", json={"jobType": "cleanup", "payload": payload}, headers=auth("user_admin")
+        )
         assert response.status_code == 422, (payload, response.text)
 
 
 async def test_deleting_jobs_removes_their_files(client, worker, db: asyncpg.Connection, settings: Settings) -> None:
     store = UploadStore.from_settings(settings)
     export_job = await make_job(db, "succeeded", 10)
-    export_file = await make_export_file(db, Path(settings.data_dir) / "exports", export_job, days=1, expired=False, size=50)
-    import_job = await make_job(db, "failed", 10, job_type="data_processing",
-                                payload={"operation": "import", "dataset": "quotes", "uploadId": str(uuid.uuid4())})
+    export_file = await make_export_file(
+        db, Path(settings.data_dir) / "exports", export_job, days=1, expired=False, size=50
+    )
+    import_job = await make_job(
+        db,
+        "failed",
+        10,
+        job_type="data_processing",
+        payload={"operation": "import", "dataset": "quotes", "uploadId": str(uuid.uuid4())},
+    )
     rejected = write(store.path(rejected_rows_key(import_job)), 70)
     job = await wait_final(client, await start_job(client, "cleanup", {"target": "jobs", "olderThanDays": 7}))
     assert job["result"]["jobsDeleted"] == 2 and job["result"]["exportFilesDeleted"] == 0

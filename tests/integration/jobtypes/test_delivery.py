@@ -21,10 +21,19 @@ async def post(url: str, timeout: float = 2.0) -> OutboundResponse:
         return await post_signed(client, url, SECRET, {"a": 1}, idempotency_key="k-1", timeout=timeout)
 
 
-@pytest.mark.parametrize(("status", "error"), [
-    (503, RetryLater), (500, RetryLater), (429, RetryLater),
-    (400, PermanentError), (404, PermanentError), (302, PermanentError), (200, None), (204, None),
-])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (503, RetryLater),
+        (500, RetryLater),
+        (429, RetryLater),
+        (400, PermanentError),
+        (404, PermanentError),
+        (302, PermanentError),
+        (200, None),
+        (204, None),
+    ],
+)
 async def test_answers(status: int, error: type[Exception] | None) -> None:
     with http_receiver(SECRET, script=[status]) as receiver:
         if error is None:

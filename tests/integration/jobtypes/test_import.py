@@ -17,7 +17,7 @@ import httpx
 
 from jobrunner.imports.samples import write_customers
 from jobrunner.settings import Settings
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.jobtypes.conftest import auth, start_job, wait_final
 from tests.support.workers import spawn_worker, stop_worker
 
@@ -30,9 +30,12 @@ REASONS = {
 }
 
 
-async def upload(client: httpx.AsyncClient, content: bytes, user: str = "user_admin", filename: str = "data.csv") -> str:
-    response = await client.post(f"/v1/uploads?filename={filename}", content=content,
-                                 headers={**auth(user), "Content-Type": "text/csv"})
+async def upload(
+    client: httpx.AsyncClient, content: bytes, user: str = "user_admin", filename: str = "data.csv"
+) -> str:
+    response = await client.post(
+        f"/v1/uploads?filename={filename}", content=content, headers={**auth(user), "Content-Type": "text/csv"}
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["sizeBytes"] == len(content)
@@ -47,16 +50,21 @@ async def rejected_rows(client: httpx.AsyncClient, job: dict) -> list[list[str]]
     return list(csv.reader(io.StringIO(response.text)))
 
 
-async def test_import_survives_a_killed_worker(client, database_url: str, settings: Settings,
-                                               db: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_import_survives_a_killed_worker(
+    client, database_url: str, settings: Settings, db: asyncpg.Connection, tmp_path: Path
+) -> None:
     source = tmp_path / "customers.csv"
     bad = write_customers(source, 100_000, bad_every=100)
     upload_id = await upload(client, source.read_bytes(), filename="customers.csv")
-    job_id = await start_job(client, "data_processing",
-                             {"operation": "import", "dataset": "customers", "uploadId": upload_id, "mode": "insert"})
+    job_id = await start_job(
+        client,
+        "data_processing",
+        {"operation": "import", "dataset": "customers", "uploadId": upload_id, "mode": "insert"},
+    )
 
-    process = spawn_worker(database_url, env={"JOBRUNNER_DATA_DIR": str(settings.data_dir),
-                                              "JOBRUNNER_IMPORT_BATCH_SIZE": "1000"})
+    process = spawn_worker(
+        database_url, env={"JOBRUNNER_DATA_DIR": str(settings.data_dir), "JOBRUNNER_IMPORT_BATCH_SIZE": "1000"}
+    )
     try:
         deadline = time.monotonic() + 60
         while await db.fetchval("SELECT count(*) FROM import_batches WHERE job_id = $1", uuid.UUID(job_id)) < 10:
@@ -67,8 +75,9 @@ async def test_import_survives_a_killed_worker(client, database_url: str, settin
     written_before = await db.fetchval("SELECT count(*) FROM import_batches WHERE job_id = $1", uuid.UUID(job_id))
     assert written_before < 100, "the worker finished before it was killed"
 
-    async with Worker(database_url, settings.model_copy(update={"import_batch_size": 1000}),
-                      concurrency=2, worker_id="survivor").running():
+    async with Worker(
+        database_url, settings.model_copy(update={"import_batch_size": 1000}), concurrency=2, worker_id="survivor"
+    ).running():
         job = await wait_final(client, job_id, timeout=60)
     assert job["status"] == "succeeded", job
     assert job["retryCount"] == 1  # the rescue of the killed attempt
@@ -107,13 +116,16 @@ Q-9,bob@globex.example,sent,EUR,1,0,1,2025-02-28
 
 
 async def test_quotes_import_checks_money_and_references(client, worker, db: asyncpg.Connection) -> None:
-    await db.execute("INSERT INTO customers (organization_id, name, email, country) VALUES"
-                     " ('org_acme', 'Alice', 'alice@example.com', 'DE'),"
-                     " ('org_globex', 'Bob', 'bob@globex.example', 'US')")
+    await db.execute(
+        "INSERT INTO customers (organization_id, name, email, country) VALUES"
+        " ('org_acme', 'Alice', 'alice@example.com', 'DE'),"
+        " ('org_globex', 'Bob', 'bob@globex.example', 'US')"
+    )
     upload_id = await upload(client, QUOTES.encode(), user="user_member")
     payload = {"operation": "import", "dataset": "quotes", "uploadId": upload_id, "mode": "upsert"}
-    job = await wait_final(client, await start_job(client, "data_processing", payload, user="user_member"),
-                           user="user_member")
+    job = await wait_final(
+        client, await start_job(client, "data_processing", payload, user="user_member"), user="user_member"
+    )
     assert job["status"] == "succeeded", job
     result = job["result"]
     assert (result["recordCount"], result["inserted"], result["updated"], result["rejected"]) == (10, 2, 1, 7)
@@ -149,17 +161,29 @@ async def test_import_permanent_failures(client, worker) -> None:
         (wrong_header, "missing columns: email; unknown columns: mail, extra"),
     ]
     for upload_id, message in cases:
-        job = await wait_final(client, await start_job(client, "data_processing", {
-            "operation": "import", "dataset": "customers", "uploadId": upload_id}, user="user_member"), user="user_member")
+        job = await wait_final(
+            client,
+            await start_job(
+                client,
+                "data_processing",
+                {"operation": "import", "dataset": "customers", "uploadId": upload_id},
+                user="user_member",
+            ),
+            user="user_member",
+        )
         assert job["status"] == "failed" and job["retryCount"] == 0, job
         assert job["errorMessage"].startswith("Invalid import payload") and message in job["errorMessage"], job
 
 
 async def test_upload_endpoint_refusals(client) -> None:
     csv_headers = {**auth("user_admin"), "Content-Type": "text/csv"}
-    response = await client.post("/v1/uploads", content=b"a,b\n", headers={**auth("user_admin"), "Content-Type": "application/json"})
+    response = await client.post(
+        "/v1/uploads", content=b"a,b\n", headers={**auth("user_admin"), "Content-Type": "application/json"}
+    )
     assert response.status_code == 415
-    response = await client.post("/v1/uploads", content=b"a,b\n", headers={**auth("user_viewer"), "Content-Type": "text/csv"})
+    response = await client.post(
+        "/v1/uploads", content=b"a,b\n", headers={**auth("user_viewer"), "Content-Type": "text/csv"}
+    )
     assert response.status_code == 403
     response = await client.post("/v1/uploads", content=b"a,b\n", headers={"Content-Type": "text/csv"})
     assert response.status_code == 401
@@ -167,12 +191,15 @@ async def test_upload_endpoint_refusals(client) -> None:
         response = await client.post("/v1/uploads", content=content, headers=csv_headers)
         assert response.status_code == 422, (content, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
-    for payload in ({"operation": "export", "dataset": "customers", "uploadId": str(uuid.uuid4())},
-                    {"operation": "import", "dataset": "orders", "uploadId": str(uuid.uuid4())},
-                    {"operation": "import", "dataset": "customers", "uploadId": "nope"},
-                    {"operation": "import", "dataset": "customers", "uploadId": str(uuid.uuid4()), "mode": "merge"}):
-        response = await client.post("/v1/jobs", json={"jobType": "data_processing", "payload": payload},
-                                     headers=auth("user_admin"))
+    for payload in (
+        {"operation": "export", "dataset": "customers", "uploadId": str(uuid.uuid4())},
+        {"operation": "import", "dataset": "orders", "uploadId": str(uuid.uuid4())},
+        {"operation": "import", "dataset": "customers", "uploadId": "nope"},
+        {"operation": "import", "dataset": "customers", "uploadId": str(uuid.uuid4()), "mode": "merge"},
+    ):
+        response = await client.post(
+            "/v1/jobs", json={"jobType": "data_processing", "payload": payload}, headers=auth("user_admin")
+        )
         assert response.status_code == 422, payload
 
 
@@ -194,14 +221,18 @@ async def test_upload_size_limit(client, settings: Settings) -> None:
     assert len(list(files.iterdir())) == 1  # only the accepted one; no partial file left
 
 
-async def test_cancelled_import_stops_and_removes_its_work_files(client, database_url: str, settings: Settings,
-                                                                 db: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_cancelled_import_stops_and_removes_its_work_files(
+    client, database_url: str, settings: Settings, db: asyncpg.Connection, tmp_path: Path
+) -> None:
     source = tmp_path / "customers.csv"
     write_customers(source, 40_000, bad_every=50)
     upload_id = await upload(client, source.read_bytes())
-    job_id = await start_job(client, "data_processing", {"operation": "import", "dataset": "customers", "uploadId": upload_id})
-    async with Worker(database_url, settings.model_copy(update={"import_batch_size": 250}),
-                      concurrency=2, worker_id="canceller").running():
+    job_id = await start_job(
+        client, "data_processing", {"operation": "import", "dataset": "customers", "uploadId": upload_id}
+    )
+    async with Worker(
+        database_url, settings.model_copy(update={"import_batch_size": 250}), concurrency=2, worker_id="canceller"
+    ).running():
         deadline = time.monotonic() + 30
         while await db.fetchval("SELECT count(*) FROM import_batches WHERE job_id = $1", uuid.UUID(job_id)) < 3:
             assert time.monotonic() < deadline

@@ -14,21 +14,34 @@ SECRET = "webhook-secret-0123456789abcdef"
 
 
 async def configure_webhook(client: httpx.AsyncClient, url: str) -> None:
-    response = await client.put("/v1/integrations/notifications", json={"targetUrl": url, "secret": SECRET},
-                                headers=auth("user_admin"))
+    response = await client.put(
+        "/v1/integrations/notifications", json={"targetUrl": url, "secret": SECRET}, headers=auth("user_admin")
+    )
     assert response.status_code in (200, 201), response.text
     assert "secret" not in response.json()
 
 
 async def test_email_has_text_and_html_parts_with_escaping(client, worker, smtp: SmtpSink) -> None:
-    job_id = await start_job(client, "notification", {
-        "channel": "email", "recipients": ["user_member", "user_viewer"], "template": "message",
-        "data": {"subject": "Report\r\nBcc: evil@example.com", "body": "<script>alert(1)</script> & more"},
-    }, user="user_member")
+    job_id = await start_job(
+        client,
+        "notification",
+        {
+            "channel": "email",
+            "recipients": ["user_member", "user_viewer"],
+            "template": "message",
+            "data": {"subject": "Report\r\nBcc: evil@example.com", "body": "<script>alert(1)</script> & more"},
+        },
+        user="user_member",
+    )
     job = await wait_final(client, job_id, user="user_member")
     assert job["status"] == "succeeded", job
-    assert job["result"] == {"channel": "email", "template": "message", "recipientCount": 2,
-                             "delivered": 2, "alreadyDelivered": 0}
+    assert job["result"] == {
+        "channel": "email",
+        "template": "message",
+        "recipientCount": 2,
+        "delivered": 2,
+        "alreadyDelivered": 0,
+    }
     # One message per recipient: nobody sees the other addresses.
     assert sorted(rcpts for _, rcpts in smtp.envelopes) == [["user_member@example.com"], ["user_viewer@example.com"]]
     message = smtp.messages[0]
@@ -44,10 +57,16 @@ async def test_email_has_text_and_html_parts_with_escaping(client, worker, smtp:
 
 async def test_smtp_refusal_is_retried(client, worker, smtp: SmtpSink) -> None:
     smtp.script.append("451 4.3.0 try again later")
-    job_id = await start_job(client, "notification", {
-        "channel": "email", "recipients": ["user_admin"], "template": "job_finished",
-        "data": {"jobType": "export_report", "jobId": "j-1", "status": "succeeded"},
-    })
+    job_id = await start_job(
+        client,
+        "notification",
+        {
+            "channel": "email",
+            "recipients": ["user_admin"],
+            "template": "job_finished",
+            "data": {"jobType": "export_report", "jobId": "j-1", "status": "succeeded"},
+        },
+    )
     job = await wait_final(client, job_id)
     assert job["status"] == "succeeded" and job["retryCount"] == 1, job
     assert "retrying" in job["seen"]
@@ -55,19 +74,31 @@ async def test_smtp_refusal_is_retried(client, worker, smtp: SmtpSink) -> None:
 
 
 async def test_permanent_failures(client, worker, smtp: SmtpSink) -> None:
-    unknown_template = await start_job(client, "notification", {
-        "channel": "email", "recipients": ["user_admin"], "template": "no_such_template"})
-    foreign_recipient = await start_job(client, "notification", {
-        "channel": "email", "recipients": ["user_globex"], "template": "message",
-        "data": {"subject": "s", "body": "b"}})
-    missing_data = await start_job(client, "notification", {
-        "channel": "email", "recipients": ["user_admin"], "template": "message", "data": {}})
-    no_endpoint = await start_job(client, "notification", {"channel": "webhook", "template": "message",
-                                                           "data": {"subject": "s", "body": "b"}})
-    for job_id, message in ((unknown_template, "unknown template 'no_such_template'"),
-                            (foreign_recipient, "not in the organization: user_globex"),
-                            (missing_data, "needs 'dict object' has no attribute 'subject'"),
-                            (no_endpoint, "no 'notifications' integration")):
+    unknown_template = await start_job(
+        client, "notification", {"channel": "email", "recipients": ["user_admin"], "template": "no_such_template"}
+    )
+    foreign_recipient = await start_job(
+        client,
+        "notification",
+        {
+            "channel": "email",
+            "recipients": ["user_globex"],
+            "template": "message",
+            "data": {"subject": "s", "body": "b"},
+        },
+    )
+    missing_data = await start_job(
+        client, "notification", {"channel": "email", "recipients": ["user_admin"], "template": "message", "data": {}}
+    )
+    no_endpoint = await start_job(
+        client, "notification", {"channel": "webhook", "template": "message", "data": {"subject": "s", "body": "b"}}
+    )
+    for job_id, message in (
+        (unknown_template, "unknown template 'no_such_template'"),
+        (foreign_recipient, "not in the organization: user_globex"),
+        (missing_data, "needs 'dict object' has no attribute 'subject'"),
+        (no_endpoint, "no 'notifications' integration"),
+    ):
         job = await wait_final(client, job_id)
         assert job["status"] == "failed" and job["retryCount"] == 0, job
         assert message in job["errorMessage"], job
@@ -78,8 +109,11 @@ async def webhook_job(client: httpx.AsyncClient, script: list[int]) -> tuple[dic
     """A webhook notification to a receiver answering ``script`` first; the final job."""
     with http_receiver(SECRET, script=script) as receiver:
         await configure_webhook(client, receiver.url)
-        job_id = await start_job(client, "notification", {
-            "channel": "webhook", "template": "message", "data": {"subject": "Hi", "body": "<b>x</b>"}})
+        job_id = await start_job(
+            client,
+            "notification",
+            {"channel": "webhook", "template": "message", "data": {"subject": "Hi", "body": "<b>x</b>"}},
+        )
         return await wait_final(client, job_id), receiver
 
 
@@ -115,11 +149,18 @@ async def test_payload_validation(client) -> None:
         {"channel": "email", "recipients": ["user_admin"], "template": "message", "extra": 1},
     ]
     for payload in cases:
-        response = await client.post("/v1/jobs", json={"jobType": "notification", "payload": payload},
-                                     headers=auth("user_admin"))
+        response = await client.post(
+            "/v1/jobs", json={"jobType": "notification", "payload": payload}, headers=auth("user_admin")
+        )
         assert response.status_code == 422, (payload, response.text)
-    response = await client.post("/v1/jobs", json={"jobType": "notification", "payload": {
-        "channel": "email", "recipients": ["user_admin"], "template": "message"}}, headers=auth("user_viewer"))
+    response = await client.post(
+        "/v1/jobs",
+        json={
+            "jobType": "notification",
+            "payload": {"channel": "email", "recipients": ["user_admin"], "template": "message"},
+        },
+        headers=auth("user_viewer"),
+    )
     assert response.status_code == 403
 
 
@@ -134,8 +175,11 @@ async def test_integration_admin_only_and_secret_never_returned(client) -> None:
     response = await client.get("/v1/integrations/notifications", headers=auth("user_admin"))
     assert response.status_code == 200 and SECRET not in response.text
     assert response.json()["targetUrl"] == "https://example.com/hook"
-    for name, payload in (("Bad Name", body), ("ok", {"targetUrl": "ftp://x", "secret": SECRET}),
-                          ("ok", {"targetUrl": "https://x", "secret": "short"})):
+    for name, payload in (
+        ("Bad Name", body),
+        ("ok", {"targetUrl": "ftp://x", "secret": SECRET}),
+        ("ok", {"targetUrl": "https://x", "secret": "short"}),
+    ):
         response = await client.put(f"/v1/integrations/{name}", json=payload, headers=auth("user_admin"))
         assert response.status_code == 422, response.text
     response = await client.get(f"/v1/integrations/{uuid.uuid4().hex}", headers=auth("user_admin"))

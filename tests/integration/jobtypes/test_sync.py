@@ -19,7 +19,9 @@ async def add_customers(db: asyncpg.Connection, count: int, org: str = "org_acme
     rows = await db.fetch(
         "INSERT INTO customers (organization_id, name, email, country)"
         " SELECT $1, 'C' || i, gen_random_uuid() || '@example.com', 'DE' FROM generate_series(1, $2) i RETURNING id",
-        org, count)
+        org,
+        count,
+    )
     return [row["id"] for row in rows]
 
 
@@ -36,8 +38,9 @@ async def test_sync_resumes_after_a_failed_batch_and_delivers_each_record_once(c
     ids = await add_customers(db, 45)
     await add_customers(db, 5, org="org_globex")
     with http_receiver(SECRET, script=[200, 200, 503]) as receiver:
-        response = await client.put("/v1/integrations/crm", json={"targetUrl": receiver.url, "secret": SECRET},
-                                    headers=auth("user_admin"))
+        response = await client.put(
+            "/v1/integrations/crm", json={"targetUrl": receiver.url, "secret": SECRET}, headers=auth("user_admin")
+        )
         assert response.status_code == 201
         job = await sync(client)
         assert job["status"] == "succeeded", job
@@ -73,9 +76,13 @@ async def test_sync_quotes_money_as_exact_decimals(client, worker, db) -> None:
     (customer,) = await add_customers(db, 1)
     await db.execute(
         "INSERT INTO quotes (organization_id, quote_number, customer_id, status, currency, subtotal, tax, total, valid_until)"
-        " VALUES ('org_acme', 'Q-1', $1, 'sent', 'EUR', 0.10, 0.20, 0.30, '2025-01-31')", customer)
+        " VALUES ('org_acme', 'Q-1', $1, 'sent', 'EUR', 0.10, 0.20, 0.30, '2025-01-31')",
+        customer,
+    )
     with http_receiver(SECRET) as receiver:
-        await client.put("/v1/integrations/crm", json={"targetUrl": receiver.url, "secret": SECRET}, headers=auth("user_admin"))
+        await client.put(
+            "/v1/integrations/crm", json={"targetUrl": receiver.url, "secret": SECRET}, headers=auth("user_admin")
+        )
         job = await sync(client, dataset="quotes")
     assert job["status"] == "succeeded"
     (record,) = receiver.accepted()[0].json()["records"]
@@ -88,30 +95,45 @@ async def test_sync_permanent_failures(client, worker, db) -> None:
     missing = await sync(client)
     assert missing["status"] == "failed" and "no integration named 'crm'" in missing["errorMessage"]
     with http_receiver(SECRET, script=[422]) as receiver:
-        await client.put("/v1/integrations/crm", json={"targetUrl": receiver.url, "secret": SECRET}, headers=auth("user_admin"))
+        await client.put(
+            "/v1/integrations/crm", json={"targetUrl": receiver.url, "secret": SECRET}, headers=auth("user_admin")
+        )
         refused = await sync(client)
     assert refused["status"] == "failed" and refused["retryCount"] == 0
     assert refused["errorMessage"] == "the receiver answered 422"
     assert await db.fetchval("SELECT count(*) FROM sync_checkpoints") == 0
-    response = await client.post("/v1/jobs", json={"jobType": "sync", "payload": {"integration": "crm", "dataset": "users"}},
-                                 headers=auth("user_member"))
+    response = await client.post(
+        "/v1/jobs",
+        json={"jobType": "sync", "payload": {"integration": "crm", "dataset": "users"}},
+        headers=auth("user_member"),
+    )
     assert response.status_code == 422
-    response = await client.post("/v1/jobs", json={"jobType": "sync", "payload": {"integration": "crm", "dataset": "quotes"}},
-                                 headers=auth("user_viewer"))
+    response = await client.post(
+        "/v1/jobs",
+        json={"jobType": "sync", "payload": {"integration": "crm", "dataset": "quotes"}},
+        headers=auth("user_viewer"),
+    )
     assert response.status_code == 403
 
 
 async def test_one_sync_per_integration_and_dataset_at_a_time(client, worker, db) -> None:
     from tests.integration.worker.conftest import eventually
 
-    await client.put("/v1/integrations/crm", json={"targetUrl": "http://127.0.0.1:9/none", "secret": SECRET},
-                     headers=auth("user_admin"))
+    await client.put(
+        "/v1/integrations/crm",
+        json={"targetUrl": "http://127.0.0.1:9/none", "secret": SECRET},
+        headers=auth("user_admin"),
+    )
     # Another sync of org_acme/crm/customers holds the lock.
-    assert await db.fetchval("SELECT pg_try_advisory_lock(hashtext('jobrunner_sync'), hashtext('org_acme/crm/customers'))")
+    assert await db.fetchval(
+        "SELECT pg_try_advisory_lock(hashtext('jobrunner_sync'), hashtext('org_acme/crm/customers'))"
+    )
     job_id = await start_job(client, "sync", {"integration": "crm", "dataset": "customers"}, user="user_member")
 
     async def retrying() -> object:
-        row = await db.fetchrow("SELECT status, error_message, scheduled_at - now() AS wait FROM jobs WHERE id = $1::uuid", job_id)
+        row = await db.fetchrow(
+            "SELECT status, error_message, scheduled_at - now() AS wait FROM jobs WHERE id = $1::uuid", job_id
+        )
         return row if row["status"] == "retrying" and row["error_message"] else None
 
     row = await eventually(retrying)

@@ -29,8 +29,13 @@ from tests.support.processes import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 DEMO_QUOTES = 300
@@ -77,7 +82,9 @@ def running_service(database_url: str, *, with_worker: bool = True, **overrides)
     from jobrunner.service import build_app
 
     settings = service_settings(**overrides)
-    app = build_app(Runtime(settings=settings, database_url=database_url, jwt_secret=JWT_SECRET), with_worker=with_worker)
+    app = build_app(
+        Runtime(settings=settings, database_url=database_url, jwt_secret=JWT_SECRET), with_worker=with_worker
+    )
     port = free_port()
     server, thread = serve_in_thread(app, port)
     try:
@@ -100,8 +107,12 @@ def ensure_chromium() -> None:
     if shutil.which("apt-get") is None:
         pytest.skip("no /usr/bin/chromium and no apt-get to install it")
     subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, timeout=900,
-                   env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "chromium"],
+        check=True,
+        timeout=900,
+        env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -124,7 +135,9 @@ def browser(live_service: LiveService, chromium: Path) -> Iterator[object]:
 
 @pytest.fixture
 def page(live_service: LiveService, browser) -> Iterator[object]:
-    context = browser.new_context(base_url=live_service.url, accept_downloads=True, viewport={"width": 1024, "height": 800})
+    context = browser.new_context(
+        base_url=live_service.url, accept_downloads=True, viewport={"width": 1024, "height": 800}
+    )
     context.set_default_timeout(20_000)
     page = context.new_page()
     yield page

@@ -20,21 +20,41 @@ pytestmark = pytest.mark.slow
 
 def cli(service: LiveService, *args: str, user: str = "user_member") -> subprocess.CompletedProcess[str]:
     env = command_env(JOBRUNNER_TOKEN=service.token(user), JOBRUNNER_URL=service.url, COLUMNS="100")
-    return subprocess.run([sys.executable, "-m", "jobrunner.cli_client", *args], env=env,
-                          capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "jobrunner.cli_client", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+    )
 
 
 def test_export_wait_shows_progress_and_downloads_the_file(live_service: LiveService, tmp_path):
     out = tmp_path / "quotes.csv"
-    run = cli(live_service, "export", "quotes", "--format", "csv", "--from", "2000-01-01", "--to", "2100-12-31",
-              "--wait", "-o", str(out))
+    run = cli(
+        live_service,
+        "export",
+        "quotes",
+        "--format",
+        "csv",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-12-31",
+        "--wait",
+        "-o",
+        str(out),
+    )
     assert run.returncode == 0, run.stderr
     assert "100%" in run.stderr and "Finalize" in run.stderr
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert rows[0][0] == "Quote Number"
     assert f"{len(rows) - 1} rows" in run.stderr
 
-    run = cli(live_service, "export", "customers", "--format", "json", "--wait", "-o", str(tmp_path / "c.json"), "--json")
+    run = cli(
+        live_service, "export", "customers", "--format", "json", "--wait", "-o", str(tmp_path / "c.json"), "--json"
+    )
     assert run.returncode == 0, run.stderr
     final = json.loads(run.stdout)
     assert final["job"]["status"] == "succeeded" and final["file"] == str(tmp_path / "c.json")
@@ -43,8 +63,18 @@ def test_export_wait_shows_progress_and_downloads_the_file(live_service: LiveSer
 
 def test_jobs_commands(live_service: LiveService):
     payload = json.dumps({"reportType": "quotes", "format": "csv"})
-    run = cli(live_service, "jobs", "create", "export_report", "--payload", payload,
-              "--scheduled-at", "2099-01-01T00:00:00.000Z", "--priority", "3")
+    run = cli(
+        live_service,
+        "jobs",
+        "create",
+        "export_report",
+        "--payload",
+        payload,
+        "--scheduled-at",
+        "2099-01-01T00:00:00.000Z",
+        "--priority",
+        "3",
+    )
     assert run.returncode == 0, run.stderr
     job_id = run.stdout.strip()
 
@@ -67,9 +97,15 @@ def test_ctrl_c_asks_whether_to_cancel_the_job(database_url: str):
     # No worker: the export stays queued while the CLI waits for it.
     with running_service(database_url, with_worker=False) as service:
         env = command_env(JOBRUNNER_TOKEN=service.token(), JOBRUNNER_URL=service.url)
-        process = subprocess.Popen([sys.executable, "-m", "jobrunner.cli_client", "export", "quotes", "--wait"],
-                                   env=env, cwd=REPO_ROOT, text=True,
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jobrunner.cli_client", "export", "quotes", "--wait"],
+            env=env,
+            cwd=REPO_ROOT,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         started = process.stderr.readline()
         assert started.startswith("export started: job "), started
         job_id = started.split()[-1]

@@ -92,15 +92,19 @@ def test_watch_backs_off_on_failures_then_carries_on(page, live_service: LiveSer
     """The first two polls fail (the network, then a 503 from a proxy): the client waits
     1-2 s, then 2-4 s, then polls the real service again."""
     page.goto("/")
-    job_id = page.evaluate(START_WATCH.replace(
-        "const response = await fetch(url, init);",
-        """const failures = (window.__failures = (window.__failures || 0) + (url.endsWith('/status') ? 1 : 0));
+    job_id = page.evaluate(
+        START_WATCH.replace(
+            "const response = await fetch(url, init);",
+            """const failures = (window.__failures = (window.__failures || 0) + (url.endsWith('/status') ? 1 : 0));
         if (url.endsWith('/status') && failures === 1) { entry.status = 'network'; log.push(entry); throw new TypeError('network down'); }
         const response = failures === 2 && url.endsWith('/status')
           ? new Response('{"status": 503, "detail": "busy"}', { status: 503 }) : await fetch(url, init);""",
-    ).replace("{ signal: window.__controller.signal }",
-              "{ signal: window.__controller.signal, onError: (e, s) => (window.__delays = [...(window.__delays || []), s]) }"),
-        {"token": live_service.token(), "hidden": False})
+        ).replace(
+            "{ signal: window.__controller.signal }",
+            "{ signal: window.__controller.signal, onError: (e, s) => (window.__delays = [...(window.__delays || []), s]) }",
+        ),
+        {"token": live_service.token(), "hidden": False},
+    )
     first, second, third = wait_for_polls(page, 3, timeout=10)
     assert [first["status"], second["status"], third["status"]] == ["network", 503, 200]
     delays = page.evaluate("window.__delays")

@@ -18,19 +18,27 @@ PROBLEM = "application/problem+json"
 def test_me_names_the_caller_and_their_permissions(live_service: LiveService):
     with live_service.api("user_viewer") as viewer, live_service.api() as member:
         assert viewer.get("/v1/me").json() == {
-            "userId": "user_viewer", "organizationId": "org_acme", "displayName": "Vera Viewer",
+            "userId": "user_viewer",
+            "organizationId": "org_acme",
+            "displayName": "Vera Viewer",
             "permissions": ["jobs.view_jobs"],
         }
         permissions = member.get("/v1/me").json()["permissions"]
         assert {"jobs.create_jobs", "jobs.cancel_jobs", "jobs.retry_jobs", "reports.export_reports"} <= set(permissions)
 
 
-@pytest.mark.parametrize("authorization", [
-    None, "Bearer", "Basic dXNlcjpwdw==", "Bearer not-a-jwt",
-    "Bearer " + issue_token("another-secret-that-is-long-enough-0123456789", "user_member", "org_acme"),
-    "Bearer " + issue_token(JWT_SECRET, "user_member", "org_globex"),
-    "Bearer " + issue_token(JWT_SECRET, "user_member", "org_acme", -10),
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Basic dXNlcjpwdw==",
+        "Bearer not-a-jwt",
+        "Bearer " + issue_token("another-secret-that-is-long-enough-0123456789", "user_member", "org_acme"),
+        "Bearer " + issue_token(JWT_SECRET, "user_member", "org_globex"),
+        "Bearer " + issue_token(JWT_SECRET, "user_member", "org_acme", -10),
+    ],
+)
 def test_me_refuses_who_it_cannot_name(live_service: LiveService, authorization: str | None):
     headers = {"Authorization": authorization} if authorization else {}
     answer = httpx.get(f"{live_service.url}/v1/me", headers=headers)

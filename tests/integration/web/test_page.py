@@ -105,7 +105,8 @@ def test_retry_a_failed_job(page, live_service: LiveService):
         # The retry runs the same invalid export again: it fails again, one retry used.
         page.wait_for_function(
             "id => document.querySelector(`li[data-job-id='${id}'] .job-meta`).textContent.includes('retried 1 of 3')",
-            arg=job_id)
+            arg=job_id,
+        )
         row.locator(".badge.failed").wait_for()
         status = api.get(f"/v1/jobs/{job_id}/status").json()
         assert status["job"]["retryCount"] == 1
@@ -127,10 +128,15 @@ def test_the_viewer_sees_no_start_button_nor_cancel(page, live_service: LiveServ
 
 
 def test_another_users_jobs_never_appear(page, live_service: LiveService):
-    with live_service.api("user_admin") as admin, live_service.api("user_globex", "org_globex") as globex, \
-            live_service.api() as member:
-        others = [admin.post("/v1/jobs", json=EXPORT).json()["jobId"],
-                  globex.post("/v1/jobs", json=EXPORT).json()["jobId"]]
+    with (
+        live_service.api("user_admin") as admin,
+        live_service.api("user_globex", "org_globex") as globex,
+        live_service.api() as member,
+    ):
+        others = [
+            admin.post("/v1/jobs", json=EXPORT).json()["jobId"],
+            globex.post("/v1/jobs", json=EXPORT).json()["jobId"],
+        ]
         mine = member.post("/v1/jobs", json=EXPORT).json()["jobId"]
     sign_in(page, "Max Member")
     job_row(page, mine).wait_for()

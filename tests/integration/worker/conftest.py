@@ -11,7 +11,7 @@ import pytest
 
 import tests.support.processors as test_processors
 from jobrunner.settings import Settings
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 
 
 def fast_settings(**overrides: object) -> Settings:

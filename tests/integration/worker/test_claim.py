@@ -37,7 +37,9 @@ async def test_scheduled_jobs_wait_until_due(pool: asyncpg.Pool) -> None:
 
 async def test_retrying_job_stays_retrying_when_claimed(pool: asyncpg.Pool) -> None:
     job_id = await insert_job(pool)
-    await execute_unchecked(pool, "UPDATE jobs SET status = 'retrying', retry_count = 1, progress = 40 WHERE id = $1", job_id)
+    await execute_unchecked(
+        pool, "UPDATE jobs SET status = 'retrying', retry_count = 1, progress = 40 WHERE id = $1", job_id
+    )
     [row] = await claim(pool)
     state = await pool.fetchrow("SELECT status, progress, locked_by, attempts FROM jobs WHERE id = $1", job_id)
     assert row["status"] == "retrying" and state["status"] == "retrying"

@@ -6,7 +6,7 @@ import asyncio
 
 import asyncpg
 
-from jobrunner.worker.main import Worker
+from jobrunner.worker.loop import Worker
 from tests.integration.worker.conftest import eventually, fast_settings, wait_status
 from tests.support.jobs import insert_job, job
 
@@ -76,7 +76,9 @@ async def test_cancel_while_running(worker, pool: asyncpg.Pool) -> None:
         "UPDATE jobs SET status = 'cancelled', cancelled_at = now(), completed_at = now() WHERE id = $1", job_id
     )
     cancelled_at = asyncio.get_running_loop().time()
-    await eventually(lambda: pool.fetchval("SELECT 1 FROM test_events WHERE job_id = $1 AND kind = 'cancel_seen'", job_id))
+    await eventually(
+        lambda: pool.fetchval("SELECT 1 FROM test_events WHERE job_id = $1 AND kind = 'cancel_seen'", job_id)
+    )
     assert asyncio.get_running_loop().time() - cancelled_at < 1.0
     row = await wait_status(pool, job_id, "cancelled")
     kinds = await pool.fetch("SELECT kind FROM test_events WHERE job_id = $1 ORDER BY at", job_id)

@@ -71,7 +71,9 @@ async def test_org_limit_holds_across_processes_and_quiet_tenant_starts_at_once(
             for _ in range(6):
                 await insert_job(pool, payload={"seconds": 0.1}, org=org, user=f"user_{org}")
         await asyncio.sleep(0.5)
-        backlog = await pool.fetchval("SELECT count(*) FROM jobs WHERE organization_id = 'org_acme' AND status = 'queued'")
+        backlog = await pool.fetchval(
+            "SELECT count(*) FROM jobs WHERE organization_id = 'org_acme' AND status = 'queued'"
+        )
         assert backlog > 50
         quiet = await insert_job(pool, payload={"seconds": 0.1}, org="org_globex", user="user_globex")
         inserted = await pool.fetchval("SELECT created_at FROM jobs WHERE id = $1", quiet)

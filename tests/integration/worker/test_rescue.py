@@ -15,7 +15,10 @@ async def hold(pool: asyncpg.Pool, job_id: object, worker: str, status: str = "r
         pool,
         "UPDATE jobs SET status = $2, locked_by = $3, locked_at = now(), started_at = now(),"
         " retry_count = $4, attempts = $4 + 1 WHERE id = $1",
-        job_id, status, worker, retry_count,
+        job_id,
+        status,
+        worker,
+        retry_count,
     )
 
 

@@ -169,7 +169,9 @@ async def run_sequence(database_url: str, steps: list[tuple]) -> None:
                 # The worker's own decisions, for the job as it claimed it (or, a stale
                 # write, as it is now).
                 w, job_id = step[1], jobs[step[2]]
-                job = claimed[w].get(job_id) or Job.from_row(await pool.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id))
+                job = claimed[w].get(job_id) or Job.from_row(
+                    await pool.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
+                )
                 ctx = LiveJobContext(_JobRow(job), None, pool=pool, settings=s, report=lambda _: None)
                 engine = engines[w]
                 if step[3] == "ok":

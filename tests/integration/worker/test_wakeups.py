@@ -20,7 +20,9 @@ async def test_cancel_is_seen_within_a_second_without_notification(worker, pool:
     await pool.execute(CANCEL, job_id)
     loop = asyncio.get_running_loop()
     cancelled_at = loop.time()
-    await eventually(lambda: pool.fetchval("SELECT 1 FROM test_events WHERE job_id = $1 AND kind = 'cancel_seen'", job_id))
+    await eventually(
+        lambda: pool.fetchval("SELECT 1 FROM test_events WHERE job_id = $1 AND kind = 'cancel_seen'", job_id)
+    )
     assert loop.time() - cancelled_at < 1.0
     row = await wait_status(pool, job_id, "cancelled")
     assert row["completed_at"] is not None
@@ -65,6 +67,8 @@ async def test_manual_retry_of_a_failed_job_runs_again(worker, pool: asyncpg.Poo
         " started_at = NULL, completed_at = NULL, progress = 0, current_step = 0 WHERE id = $1 AND status = 'failed'",
         job_id,
     )
-    await eventually(lambda: pool.fetchval("SELECT count(*) = 2 FROM test_events WHERE job_id = $1 AND kind = 'start'", job_id))
+    await eventually(
+        lambda: pool.fetchval("SELECT count(*) = 2 FROM test_events WHERE job_id = $1 AND kind = 'start'", job_id)
+    )
     row = await wait_status(pool, job_id, "failed")
     assert row["retry_count"] == 1 and row["attempts"] == 2

@@ -9,15 +9,15 @@ retention: 410 for those allowed to fetch it.
 
 Streams from storage; answers HEAD and single-range requests (see ``api/files.py``).
 
-Relies on ``app.state.pool`` and ``app.state.jwt_secret``; storage is
-``app.state.export_storage`` when set, else the one of ``app.state.settings`` (or the
-environment's settings).
+Relies on ``app.state.pool``, ``app.state.jwt_secret`` and ``app.state.settings`` (where
+the export storage is).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
@@ -30,7 +30,6 @@ from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.domain.errors import AuthenticationError, Gone, NotFound
 from jobrunner.exports.files import ExportFile, find_export_file
 from jobrunner.exports.links import verify
-from jobrunner.settings import get_settings
 from jobrunner.storage import FileMissing, Storage, export_storage
 
 router = APIRouter(tags=["exports"])
@@ -39,11 +38,7 @@ _NOT_FOUND = "No such export file, or no right to it"
 
 
 def _storage(request: Request) -> Storage:
-    state = request.app.state
-    storage = getattr(state, "export_storage", None)
-    if storage is None:
-        storage = export_storage(getattr(state, "settings", None) or get_settings())
-    return storage
+    return export_storage(request.app.state.settings)
 
 
 async def _is_owner(request: Request, file: ExportFile) -> bool:
@@ -62,8 +57,12 @@ def _link_is_valid(secret: str, file: ExportFile, expires: str | None, sig: str 
     if expires is None or not expires.isdigit() or len(expires) > 12:
         return False
     return verify(
-        secret, sig, key=file.storage_key, user_id=file.user_id,
-        organization_id=file.organization_id, expires=int(expires),
+        secret,
+        sig,
+        key=file.storage_key,
+        user_id=file.user_id,
+        organization_id=file.organization_id,
+        expires=int(expires),
     )
 
 
@@ -73,18 +72,34 @@ def _disposition(name: str) -> str:
 
 
 _PATH = "/v1/exports/{job_id}/download"
-_RESPONSES = {
-    200: {"description": "The file", "content": {"text/csv": {}, "application/json": {},
-                                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file",
+        "content": {
+            "text/csv": {},
+            "application/json": {},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+        },
+    },
     206: {"description": "The requested byte range"},
     **problem_responses(404, 410, 416),
 }
 
 
-@router.get(_PATH, operation_id="downloadExport", responses=_RESPONSES, response_class=Response,
-            summary="Download an export file (signed link or the owner's Bearer token)")
-@router.head(_PATH, operation_id="downloadExportHead", responses=_RESPONSES, response_class=Response,
-             summary="Headers of an export file (size, type, name) without the body")
+@router.get(
+    _PATH,
+    operation_id="downloadExport",
+    responses=_RESPONSES,
+    response_class=Response,
+    summary="Download an export file (signed link or the owner's Bearer token)",
+)
+@router.head(
+    _PATH,
+    operation_id="downloadExportHead",
+    responses=_RESPONSES,
+    response_class=Response,
+    summary="Headers of an export file (size, type, name) without the body",
+)
 async def download_export(
     job_id: str, request: Request, expires: str | None = None, sig: str | None = None
 ) -> Response:
@@ -113,5 +128,6 @@ async def download_export(
         "Cache-Control": "private, no-store",
         "X-Content-Type-Options": "nosniff",
     }
-    return await serve_file(request, storage, file.storage_key, size=size, headers=headers,
-                            media_type=file.content_type)
+    return await serve_file(
+        request, storage, file.storage_key, size=size, headers=headers, media_type=file.content_type
+    )

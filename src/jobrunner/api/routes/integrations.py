@@ -7,17 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
+from jobrunner.api.bodies import JSON, json_response, read_json
 from jobrunner.api.deps import Caller
 from jobrunner.api.errors import problem_responses
-from jobrunner.api.routes.jobs import JSON, json_response, read_json
 from jobrunner.integrations.service import IntegrationRequest, IntegrationResponse, IntegrationService
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
 
-IntegrationName = Annotated[str, Path(
-    pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
-    description="Lower-case letters, digits, '_' and '-' (1-64). `notifications` receives webhook notifications.",
-)]
+IntegrationName = Annotated[
+    str,
+    Path(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="Lower-case letters, digits, '_' and '-' (1-64). `notifications` receives webhook notifications.",
+    ),
+]
 
 
 def _service(request: Request) -> IntegrationService:
@@ -44,8 +47,10 @@ async def put_integration(name: IntegrationName, request: Request, caller: Calle
 @router.get(
     "/{name}",
     summary="An integration's settings (never its secret)",
-    responses={200: {"model": IntegrationResponse, "description": "The integration"},
-               **problem_responses(401, 403, 404, 422)},
+    responses={
+        200: {"model": IntegrationResponse, "description": "The integration"},
+        **problem_responses(401, 403, 404, 422),
+    },
 )
 async def get_integration(name: IntegrationName, request: Request, caller: Caller) -> Response:
     return json_response(await _service(request).get(caller, name))

@@ -5,16 +5,15 @@ validation on the polling path); the models only document the answers in OpenAPI
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from jobrunner.api.bodies import JSON, json_response, read_json
 from jobrunner.api.deps import Caller, Jobs, authenticate
-from jobrunner.api.errors import UnsupportedMediaType, problem_responses
+from jobrunner.api.errors import problem_responses
 from jobrunner.api.routing import DirectRoute
-from jobrunner.domain.errors import InvalidInput
 from jobrunner.domain.states import JobStatus
 from jobrunner.jobs.models import (
     CreateJobResponse,
@@ -26,29 +25,6 @@ from jobrunner.jobs.presenters import dumps_jobs_answer, present_status, retry_a
 from jobrunner.jobs.service import MAX_PAGE, Page
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-
-JSON = "application/json"
-
-
-def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """``body`` as JSON (or already-serialized JSON bytes)."""
-    content = body if isinstance(body, bytes) else orjson.dumps(body)
-    return Response(content, status_code=status_code, headers=headers, media_type=JSON)
-
-
-async def read_json(request: Request) -> Any:
-    """The body as JSON. No Content-Type is read as JSON; another media type is a 415."""
-    content_type = request.headers.get("content-type")
-    if content_type is not None:
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type != JSON and not media_type.endswith("+json"):
-            raise UnsupportedMediaType(f"expected {JSON}, got {media_type or 'nothing'}")
-    body = await request.body()
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        where = f"not valid JSON (line {exc.lineno}, column {exc.colno})"
-        raise InvalidInput("malformed JSON", [{"loc": "body", "message": where}]) from exc
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -91,7 +67,10 @@ async def create_job(request: Request, caller: Caller, jobs: Jobs) -> Response:
 
 
 _POLL_HEADERS = {
-    "ETag": {"description": "Weak validator of the job's state; send it back in If-None-Match.", "schema": {"type": "string"}},
+    "ETag": {
+        "description": "Weak validator of the job's state; send it back in If-None-Match.",
+        "schema": {"type": "string"},
+    },
     "Retry-After": {
         "description": "Seconds until the next useful poll: 2 right after creation, 10 queued, "
         "5 running/retrying; absent once final.",
@@ -152,9 +131,7 @@ async def list_jobs(
     status: Annotated[JobStatus | None, Query()] = None,
     job_type: Annotated[str | None, Query(alias="jobType", min_length=1, max_length=50)] = None,
 ) -> Response:
-    body = await jobs.list(
-        caller, Page(number=page, size=page_size, status=status and status.value, job_type=job_type)
-    )
+    body = await jobs.list(caller, Page(number=page, size=page_size, status=status and status.value, job_type=job_type))
     return json_response(dumps_jobs_answer(body, body["jobs"]))
 
 

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from jobrunner.api.bodies import json_response
 from jobrunner.api.deps import Caller, authenticate
 from jobrunner.api.errors import UnsupportedMediaType, problem_responses
 from jobrunner.api.files import serve_file
-from jobrunner.api.routes.jobs import json_response
 from jobrunner.uploads.service import UploadService
 
 router = APIRouter(tags=["imports"])
@@ -43,8 +43,10 @@ def _service(request: Request) -> UploadService:
     openapi_extra={
         "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}},
     },
-    responses={201: {"model": UploadResponse, "description": "Stored"},
-               **problem_responses(401, 403, 413, 415, 422, 429)},
+    responses={
+        201: {"model": UploadResponse, "description": "Stored"},
+        **problem_responses(401, 403, 413, 415, 422, 429),
+    },
 )
 async def create_upload(
     request: Request,
@@ -69,8 +71,11 @@ async def create_upload(
     "owner's bearer token; either works only while the owner is still a member of the organization "
     "with `jobs.view_jobs`. Anyone else gets a 404. One byte range may be asked for (`Range`).",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "The rejected rows"},
-               206: {"description": "The requested byte range"}, **problem_responses(401, 404, 416)},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The rejected rows"},
+        206: {"description": "The requested byte range"},
+        **problem_responses(401, 404, 416),
+    },
 )
 async def rejected_rows(
     job_id: str,
@@ -79,7 +84,12 @@ async def rejected_rows(
     sig: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Response:
     claims = await authenticate(request) if request.headers.get("authorization") else None
-    storage, key, size = await _service(request).rejected_rows_file(job_id, claims=claims, expires=expires, signature=sig)
-    headers = {"Content-Disposition": f'attachment; filename="rejected-rows-{uuid.UUID(job_id)}.csv"',
-               "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    storage, key, size = await _service(request).rejected_rows_file(
+        job_id, claims=claims, expires=expires, signature=sig
+    )
+    headers = {
+        "Content-Disposition": f'attachment; filename="rejected-rows-{uuid.UUID(job_id)}.csv"',
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
     return await serve_file(request, storage, key, size=size, headers=headers, media_type="text/csv; charset=utf-8")

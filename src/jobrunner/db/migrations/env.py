@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, pool
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
+assert url, "alembic.ini or the caller sets sqlalchemy.url"
 
 connectable = create_engine(url, poolclass=pool.NullPool)
 with connectable.connect() as connection:

@@ -16,13 +16,6 @@ ON CONFLICT DO NOTHING;
 INSERT INTO user_roles (organization_id, user_id, role_name) VALUES ($1, $2, $3)
 ON CONFLICT DO NOTHING;
 
--- name: list_demo_users
-SELECT m.user_id, m.organization_id, array_agg(ur.role_name ORDER BY ur.role_name) AS roles
-  FROM organization_members m
-  LEFT JOIN user_roles ur ON ur.organization_id = m.organization_id AND ur.user_id = m.user_id
- GROUP BY m.user_id, m.organization_id
- ORDER BY m.organization_id, m.user_id;
-
 -- The organization a token is issued for: the one asked for, or the user's first.
 -- name: find_membership
 SELECT organization_id FROM organization_members

@@ -91,7 +91,7 @@ DELETE FROM workers WHERE id = $1;
 -- Locked so that two rescuers never handle the same job. The transaction's caller decides
 -- each job's fate (rescue_jobs) before committing.
 -- name: select_orphaned_jobs
-SELECT j.id, j.organization_id, j.locked_by, j.status, j.retry_count, j.max_retries
+SELECT j.id, j.organization_id, j.locked_by, j.status, j.retry_count, j.max_retries, j.job_type
   FROM jobs j
  WHERE j.locked_by IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM workers w

@@ -38,11 +38,12 @@ class XlsxWriter(Writer):
 
     def __init__(self, path) -> None:
         super().__init__(path)
+        self.workbook: Any
         # remove_timezone: asyncpg returns timestamptz in UTC; cells hold that UTC time.
         self.workbook = xlsxwriter.Workbook(
             str(path), {"constant_memory": True, "remove_timezone": True, "tmpdir": str(path.parent)}
         )
-        self.sheet = None
+        self.sheet: Any = None
         self.row = 0
         self.sheets = 0
         self.header_format = self.workbook.add_format({"bold": True})
@@ -81,9 +82,13 @@ class XlsxWriter(Writer):
 
     def _cell_writers(self, report: Report) -> list[tuple[CellWriter, Any]]:
         """Per column: the sheet's write method for its kind, and its cell format."""
-        methods = {Kind.TEXT: self.sheet.write_string, Kind.INTEGER: self.sheet.write_number,
-                   Kind.MONEY: self.sheet.write_number, Kind.DATE: self.sheet.write_datetime,
-                   Kind.TIMESTAMP: self.sheet.write_datetime}
+        methods = {
+            Kind.TEXT: self.sheet.write_string,
+            Kind.INTEGER: self.sheet.write_number,
+            Kind.MONEY: self.sheet.write_number,
+            Kind.DATE: self.sheet.write_datetime,
+            Kind.TIMESTAMP: self.sheet.write_datetime,
+        }
         return [(methods[c.kind], self.formats[c.kind]) for c in report.columns]
 
     def _new_sheet(self, report: Report) -> None:

@@ -1,4 +1,6 @@
-"""Retry delays: exponential backoff with "equal jitter".
+"""Retry delays: exponential backoff with "equal jitter", the one definition (jobs retried by
+the worker, reconnects to the database and the listener, the HTTP client's polling).
+Standard library only: the client package, shipped to users, imports it.
 
 A pure function so tests control randomness (and so time): ``rand`` returns a float in
 [0, 1). Half of the exponential delay is kept, the other half is random, so retries of

@@ -1,4 +1,7 @@
-"""The application factory."""
+"""The application factory: the HTTP API (``jobrunner.api``) and the jobs page with its
+demo sign-in (``jobrunner.web``) in one ASGI app. Neither package imports the other's
+routes; this module puts them together, with the job types (``plugins``) and the result
+presenters of the export and import features."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import logging
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -16,7 +20,7 @@ from jobrunner.api.deps import TokenCache
 from jobrunner.api.errors import install_error_handlers
 from jobrunner.api.middleware import BodySizeLimit, Metrics
 from jobrunner.api.openapi import build_openapi
-from jobrunner.api.routes import DEMO_ROUTERS, ROUTERS
+from jobrunner.api.routes import ROUTERS as API_ROUTERS
 from jobrunner.api.routing import DirectDispatch, DirectRoute
 from jobrunner.db.errors import DatabaseUnavailable
 from jobrunner.db.jobs_repository import JobsRepository
@@ -26,8 +30,13 @@ from jobrunner.jobs.presenters import register_result_presenter
 from jobrunner.jobs.service import JobService
 from jobrunner.settings import Settings
 from jobrunner.uploads.links import rejected_rows_presenter
+from jobrunner.web import routes as web
 
 log = logging.getLogger(__name__)
+
+ROUTERS = [*API_ROUTERS, web.router]
+# Served only when the service runs with demo data (settings.demo_mode).
+DEMO_ROUTERS = [web.demo_router]
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager]
 
@@ -42,7 +51,7 @@ async def _open_pool(database_url: str, settings: Settings) -> FairPool:
     """The API's pool, warm (``pool_min_size`` connections). When the database is away at
     start, an empty pool instead: the API serves (503 with Retry-After) and connects on
     the first request after the database is back."""
-    options = {
+    options: dict[str, Any] = {
         "max_size": settings.pool_max_size,
         "stateless": True,
         "connect_timeout": settings.database_connect_timeout_seconds,
