@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from jobrunner.exports.files import ExportFile, record_export_file
 from jobrunner.exports.naming import download_path, storage_key
@@ -105,3 +106,16 @@ async def make_rejected_rows(
         result=result,
     )
     return ServedFile("rejected-rows", job_id, user, rejected_rows_path(job_id))
+
+
+# Fixtures of the suites over both file endpoints (import them into the test module).
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(max_body_bytes=16 * 1024, pool_min_size=1, pool_max_size=8, data_dir=tmp_path / "data")
+
+
+@pytest.fixture(params=["export", "rejected-rows"])
+async def served(request, client, db, app, settings) -> ServedFile:
+    if request.param == "export":
+        return await make_export(client, db, app.state.pool, settings)
+    return await make_rejected_rows(client, db, settings)

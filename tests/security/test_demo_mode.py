@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,7 +21,7 @@ from jobrunner.runtime import load_runtime, resolve_demo_mode
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.integration.api.conftest import assert_problem
-from tests.support.processes import REPO_ROOT, command_env, free_port
+from tests.support.processes import REPO_ROOT, command_env, free_port, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -86,16 +85,7 @@ def jobrunner_run(database_url: str, *args: str) -> Iterator[tuple[str, list[str
     threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True).start()
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, "".join(lines)
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "no /healthz within 90 s:\n" + "".join(lines)
-            time.sleep(0.3)
+        wait_until_healthy(process, base, lambda: "".join(lines))
         yield base, lines
     finally:
         os.killpg(process.pid, signal.SIGTERM)

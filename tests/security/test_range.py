@@ -7,28 +7,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from hypothesis import strategies as st
 
-from jobrunner.settings import Settings
 from tests.integration.api.conftest import assert_problem, auth
 from tests.integration.api.test_fuzz import samples
-from tests.security.served_files import CONTENT, ServedFile, make_export, make_rejected_rows
+from tests.security.served_files import CONTENT, ServedFile, served, settings  # noqa: F401 (fixtures)
 
 SIZE = len(CONTENT)
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
-
-
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(max_body_bytes=16 * 1024, pool_min_size=1, pool_max_size=8, data_dir=tmp_path / "data")
-
-
-@pytest.fixture(params=["export", "rejected-rows"])
-async def served(request, client, db, app, settings) -> ServedFile:
-    if request.param == "export":
-        return await make_export(client, db, app.state.pool, settings)
-    return await make_rejected_rows(client, db, settings)
 
 
 def check_ranged(response, range_header) -> None:

@@ -9,21 +9,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from jobrunner.settings import Settings
 from tests.integration.api.conftest import assert_problem, auth
-from tests.security.served_files import CONTENT, ServedFile, make_export, make_rejected_rows
-
-
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(max_body_bytes=16 * 1024, pool_min_size=1, pool_max_size=8, data_dir=tmp_path / "data")
-
-
-@pytest.fixture(params=["export", "rejected-rows"])
-async def served(request, client, db, app, settings) -> ServedFile:
-    if request.param == "export":
-        return await make_export(client, db, app.state.pool, settings)
-    return await make_rejected_rows(client, db, settings)
+from tests.security.served_files import CONTENT, ServedFile, served, settings  # noqa: F401 (fixtures)
 
 
 Revoke = Callable[..., Awaitable[object]]
