@@ -5,6 +5,8 @@ an old key in the list still opens, and the secret is re-sealed with the first k
 
 from __future__ import annotations
 
+import base64
+
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,7 +23,9 @@ from tests.integration.worker.conftest import fast_settings
 from tests.support.receivers import http_receiver
 
 SECRET = "a-shared-secret-that-must-not-be-stored-0123"
-OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+# Fixed keys (valid Fernet keys: 32 bytes, urlsafe base64), so test ids are the same in every
+# process that collects them (pytest-xdist compares them).
+OLD_KEY, NEW_KEY = base64.urlsafe_b64encode(b"o" * 32).decode(), base64.urlsafe_b64encode(b"n" * 32).decode()
 
 
 @pytest.fixture
