@@ -67,6 +67,12 @@ def _request_id(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> 
     return event
 
 
+def _drop_color_message(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """uvicorn passes a colored copy of some messages as an extra: not for a log file."""
+    event.pop("color_message", None)
+    return event
+
+
 def _orjson(event: MutableMapping[str, Any], **_kw: Any) -> bytes:
     return orjson.dumps(event, default=str)
 
@@ -151,6 +157,7 @@ def configure_logging(level: str = "info", log_format: LogFormat = "auto", strea
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             structlog.stdlib.ExtraAdder(),
+            _drop_color_message,
             _request_id,
             _Timestamp(),
         ],
