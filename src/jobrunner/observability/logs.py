@@ -19,12 +19,13 @@ Never put a secret in a field: no header, no token, no raw path (a route templat
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
 from contextvars import ContextVar
 from collections.abc import MutableMapping
-from typing import IO, Any, Literal
+from typing import IO, Any, BinaryIO, Literal, cast
 
 import orjson
 import structlog
@@ -77,6 +78,34 @@ def _orjson(event: MutableMapping[str, Any], **_kw: Any) -> bytes:
     return orjson.dumps(event, default=str)
 
 
+class _FlushOncePerLoopTurn:
+    """A binary stream whose ``flush`` (structlog's BytesLogger flushes each line) writes at
+    the end of the event loop's current turn: the lines of many requests or jobs finishing
+    together cost one write. Outside a running loop, at once."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._pending = False
+
+    def write(self, data: bytes) -> None:
+        self._raw.write(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._raw.flush()
+            return
+        self._pending = True
+        loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._pending = False
+        self._raw.flush()
+
+
 class _Sink:
     """Where configured events go: a structlog logger of the chosen format and level."""
 
@@ -84,16 +113,18 @@ class _Sink:
         self.level = level
         stamp = _Timestamp()
         if json:
-            logger: Any = structlog.BytesLogger(stream.buffer if hasattr(stream, "buffer") else stream)
+            raw = stream.buffer if hasattr(stream, "buffer") else stream
+            logger: Any = structlog.BytesLogger(cast(BinaryIO, _FlushOncePerLoopTurn(raw)))
             renderer: Any = structlog.processors.JSONRenderer(serializer=_orjson)
         else:
             logger = structlog.PrintLogger(stream)
             renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        # bind(): a bound logger now, not a proxy that binds on every line.
         self.logger = structlog.wrap_logger(
             logger,
             processors=[structlog.processors.add_log_level, stamp, renderer],
             wrapper_class=structlog.make_filtering_bound_logger(level),
-        )
+        ).bind()
 
 
 _sink: _Sink | None = None

@@ -20,6 +20,19 @@ from jobrunner.observability.metrics import JOBS, WORKER
 JOB_LOG = EventLog("jobrunner.job")
 
 
+def _line(log: Any, event: str, worker_id: str | None, ctx: Any, **extra: Any) -> None:
+    """One job event line: the fields of the job ``ctx`` runs, then ``extra``."""
+    log(
+        event,
+        job_id=str(ctx.job_id),
+        job_type=ctx.job_type,
+        organization=ctx.organization_id,
+        worker=worker_id,
+        attempt=ctx.attempt,
+        **extra,
+    )
+
+
 def queue_wait_seconds(job: Job) -> float:
     """From when the job was due (created, or scheduled: delayed jobs, retries) to the
     start of this attempt, by the database's clock."""
@@ -29,37 +42,20 @@ def queue_wait_seconds(job: Job) -> float:
     return max((job.started_at - due).total_seconds(), 0.0)
 
 
-def claimed(worker_id: str, job: Job) -> float:
-    """A job starts an attempt here; returns its queue wait."""
+def claimed(worker_id: str, job: Job, ctx: Any) -> float:
+    """A job starts an attempt here (``ctx``: its context); returns its queue wait."""
     wait = queue_wait_seconds(job)
     counts = JOBS.of(job.job_type)
     counts.started += 1
     counts.wait.observe(wait)
     WORKER.slots_in_use.inc()
-    JOB_LOG.debug(
-        "claimed",
-        job_id=str(job.id),
-        job_type=job.job_type,
-        organization=job.organization_id,
-        worker=worker_id,
-        attempt=job.attempts,
-        queue_wait_ms=round(wait * 1000, 1),
-    )
+    _line(JOB_LOG.debug, "claimed", worker_id, ctx, queue_wait_ms=round(wait * 1000, 1))
     return wait
 
 
 def step(worker_id: str, ctx: Any) -> None:
     """A processor started step ``ctx.state.step``."""
-    JOB_LOG.info(
-        "step",
-        job_id=str(ctx.job_id),
-        job_type=ctx.job_type,
-        organization=ctx.organization_id,
-        worker=worker_id,
-        attempt=ctx.attempt,
-        step=ctx.state.step,
-        label=ctx.state.label,
-    )
+    _line(JOB_LOG.info, "step", worker_id, ctx, step=ctx.state.step, label=ctx.state.label)
 
 
 def ended(worker_id: str, ctx: Any, status: JobStatus | None, seconds: float, **details: Any) -> None:
@@ -82,29 +78,13 @@ def ended(worker_id: str, ctx: Any, status: JobStatus | None, seconds: float, **
         event, level = "retried", JOB_LOG.warning
     else:
         event, level = "handed back", JOB_LOG.info
-    level(
-        event,
-        job_id=str(ctx.job_id),
-        job_type=ctx.job_type,
-        organization=ctx.organization_id,
-        worker=worker_id,
-        attempt=ctx.attempt,
-        duration_ms=round(seconds * 1000, 1),
-        **{k: v for k, v in details.items() if v is not None},
-    )
+    extra = {k: v for k, v in details.items() if v is not None}
+    _line(level, event, worker_id, ctx, duration_ms=round(seconds * 1000, 1), **extra)
 
 
 def timed_out(worker_id: str, ctx: Any, timeout_seconds: float) -> None:
     JOBS.of(ctx.job_type).timed_out += 1
-    JOB_LOG.warning(
-        "timed out",
-        job_id=str(ctx.job_id),
-        job_type=ctx.job_type,
-        organization=ctx.organization_id,
-        worker=worker_id,
-        attempt=ctx.attempt,
-        timeout_seconds=timeout_seconds,
-    )
+    _line(JOB_LOG.warning, "timed out", worker_id, ctx, timeout_seconds=timeout_seconds)
 
 
 def rescued(

@@ -262,7 +262,7 @@ class Worker:
         assert self._writer is not None and self.pool is not None
         processor = get_processor(job.job_type)
         ctx = LiveJobContext(_JobRow(job), processor, pool=self.pool, settings=self.settings, report=self._report)
-        events.claimed(self.id, job)
+        events.claimed(self.id, job, ctx)
         ctx.task = asyncio.create_task(self._execute(ctx))
         self.running_jobs[ctx.job_id] = ctx
 
