@@ -60,6 +60,12 @@ def jobrunner_app():
     from jobrunner.settings import Settings
 
     settings = Settings(pool_max_size=int(os.environ.get("BENCH_POOL_SIZE", "10")))
+    try:  # as `jobrunner serve` logs: one JSON line per request (to the bench's /dev/null)
+        from jobrunner.observability.logs import configure_logging
+    except ImportError:  # a tree from before issue 11 (side-by-side runs)
+        pass
+    else:
+        configure_logging(settings.log_level, "json")
     return create_app(settings, os.environ["BENCH_DATABASE_URL"], SECRET)
 
 

@@ -5,6 +5,7 @@ presenters of the export and import features."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 
@@ -18,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from jobrunner import plugins
 from jobrunner.api.deps import TokenCache
 from jobrunner.api.errors import install_error_handlers
-from jobrunner.api.middleware import BodySizeLimit, Metrics
+from jobrunner.api.middleware import BodySizeLimit, Observe
 from jobrunner.api.openapi import build_openapi
 from jobrunner.api.routes import ROUTERS as API_ROUTERS
 from jobrunner.api.routing import DirectDispatch, DirectRoute
@@ -28,6 +29,8 @@ from jobrunner.db.pool import FairPool, create_pool
 from jobrunner.exports.presenter import export_result_presenter
 from jobrunner.jobs.presenters import register_result_presenter
 from jobrunner.jobs.service import JobService
+from jobrunner.observability import metrics
+from jobrunner.observability.snapshot import Snapshot
 from jobrunner.settings import Settings
 from jobrunner.uploads.links import rejected_rows_presenter
 from jobrunner.web import routes as web
@@ -63,6 +66,20 @@ async def _open_pool(database_url: str, settings: Settings) -> FairPool:
         return await create_pool(database_url, min_size=0, **options)
 
 
+@asynccontextmanager
+async def _snapshots(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """The metrics snapshot task (observability/snapshot.py) while the app runs."""
+    snapshot: Snapshot = app.state.metrics_snapshot
+    task = asyncio.create_task(
+        snapshot.run(lambda: app.state.pool, settings.metrics_snapshot_interval_seconds), name="jobrunner-snapshot"
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 def create_app(
     settings: Settings,
     database_url: str,
@@ -82,6 +99,8 @@ def create_app(
             app.state.pool = pool
             app.state.jobs = JobService(JobsRepository(pool), settings)
             async with AsyncExitStack() as stack:
+                if settings.metrics_token:
+                    await stack.enter_async_context(_snapshots(app, settings))
                 for extra in lifespans:
                     await stack.enter_async_context(extra(app))
                 # Everything built so far lives as long as the process: move it out of the
@@ -107,6 +126,11 @@ def create_app(
     app.state.token_cache = TokenCache(jwt_secret, settings.max_token_ttl_seconds)
     app.state.pool = None
     app.state.metrics_registry = CollectorRegistry()
+    # This process's job metrics (an in-process worker's, jobs created here), and the
+    # cluster-wide snapshot of the database (refreshed by the lifespan while metrics are on).
+    app.state.metrics_registry.register(metrics.Forward(metrics.REGISTRY))
+    app.state.metrics_snapshot = Snapshot(settings.lease_seconds)
+    app.state.metrics_registry.register(app.state.metrics_snapshot)
     # Each status read signs a fresh download link for a finished export.
     register_result_presenter("export_report", export_result_presenter(jwt_secret, settings))
     # Each status read signs a fresh link to an import's rejected rows.
@@ -120,6 +144,6 @@ def create_app(
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, limits={"/v1/uploads": settings.upload_max_bytes}
     )
-    app.add_middleware(Metrics, registry=app.state.metrics_registry)
+    app.add_middleware(Observe, registry=app.state.metrics_registry)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

@@ -200,13 +200,21 @@ def serve(
 @app.command("worker")
 def worker_command(
     concurrency: Annotated[Optional[int], typer.Option(help="Jobs run at once by this process")] = None,
+    metrics_port: Annotated[
+        Optional[int],
+        typer.Option(
+            "--metrics-port",
+            help="Serve this process's /metrics on this port (or JOBRUNNER_WORKER_METRICS_PORT; "
+            "needs JOBRUNNER_METRICS_TOKEN)",
+        ),
+    ] = None,
 ) -> None:
     """Run a worker process."""
     from jobrunner.service import run_worker_process
 
     runtime = _runtime()
     with reported_errors():
-        run_worker_process(runtime, concurrency=concurrency)
+        run_worker_process(runtime, concurrency=concurrency, metrics_port=metrics_port)
 
 
 @app.command()

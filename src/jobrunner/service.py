@@ -12,16 +12,19 @@ import errno
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
 
 from jobrunner import plugins
+from jobrunner.domain.errors import ConfigurationError
 from jobrunner.maintenance import periodic_maintenance
+from jobrunner.observability.logs import configure_logging
 from jobrunner.runtime import Runtime
+from jobrunner.settings import Settings
 from jobrunner.worker.loop import Worker
 
 console = Console()
@@ -95,17 +98,71 @@ def _event_loop_runner():
     return uvloop.run
 
 
-def run_worker_process(runtime: Runtime, concurrency: int | None) -> None:
-    """``jobrunner worker``: runs until SIGTERM or SIGINT, then stops gracefully and exits 0."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def run_worker_process(runtime: Runtime, concurrency: int | None, metrics_port: int | None = None) -> None:
+    """``jobrunner worker``: runs until SIGTERM or SIGINT, then stops gracefully and exits 0.
+    With ``metrics_port`` (or JOBRUNNER_WORKER_METRICS_PORT), serves this process's
+    ``/metrics`` there (the same bearer check as the API's)."""
+    settings = runtime.settings
+    port = metrics_port if metrics_port is not None else settings.worker_metrics_port
+    if port is not None and not settings.metrics_token:
+        raise ConfigurationError("--metrics-port needs JOBRUNNER_METRICS_TOKEN (the scraper's bearer token)")
+    if port is not None:
+        check_port(settings.host, port)
+    configure_logging(settings.log_level, settings.log_format)
     worker = build_worker(runtime, concurrency)
-    _event_loop_runner()(serve_worker(worker))
+
+    async def main() -> None:
+        async with _metrics_server(settings, port):
+            await serve_worker(worker)
+
+    _event_loop_runner()(main())
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server inside a process that handles its own signals."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@asynccontextmanager
+async def _metrics_server(settings: Settings, port: int | None) -> AsyncIterator[None]:
+    """A worker's ``/metrics`` on ``port`` (api/routes/health.py's endpoint: this
+    process's registry, ``JOBRUNNER_METRICS_TOKEN`` as the bearer), or nothing."""
+    if port is None:
+        yield
+        return
+    from jobrunner.api.errors import install_error_handlers
+    from jobrunner.api.routes.health import metrics_router
+    from jobrunner.observability.metrics import REGISTRY
+
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.metrics_registry = REGISTRY
+    install_error_handlers(app)
+    app.include_router(metrics_router)
+    server = _QuietServer(uvicorn.Config(app, host=settings.host, port=port, log_config=None, access_log=False))
+    task = asyncio.create_task(server.serve(), name="jobrunner-metrics")
+    try:
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if task.done():  # the port is taken, or the address is wrong: say so, stop
+            task.result()
+            raise ConfigurationError(f"cannot serve metrics on {settings.host}:{port}")
+        log.info("worker metrics at http://%s:%d/metrics", settings.host, port)
+        yield
+    finally:
+        server.should_exit = True
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def serve(runtime: Runtime, *, host: str, port: int, with_worker: bool) -> None:
+    configure_logging(runtime.settings.log_level, runtime.settings.log_format)
     app = build_app(runtime, with_worker=with_worker)
     console.print(demo_mode_line(runtime), soft_wrap=True, markup=False)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # uvicorn's lines go through our logging (log_config=None); one line per request is ours.
+    uvicorn.run(app, host=host, port=port, log_config=None, log_level=runtime.settings.log_level, access_log=False)
 
 
 def demo_mode_line(runtime: Runtime) -> str:
@@ -121,8 +178,6 @@ def demo_mode_line(runtime: Runtime) -> str:
 def check_port(host: str, port: int) -> None:
     """ConfigurationError when ``host:port`` cannot be listened on (another service, or a
     second ``make run``, holds it): a bind test, as uvicorn binds (SO_REUSEADDR)."""
-    from jobrunner.domain.errors import ConfigurationError
-
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror:

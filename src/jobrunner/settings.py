@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     # GET /metrics needs `Authorization: Bearer <this>`; unset, /metrics answers 404.
     metrics_token: str | None = None
 
+    # --- Observability: logs and metrics (docs/operations.md) ---
+    # Lines below this level are not written: debug, info, warning, error.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # json: one JSON object a line; console: readable; auto: console on a terminal, else json.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    # How often the API reads the cluster-wide job and worker figures it serves at /metrics.
+    metrics_snapshot_interval_seconds: float = Field(default=15.0, gt=0)
+    # `jobrunner worker` serves its own /metrics on this port (unset: none); --metrics-port.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
     # --- Security: outbound requests and integration secrets (docs/security.md) ---
     # Networks outbound requests may reach although they are loopback, private, link-local,
     # multicast or reserved (comma-separated CIDRs, e.g. "127.0.0.0/8,::1/128"); none by default.

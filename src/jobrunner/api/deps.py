@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from jobrunner.api.request_ids import CALLER_SCOPE_KEY
 from jobrunner.auth.tokens import TokenClaims, decode_token
 from jobrunner.domain.errors import AuthenticationError
 from jobrunner.jobs.service import JobService
@@ -21,7 +22,9 @@ async def authenticate(request: Request) -> TokenClaims:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("authorization header must be 'Bearer <token>'")
-    return request.app.state.token_cache.decode(token.strip())
+    claims: TokenClaims = request.app.state.token_cache.decode(token.strip())
+    request.scope[CALLER_SCOPE_KEY] = claims  # for the request's log line
+    return claims
 
 
 class TokenCache:

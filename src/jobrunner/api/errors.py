@@ -33,6 +33,8 @@ from jobrunner.domain.errors import (
     RangeNotSatisfiable,
 )
 from jobrunner.domain.field_errors import field_errors
+from jobrunner.api.request_ids import REQUEST_ID_HEADER
+from jobrunner.observability.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,10 @@ def problem_response(
     if errors is not None:
         body["errors"] = errors
     all_headers = dict(headers or {})
+    request_id = REQUEST_ID.get()
+    if request_id is not None:  # the request's id (api/middleware.py), also as a header
+        body["requestId"] = request_id
+        all_headers[REQUEST_ID_HEADER] = request_id
     if status == 401:
         all_headers["WWW-Authenticate"] = 'Bearer realm="jobrunner"'
     return Response(orjson.dumps(body), status_code=status, headers=all_headers, media_type=PROBLEM_MEDIA_TYPE)
@@ -177,7 +183,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The route template, not the path: a path can hold a signed link's token.
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    log.error("unhandled error on %s %s", request.method, route, exc_info=exc)
     return problem_response(500, INTERNAL_ERROR)
 
 

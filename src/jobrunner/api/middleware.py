@@ -1,5 +1,5 @@
-"""Pure ASGI middleware (cheap on the polling path): a request body size limit and
-Prometheus request metrics."""
+"""Pure ASGI middleware (cheap on the polling path): a request body size limit, and the
+request id, metrics and log line of every request (``Observe``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobrunner.api.errors import problem_response
+from jobrunner.api.request_ids import CALLER_SCOPE_KEY, incoming_request_id, new_request_id
+from jobrunner.observability.logs import REQUEST_ID, EventLog
+
+REQUEST_LOG = EventLog("jobrunner.request")
 
 
 class BodySizeLimit:
@@ -52,8 +56,12 @@ class BodySizeLimit:
         return f"request body larger than {limit} bytes"
 
 
-class Metrics:
-    """Request counts and a latency histogram per method, route template and status."""
+class Observe:
+    """Per request: its id (``X-Request-Id``: the caller's when it is short and plain, else
+    a new one; sent back on every answer, in problem bodies too), the request metrics
+    (counts and latency per method, route template and status) and one log line (method,
+    route template, status, duration, request id, user, organization). Never the raw path
+    or a header: paths and query strings can hold signed-link tokens."""
 
     def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
         self.app = app
@@ -76,25 +84,45 @@ class Metrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        request_id = incoming_request_id(scope["headers"]) or new_request_id()
+        REQUEST_ID.set(request_id)  # the request's own task: no reset needed
+        id_header = (b"x-request-id", request_id.encode())
         status = 500
 
-        async def send_with_status(message: Message) -> None:
+        async def send_observed(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = list(message.get("headers", ()))
+                if id_header not in headers:  # problem responses carry it already
+                    headers.append(id_header)
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, send_observed)
         finally:
+            elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            key = (scope["method"], template, status)
+            method = scope["method"]
+            key = (method, template, status)
             children = self._children.get(key)
             if children is None:
                 children = self._children[key] = (
-                    self.requests.labels(key[0], template, str(status)),
-                    self.latency.labels(key[0], template),
+                    self.requests.labels(method, template, str(status)),
+                    self.latency.labels(method, template),
                 )
             children[0].inc()
-            children[1].observe(time.perf_counter() - started)
+            children[1].observe(elapsed)
+            caller = scope.get(CALLER_SCOPE_KEY)
+            REQUEST_LOG.info(
+                "request",
+                method=method,
+                route=template,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                request_id=request_id,
+                user=getattr(caller, "user_id", None),
+                organization=getattr(caller, "organization_id", None),
+            )

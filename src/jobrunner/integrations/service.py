@@ -100,6 +100,7 @@ class IntegrationService:
             checked_name,
             request.targetUrl,
             secret_box(self._settings).seal(request.secret),
+            claims.user_id,
         )
         return _present(row), row["created"]
 

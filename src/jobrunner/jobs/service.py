@@ -21,6 +21,7 @@ from jobrunner.domain.payload_bounds import check_json, check_text
 from jobrunner.domain.quotas import JobQuotas
 from jobrunner.jobs.models import CreateJobRequest, field_errors
 from jobrunner.jobs.presenters import present_job
+from jobrunner.observability.metrics import JOBS_CREATED
 from jobrunner.settings import Settings
 
 JOB_NOT_FOUND = "job not found"
@@ -75,7 +76,7 @@ class JobService:
             payload = job_type.payload_model.model_validate(request.payload)
         except ValidationError as exc:
             raise InvalidInput("invalid payload", field_errors(exc, "payload")) from exc
-        return await self._repo.create(
+        job_id = await self._repo.create(
             NewJob(
                 organization_id=claims.organization_id,
                 user_id=claims.user_id,
@@ -90,6 +91,8 @@ class JobService:
             ),
             self._quotas,
         )
+        JOBS_CREATED.labels(job_type.name).inc()
+        return job_id
 
     async def status_row(self, claims: TokenClaims, job_id: str) -> asyncpg.Record:
         """The caller's job, permission and membership checked in the same round trip."""

@@ -28,6 +28,7 @@ from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import ExportReportPayload
 from jobrunner.exports.files import ExportFile, discard_export, record_export_file
 from jobrunner.exports.naming import download_name, download_path, storage_key
+from jobrunner.observability.metrics import EXPORT_ROWS
 from jobrunner.reports.sql import estimate_select, estimated_rows
 from jobrunner.reports.validation import validate_export
 from jobrunner.reports.writers import WRITERS, RowProgress
@@ -73,6 +74,7 @@ async def export_report(ctx: JobContext[ExportReportPayload]) -> dict:
         progress = RowProgress(total, ctx.progress, ctx.check_cancelled)
         async with ctx.pool.acquire() as conn:
             record_count = await writer.write_rows(conn, request, progress)
+        EXPORT_ROWS.inc(record_count)
         ctx.check_cancelled()
         await ctx.step(4)
         await writer.finish()

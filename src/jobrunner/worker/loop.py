@@ -35,7 +35,8 @@ from jobrunner.domain.retries import after_transient_failure
 from jobrunner.domain.states import JobStatus, StopReason
 from jobrunner.settings import Settings
 from jobrunner.backoff import backoff_seconds
-from jobrunner.worker.context import LiveJobContext
+from jobrunner.worker import events
+from jobrunner.worker.context import LiveJobContext, ProgressState
 from jobrunner.worker.registry import Processor, get_processor, retry_backoff
 from jobrunner.worker.rescuer import Rescuer
 from jobrunner.worker.writer import AuditEntry, Outcome, Writer
@@ -95,6 +96,7 @@ class Worker:
         self._claim_task: asyncio.Task[None] | None = None
         self._last_heartbeat = time.monotonic()
         self._wake_at_free = max(1, min(self.concurrency, settings.claim_batch_size) // 4)
+        self._attempt_started: dict[uuid.UUID, float] = {}  # perf_counter at each attempt's start
 
     # -- life cycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -131,6 +133,7 @@ class Worker:
             asyncio.create_task(self._heartbeat_loop(), name="jobrunner-heartbeat"),
         ]
         self._started = True
+        events.WORKER.slots.inc(self.concurrency)
         log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
 
     async def _connect(self) -> None:
@@ -187,6 +190,7 @@ class Worker:
                 await self._repo.delete_worker()
         await self.pool.close()
         await self._db.close()
+        events.WORKER.slots.dec(self.concurrency)
         log.info("worker %s stopped", self.id)
 
     @contextlib.asynccontextmanager
@@ -223,7 +227,10 @@ class Worker:
             if free > 0:
                 asked = min(free, s.claim_batch_size)
                 try:
+                    claim_started = time.perf_counter()
                     jobs = await repo.claim(asked, s.org_concurrency_limit)
+                    events.WORKER.claim_seconds.observe(time.perf_counter() - claim_started)
+                    events.WORKER.claim_size.observe(len(jobs))
                     for job in jobs:
                         self._start_job(job)
                     if len(jobs) == asked:
@@ -254,17 +261,26 @@ class Worker:
     def _start_job(self, job: Job) -> None:
         assert self._writer is not None and self.pool is not None
         processor = get_processor(job.job_type)
-        ctx = LiveJobContext(
-            _JobRow(job), processor, pool=self.pool, settings=self.settings, report=self._writer.progress
-        )
+        ctx = LiveJobContext(_JobRow(job), processor, pool=self.pool, settings=self.settings, report=self._report)
+        events.claimed(self.id, job, ctx)
         ctx.task = asyncio.create_task(self._execute(ctx))
         self.running_jobs[ctx.job_id] = ctx
+
+    def _report(self, state: ProgressState) -> None:
+        """A context's progress, to the writer; a step boundary is a job event too."""
+        assert self._writer is not None
+        if state.urgent:
+            ctx = self.running_jobs.get(state.job_id)
+            if ctx is not None:
+                events.step(self.id, ctx)
+        self._writer.progress(state)
 
     # -- running a job -------------------------------------------------------------------
     async def _execute(self, ctx: LiveJobContext) -> None:
         assert self._writer is not None
         processor: Processor | None = ctx.processor
         timed_out = False
+        self._attempt_started[ctx.job_id] = time.perf_counter()
         try:
             if processor is None:
                 raise PermanentError(f"No processor for job type {ctx.job_type!r} in this worker")
@@ -348,11 +364,22 @@ class Worker:
 
     def _record(self, ctx: LiveJobContext, outcome: Outcome | None) -> None:
         assert self._writer is not None
+        seconds = time.perf_counter() - self._attempt_started.pop(ctx.job_id, time.perf_counter())
         if outcome is None:
+            events.ended(self.id, ctx, None, seconds)
             self._writer.release(ctx.job_id)
             return
+        events.ended(
+            self.id,
+            ctx,
+            outcome.status,
+            seconds,
+            error=outcome.error,
+            retry_in_s=round(outcome.delay, 3) if outcome.bump else None,
+        )
         self._writer.finish(outcome)
         if ctx.stop_reason == StopReason.TIMED_OUT:
+            events.timed_out(self.id, ctx, ctx.processor.timeout_seconds)
             self._writer.audit(
                 AuditEntry(
                     ctx.organization_id,
@@ -398,10 +425,11 @@ class Worker:
         assert self._repo is not None
         await self._repo.heartbeat(socket.gethostname(), os.getpid(), self.concurrency)
         self._last_heartbeat = time.monotonic()
+        events.heartbeat(time.time())
 
     async def _heartbeat_loop(self) -> None:
         assert self._db is not None
-        rescuer = Rescuer(self._db, self.settings)
+        rescuer = Rescuer(self._db, self.settings, rescuer_id=self.id)
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval_seconds)
             try:

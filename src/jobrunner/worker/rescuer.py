@@ -25,16 +25,25 @@ from jobrunner.db.worker_repository import (
 from jobrunner.domain.retries import after_transient_failure
 from jobrunner.domain.states import PROGRESS_STATES
 from jobrunner.settings import Settings
+from jobrunner.worker import events
 from jobrunner.worker.registry import retry_backoff
 
 __all__ = ["Rescued", "Rescuer"]
 
 
 class Rescuer:
-    def __init__(self, pool: asyncpg.Pool, settings: Settings, *, rand: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        *,
+        rand: Callable[[], float] = random.random,
+        rescuer_id: str | None = None,
+    ) -> None:
         self._pool = pool
         self._settings = settings
         self._rand = rand
+        self._id = rescuer_id  # the worker running this rescuer, for the log lines
 
     def _fate(self, orphan: Orphan) -> Rescue:
         if orphan.status not in PROGRESS_STATES:  # cancelled while its worker died: released
@@ -71,4 +80,8 @@ class Rescuer:
                         ]
                     )
             await repo.delete_dead_workers(lease)
+        if rescued:
+            types = {o.id: o.job_type for o in orphans}
+            for r in audited:
+                events.rescued(self._id, r.job_id, types[r.job_id], r.organization_id, r.worker_id, r.status)
         return rescued

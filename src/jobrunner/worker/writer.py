@@ -30,6 +30,7 @@ from jobrunner.db.worker_repository import (
 from jobrunner.domain.errors import IllegalTransition
 from jobrunner.domain.states import JobStatus
 from jobrunner.backoff import backoff_seconds
+from jobrunner.worker import events
 from jobrunner.worker.context import ProgressState
 
 # A system audit row (rescue, timeout): the repository's type.
@@ -228,6 +229,7 @@ class Writer:
             for outcome in outcomes:
                 if outcome.job_id in applied:
                     continue
+                events.outcome_dropped(self._worker_id, outcome.job_id, outcome.status)
                 releases.append(outcome.job_id)
                 if outcome.on_rejected is not None:
                     task = asyncio.create_task(outcome.on_rejected())

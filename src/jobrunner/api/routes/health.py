@@ -1,4 +1,6 @@
-"""Liveness/readiness and metrics."""
+"""Liveness/readiness and metrics. ``/metrics`` serves the app's ``metrics_registry``: in
+the API, the HTTP metrics, this process's job metrics and the cluster-wide snapshot; on a
+worker's metrics port, that worker process's metrics."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from jobrunner.db.errors import UNAVAILABLE_ERRORS
 from jobrunner.db.sql import Q
 
 router = APIRouter(tags=["operations"])
+# /metrics alone: the API's (below) and a worker's metrics port (service.py) serve it.
+metrics_router = APIRouter(tags=["operations"])
 
 HEALTH_TIMEOUT_SECONDS = 2.0
 
@@ -38,7 +42,7 @@ async def healthz(request: Request) -> Response:
     return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
 
 
-@router.get(
+@metrics_router.get(
     "/metrics",
     summary="Prometheus metrics (Bearer JOBRUNNER_METRICS_TOKEN; absent when that is unset)",
     responses={
@@ -49,3 +53,6 @@ async def healthz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     check_metrics_access(request.app.state.settings.metrics_token, request.headers.get("authorization"))
     return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+
+router.include_router(metrics_router)

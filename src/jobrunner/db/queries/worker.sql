@@ -35,7 +35,12 @@ UPDATE jobs j
 --              next attempt at now() + $6 seconds;
 --   queued:    a first attempt handed back at shutdown, as if never started.
 -- Whatever the outcome, the job is released (locked_by NULL) and its org slot freed.
+-- Each applied outcome the system decided leaves an audit row (actor system, the worker
+-- and attempt in details): job.succeeded, job.failed (with the error) and
+-- job.attempt_failed (a transient failure that will be retried, with the error); a
+-- hand-back at shutdown leaves none.
 -- name: finish_jobs
+WITH finished AS (
 UPDATE jobs j
    SET status = o.status,
        result = CASE WHEN o.status = 'succeeded' THEN o.result END,
@@ -57,7 +62,20 @@ UPDATE jobs j
        AS o(id, status, result, error, delay, bump)
  WHERE j.id = ANY($2::uuid[])  -- the jobs by primary key, not a hash of the whole table
    AND j.id = o.id AND j.locked_by = $1 AND j.status IN ('running', 'retrying')
-RETURNING j.id;
+RETURNING j.id, j.organization_id, j.status, j.attempts, j.error_message, o.bump
+), audit AS (
+    INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
+    SELECT organization_id, NULL, 'system',
+           CASE status WHEN 'succeeded' THEN 'job.succeeded' WHEN 'failed' THEN 'job.failed'
+                ELSE 'job.attempt_failed' END,
+           id,
+           jsonb_strip_nulls(jsonb_build_object(
+               'worker', $1::text, 'attempt', attempts,
+               'error', CASE WHEN status <> 'succeeded' THEN error_message END))
+      FROM finished
+     WHERE status IN ('succeeded', 'failed') OR (status = 'retrying' AND bump > 0)
+)
+SELECT id FROM finished;
 
 -- Let go of jobs that are no longer ours to finish (cancelled while running): only the
 -- lock goes, which frees the organization's slot once the processor has stopped. Only
