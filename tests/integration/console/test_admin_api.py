@@ -46,9 +46,7 @@ async def test_search_by_id_prefix_user_type_state_and_created_range(
     first = await create_job("user_member")
     second = await create_job("user_admin")
     await set_state(db, second, **state_columns("failed"))
-    await db.execute(
-        "UPDATE jobs SET created_at = '2024-01-01T09:00:00Z' WHERE id = $1", uuid.UUID(first)
-    )
+    await db.execute("UPDATE jobs SET created_at = '2024-01-01T09:00:00Z' WHERE id = $1", uuid.UUID(first))
 
     async def ids(**params) -> list[str]:
         response = await client.get("/v1/admin/jobs", params=params, headers=auth("user_admin"))
@@ -67,7 +65,11 @@ async def test_search_by_id_prefix_user_type_state_and_created_range(
     assert await ids(createdFrom="2024-01-02T00:00:00Z") == [second]
     assert await ids(createdFrom="2024-01-01T09:00:00Z", createdTo="2024-01-01T09:00:01Z") == [first]
 
-    for bad in ({"id": "xyz"}, {"status": "nope"}, {"createdFrom": "2024-02-01T00:00:00Z", "createdTo": "2024-01-01T00:00:00Z"}):
+    for bad in (
+        {"id": "xyz"},
+        {"status": "nope"},
+        {"createdFrom": "2024-02-01T00:00:00Z", "createdTo": "2024-01-01T00:00:00Z"},
+    ):
         assert_problem(await client.get("/v1/admin/jobs", params=bad, headers=auth("user_admin")), 422)
 
 
@@ -118,7 +120,9 @@ async def test_retry_anyway_a_job_whose_retries_are_exhausted(
     assert_problem(await client.post(f"/v1/jobs/{job_id}/retry", headers=auth("user_member")), 409)
     response = await client.post(f"/v1/admin/jobs/{job_id}/retry", headers=auth("user_admin"))
     assert response.status_code == 200, response.text
-    job = await db.fetchrow("SELECT status::text, retry_count, error_message FROM jobs WHERE id = $1", uuid.UUID(job_id))
+    job = await db.fetchrow(
+        "SELECT status::text, retry_count, error_message FROM jobs WHERE id = $1", uuid.UUID(job_id)
+    )
     assert dict(job) == {"status": "queued", "retry_count": 0, "error_message": None}
     audit = await db.fetchrow(
         "SELECT user_id, actor, details FROM audit_logs WHERE job_id = $1 AND action = 'job.retried_anyway'",
