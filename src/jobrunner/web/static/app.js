@@ -167,6 +167,7 @@ async function enterApp() {
   $("who").hidden = false;
   $("who-name").textContent = `${state.me.displayName || state.me.userId} · ${state.me.organizationId}`;
   $("start").hidden = !(can("jobs.create_jobs") && can("reports.export_reports"));
+  $("console-link").hidden = !can("jobs.manage_jobs");
   announce(`Signed in as ${state.me.displayName || state.me.userId}`);
   state.page = 1;
   await loadJobs();
