@@ -136,39 +136,33 @@ def _bulk(action: str, job_ids: list[str] | None, where: dict[str, Any], url, to
     print_json(answer) if as_json else typer.echo(answer["message"])
 
 
-@admin_app.command("cancel")
-def cancel_command(
-    job_ids: JobIds = None,
-    id: Id = None,
-    user: User = None,
-    job_type: JobType = None,
-    status: Status = None,
-    since: Since = None,
-    until: Until = None,
-    url: Url = None,
-    token: Token = None,
-    as_json: AsJson = False,
-) -> None:
-    """Cancel jobs by id, or every cancellable job a filter names (at most 1000 per call)."""
-    _bulk("cancel", job_ids, _filter(id, user, job_type, status, since, until), url, token, as_json)
+def _bulk_command(action: str, doc: str) -> None:
+    """``jobrunner admin cancel|retry``: the same options, one action each."""
+
+    def command(
+        job_ids: JobIds = None,
+        id: Id = None,
+        user: User = None,
+        job_type: JobType = None,
+        status: Status = None,
+        since: Since = None,
+        until: Until = None,
+        url: Url = None,
+        token: Token = None,
+        as_json: AsJson = False,
+    ) -> None:
+        _bulk(action, job_ids, _filter(id, user, job_type, status, since, until), url, token, as_json)
+
+    command.__doc__ = doc
+    admin_app.command(action)(command)
 
 
-@admin_app.command("retry")
-def retry_command(
-    job_ids: JobIds = None,
-    id: Id = None,
-    user: User = None,
-    job_type: JobType = None,
-    status: Status = None,
-    since: Since = None,
-    until: Until = None,
-    url: Url = None,
-    token: Token = None,
-    as_json: AsJson = False,
-) -> None:
-    """Retry anyway: failed jobs back to the queue with a fresh retry budget, retries left or
-    not, by id or by filter (at most 1000 per call)."""
-    _bulk("retry", job_ids, _filter(id, user, job_type, status, since, until), url, token, as_json)
+_bulk_command("cancel", "Cancel jobs by id, or every cancellable job a filter names (at most 1000 per call).")
+_bulk_command(
+    "retry",
+    "Retry anyway: failed jobs back to the queue with a fresh retry budget, retries left or not, "
+    "by id or by filter (at most 1000 per call).",
+)
 
 
 @admin_app.command("queue")

@@ -2,6 +2,7 @@
 // anyway, the live queue and the workers. Everything goes through /v1/admin with the
 // token the jobs page keeps in this tab (jobs.manage_jobs needed).
 import { ApiError, createClient } from "/static/jobrunner-client.js";
+import { announce, el, showAlert } from "/static/dom.js";
 
 const TOKEN_KEY = "jobrunner.token";
 const PAGE_SIZE = 25;
@@ -11,29 +12,6 @@ const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 const client = createClient({ getToken: () => sessionStorage.getItem(TOKEN_KEY) });
 const state = { page: 1, totalPages: 1, filter: {}, selected: new Set(), open: null, timer: null };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-function announce(text) {
-  const region = $("announcer");
-  region.textContent = "";
-  setTimeout(() => { region.textContent = text; }, 50);
-}
-
-function showAlert(text) {
-  $("alert").textContent = text;
-  $("alert").hidden = !text;
-}
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
 
