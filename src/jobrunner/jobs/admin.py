@@ -15,6 +15,7 @@ from jobrunner.auth import rbac
 from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.admin_repository import AdminRepository, BulkOutcome, JobFilter
 from jobrunner.domain.errors import Conflict, InvalidInput, NotFound
+from jobrunner.domain.payload_bounds import check_text
 from jobrunner.domain.states import JobStatus, can_retry
 from jobrunner.jobs.admin_models import BULK_MAX_JOBS, AdminJobFilter, BulkActionRequest
 from jobrunner.jobs.presenters import present_job
@@ -40,6 +41,8 @@ def id_range(text: str) -> tuple[uuid.UUID, uuid.UUID]:
 def job_filter(given: AdminJobFilter | None, ids: list[uuid.UUID] | None = None, loc: str = "") -> JobFilter:
     if given is None:
         return JobFilter(ids=tuple(ids) if ids is not None else None)
+    check_text(given.userId, loc=f"{loc}userId")
+    check_text(given.jobType, loc=f"{loc}jobType")
     low, high = id_range(given.id) if given.id else (None, None)
     created_from, created_to = _utc(given.createdFrom), _utc(given.createdTo)
     if created_from and created_to and created_from >= created_to:

@@ -69,6 +69,7 @@ async def test_search_by_id_prefix_user_type_state_and_created_range(
         {"id": "xyz"},
         {"status": "nope"},
         {"createdFrom": "2024-02-01T00:00:00Z", "createdTo": "2024-01-01T00:00:00Z"},
+        {"userId": "user\x00"},
     ):
         assert_problem(await client.get("/v1/admin/jobs", params=bad, headers=auth("user_admin")), 422)
 
