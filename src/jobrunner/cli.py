@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from jobrunner.cli_admin import admin_app
 from jobrunner.cli_client import export_command, jobs_app
 from jobrunner.settings import Settings, get_settings, invalid_setting
 
@@ -236,6 +237,7 @@ def run(
 # Commands that drive a running service over HTTP (jobs, export).
 app.add_typer(jobs_app, name="jobs")
 app.command("export")(export_command)
+app.add_typer(admin_app, name="admin")
 
 if __name__ == "__main__":
     app()

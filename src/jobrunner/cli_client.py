@@ -43,6 +43,7 @@ jobs_app = typer.Typer(help="Start, list, inspect, cancel and retry jobs through
 console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
+C = TypeVar("C", bound=JobrunnerClient)
 
 
 def default_url() -> str:
@@ -64,10 +65,16 @@ def default_url() -> str:
 
 def call(url: str | None, token: str | None, action: str, work: Callable[[JobrunnerClient], Awaitable[T]]) -> T:
     """Runs ``work`` with a client; API and connection errors become one plain line and exit 1."""
+    return call_with(JobrunnerClient, url, token, action, work)
+
+
+def call_with(client: type[C], url: str | None, token: str | None, action: str, work: Callable[[C], Awaitable[T]]) -> T:
+    """``call`` with a client class of one's own (``jobrunner admin`` uses ``AdminClient``)."""
     url = url or default_url()
 
     async def run() -> T:
-        async with JobrunnerClient(url, token) as api:
+        api = client(url, token)
+        async with api:
             return await work(api)
 
     try:

@@ -14,6 +14,8 @@ VIEW_JOBS = "jobs.view_jobs"
 CREATE_JOBS = "jobs.create_jobs"
 CANCEL_JOBS = "jobs.cancel_jobs"
 RETRY_JOBS = "jobs.retry_jobs"
+# The operations console: every job of the organization, bulk actions, retry anyway.
+MANAGE_JOBS = "jobs.manage_jobs"
 
 
 @dataclass(frozen=True, slots=True)

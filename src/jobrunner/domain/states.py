@@ -57,6 +57,7 @@ class Actor(StrEnum):
     USER = "user"  # through the API (cancel, manual retry)
     WORKER = "worker"  # the worker holding the job (claim, outcome, hand-back at shutdown)
     RESCUER = "rescuer"  # any worker, for a job whose worker stopped heartbeating
+    ADMIN = "admin"  # an administrator through the operations console (jobs.manage_jobs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,10 @@ S = JobStatus
 # its progress is written.
 TRANSITIONS: Mapping[tuple[JobStatus, JobStatus], tuple[Mover, ...]] = {
     (S.QUEUED, S.RUNNING): (Mover(Actor.WORKER, "claim_jobs", "a worker claims it"),),
-    (S.QUEUED, S.CANCELLED): (Mover(Actor.USER, "cancel_job", "the user cancels it"),),
+    (S.QUEUED, S.CANCELLED): (
+        Mover(Actor.USER, "cancel_job", "the user cancels it"),
+        Mover(Actor.ADMIN, "admin_cancel_jobs", "an administrator cancels it (bulk)"),
+    ),
     (S.RUNNING, S.SUCCEEDED): (Mover(Actor.WORKER, "finish_jobs", "the processor returned"),),
     (S.RUNNING, S.FAILED): (
         Mover(Actor.WORKER, "finish_jobs", "permanent error, or transient with no retries left"),
@@ -88,14 +92,24 @@ TRANSITIONS: Mapping[tuple[JobStatus, JobStatus], tuple[Mover, ...]] = {
         Mover(Actor.RESCUER, "rescue_jobs", "its worker died and retries are left"),
     ),
     (S.RUNNING, S.QUEUED): (Mover(Actor.WORKER, "finish_jobs", "a first attempt handed back at shutdown"),),
-    (S.RUNNING, S.CANCELLED): (Mover(Actor.USER, "cancel_job", "the user cancels it"),),
+    (S.RUNNING, S.CANCELLED): (
+        Mover(Actor.USER, "cancel_job", "the user cancels it"),
+        Mover(Actor.ADMIN, "admin_cancel_jobs", "an administrator cancels it (bulk)"),
+    ),
     (S.RETRYING, S.SUCCEEDED): (Mover(Actor.WORKER, "finish_jobs", "the processor returned"),),
     (S.RETRYING, S.FAILED): (
         Mover(Actor.WORKER, "finish_jobs", "permanent error, or transient with no retries left"),
         Mover(Actor.RESCUER, "rescue_jobs", "its worker died and no retries are left"),
     ),
-    (S.RETRYING, S.CANCELLED): (Mover(Actor.USER, "cancel_job", "the user cancels it"),),
-    (S.FAILED, S.QUEUED): (Mover(Actor.USER, "retry_job", "manual retry while retries are left"),),
+    (S.RETRYING, S.CANCELLED): (
+        Mover(Actor.USER, "cancel_job", "the user cancels it"),
+        Mover(Actor.ADMIN, "admin_cancel_jobs", "an administrator cancels it (bulk)"),
+    ),
+    (S.FAILED, S.QUEUED): (
+        Mover(Actor.USER, "retry_job", "manual retry while retries are left"),
+        # The one exception to can_retry: any failed job, with a fresh retry budget.
+        Mover(Actor.ADMIN, "admin_retry_jobs", "an administrator retries it anyway"),
+    ),
 }
 del S
 

@@ -1,7 +1,7 @@
 """The jobs page and its static files, plus the demo sign-in endpoints.
 
-``router`` serves ``/`` and ``/static/<file>`` (only the files shipped in ``static/``,
-nothing from outside the package). ``demo_router`` serves ``GET /v1/demo/users`` and
+``router`` serves ``/`` (the jobs page), ``/console`` (the operations console) and
+``/static/<file>`` (only the files shipped in ``static/``, nothing from outside the package). ``demo_router`` serves ``GET /v1/demo/users`` and
 ``POST /v1/demo/token``; the app includes it only when ``settings.demo_mode`` is true, so
 those endpoints do not exist otherwise. Errors are raised as ``jobrunner.domain.errors``
 classes and become problem details in ``api/errors.py``.
@@ -54,6 +54,12 @@ def _file(path: Path) -> FileResponse:
 async def jobs_page() -> FileResponse:
     """The jobs page."""
     return _file(STATIC_FILES["index.html"])
+
+
+@router.get("/console")
+async def console_page() -> FileResponse:
+    """The operations console (its API needs jobs.manage_jobs; see docs/console.md)."""
+    return _file(STATIC_FILES["console.html"])
 
 
 @router.get("/static/{name}", responses=problem_responses(404))

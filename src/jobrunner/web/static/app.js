@@ -1,6 +1,7 @@
 // The jobs page: sign in, start an export, watch my jobs live, cancel, retry, download.
 // Everything goes through the public API with jobrunner-client.js (demo sign-in aside).
 import { ApiError, allowedActions, createClient, isFinal } from "/static/jobrunner-client.js";
+import { announce, el, showAlert } from "/static/dom.js";
 
 const TOKEN_KEY = "jobrunner.token";
 const PAGE_SIZE = 20;
@@ -25,30 +26,6 @@ const state = {
 };
 
 // ---------- small helpers ----------
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-function announce(text) {
-  const region = $("announcer");
-  region.textContent = "";
-  // A fresh text node in a new task makes screen readers read it even when repeated.
-  setTimeout(() => { region.textContent = text; }, 50);
-}
-
-function showAlert(text) {
-  $("alert").textContent = text;
-  $("alert").hidden = !text;
-}
 
 function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "—";
@@ -167,6 +144,7 @@ async function enterApp() {
   $("who").hidden = false;
   $("who-name").textContent = `${state.me.displayName || state.me.userId} · ${state.me.organizationId}`;
   $("start").hidden = !(can("jobs.create_jobs") && can("reports.export_reports"));
+  $("console-link").hidden = !can("jobs.manage_jobs");
   announce(`Signed in as ${state.me.displayName || state.me.userId}`);
   state.page = 1;
   await loadJobs();
