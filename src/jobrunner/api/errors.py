@@ -33,7 +33,7 @@ from jobrunner.domain.errors import (
     RangeNotSatisfiable,
 )
 from jobrunner.domain.field_errors import field_errors
-from jobrunner.api.request_ids import REQUEST_ID_HEADER
+from jobrunner.api.request_ids import CALLER_REQUEST_ID, REQUEST_ID_HEADER
 from jobrunner.observability.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,11 @@ def problem_response(
         body["errors"] = errors
     all_headers = dict(headers or {})
     request_id = REQUEST_ID.get()
-    if request_id is not None:  # the request's id (api/middleware.py), also as a header
-        body["requestId"] = request_id
+    if request_id is not None:  # the request's id (api/middleware.py)
         all_headers[REQUEST_ID_HEADER] = request_id
+    caller_request_id = CALLER_REQUEST_ID.get()
+    if caller_request_id is not None:  # the caller's own, named in the body too
+        body["requestId"] = caller_request_id
     if status == 401:
         all_headers["WWW-Authenticate"] = 'Bearer realm="jobrunner"'
     return Response(orjson.dumps(body), status_code=status, headers=all_headers, media_type=PROBLEM_MEDIA_TYPE)

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobrunner.api.errors import problem_response
-from jobrunner.api.request_ids import CALLER_SCOPE_KEY, incoming_request_id, new_request_id
+from jobrunner.api.request_ids import CALLER_REQUEST_ID, CALLER_SCOPE_KEY, incoming_request_id, new_request_id
 from jobrunner.observability.logs import REQUEST_ID, EventLog
 
 REQUEST_LOG = EventLog("jobrunner.request")
@@ -84,8 +84,10 @@ class Observe:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = incoming_request_id(scope["headers"]) or new_request_id()
+        incoming = incoming_request_id(scope["headers"])
+        request_id = incoming or new_request_id()
         REQUEST_ID.set(request_id)  # the request's own task: no reset needed
+        CALLER_REQUEST_ID.set(incoming)
         id_header = (b"x-request-id", request_id.encode())
         status = 500
 

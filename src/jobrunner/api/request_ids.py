@@ -9,11 +9,18 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable
+from contextvars import ContextVar
 
 # The authenticated caller's claims (``TokenClaims``), set by ``api.deps.authenticate`` in
 # the request's ASGI scope for the log line.
 CALLER_SCOPE_KEY = "jobrunner.caller"
 REQUEST_ID_HEADER = "X-Request-Id"
+
+# The caller's own request id, when it sent a usable one. Problem bodies name it as
+# ``requestId``; an id we made up travels in the header only, so that two answers to the
+# same question stay identical (a 404 for a missing job and for another tenant's job
+# must not differ in anything, docs/api.md).
+CALLER_REQUEST_ID: ContextVar[str | None] = ContextVar("jobrunner_caller_request_id", default=None)
 
 _SAFE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
