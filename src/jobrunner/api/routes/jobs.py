@@ -125,6 +125,8 @@ router.add_api_route(
     methods=["GET"],
     operation_id="getJobStatus",
     summary="Poll a job's status",
+    description="Send the last answer's `ETag` in `If-None-Match`: 304 while the job is unchanged. "
+    "`Retry-After` says when polling again is useful (absent once the job is final).",
     route_class_override=DirectRoute,
     openapi_extra={"parameters": _STATUS_PARAMETERS},
     responses={

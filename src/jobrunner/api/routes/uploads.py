@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from starlette.responses import Response
 
 from jobrunner.api.bodies import json_response
@@ -24,7 +24,7 @@ from jobrunner.api.files import (
     serve_file,
 )
 from jobrunner.api.multipart import MultipartFile, boundary_of
-from jobrunner.api.openapi import SIGNED_LINK_OR_BEARER
+from jobrunner.api.openapi import SIGNED_LINK_OR_BEARER, schema_ref
 from jobrunner.domain.schema import Timestamp
 from jobrunner.uploads.service import UploadService
 
@@ -46,17 +46,20 @@ def _service(request: Request) -> UploadService:
 
 
 _CSV_SCHEMA = {"type": "string", "format": "binary", "description": "The CSV file (UTF-8, a header line first)."}
+
+
+class UploadForm(BaseModel):
+    """The ``multipart/form-data`` upload: the file in the ``file`` field."""
+
+    file: Annotated[bytes, WithJsonSchema(_CSV_SCHEMA)]
+
+
 _UPLOAD_BODY = {
     "required": True,
     "content": {
         "text/csv": {"schema": _CSV_SCHEMA},
         MULTIPART: {
-            "schema": {
-                "type": "object",
-                "properties": {"file": _CSV_SCHEMA},
-                "required": ["file"],
-                "title": "UploadForm",
-            },
+            "schema": schema_ref(UploadForm),
             "encoding": {"file": {"contentType": ", ".join(CSV_MEDIA_TYPES)}},
         },
     },
