@@ -162,3 +162,12 @@ def test_security_as_enforced(document: dict[str, Any]) -> None:
     assert paths["/v1/jobs"]["get"]["security"] == [{"bearerAuth": []}]
     upload = paths["/v1/uploads"]["post"]["requestBody"]["content"]
     assert set(upload) == {"text/csv", "multipart/form-data"}
+
+
+def test_the_documented_report_types_are_the_built_in_reports(document: dict[str, Any]) -> None:
+    from jobrunner.domain.payloads import KNOWN_REPORT_TYPES
+    from jobrunner.reports import REPORTS
+
+    assert set(KNOWN_REPORT_TYPES) <= set(REPORTS)
+    described = document["components"]["schemas"]["ExportReportPayload"]["properties"]["reportType"]
+    assert all(f"`{name}`" in described["description"] for name in KNOWN_REPORT_TYPES)
