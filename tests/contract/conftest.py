@@ -7,47 +7,32 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from jobrunner import plugins
 from jobrunner.app import create_app
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
-from tests.support.processes import free_port
+from tests.integration.worker.conftest import fast_settings
+from tests.support.processes import serving_in_thread
 
 NODE_DIR = Path(__file__).parent / "node"
 CUSTOM_TYPES = "tests.support.processors"
-FAST_WORKER = dict(
-    poll_interval_seconds=0.2,
-    heartbeat_interval_seconds=0.3,
-    lease_seconds=3.0,
-    cancel_check_interval_seconds=0.1,
-    progress_write_interval_seconds=0.05,
-    shutdown_grace_seconds=1.0,
+
+
+# The service with every optional part on.
+CONTRACT_SETTINGS: dict[str, Any] = dict(
+    demo_mode=True, metrics_token="m" * 32, imports=[CUSTOM_TYPES], pool_min_size=1, pool_max_size=8
 )
-
-
-def contract_settings(**overrides: Any) -> Settings:
-    return Settings(
-        demo_mode=True,
-        metrics_token="m" * 32,
-        imports=[CUSTOM_TYPES],
-        pool_min_size=1,
-        pool_max_size=8,
-        **overrides,
-    )
 
 
 @pytest.fixture(scope="session")
 def document() -> dict[str, Any]:
-    settings = contract_settings()
+    settings = Settings(**CONTRACT_SETTINGS)
     plugins.load_imports(settings)  # what the lifespan does
     return create_app(settings, "postgresql://unused/unused", JWT_SECRET).openapi()
 
@@ -93,19 +78,8 @@ def live_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     """The API with an in-process worker, served by uvicorn in a thread on a free port."""
     from jobrunner.worker.loop import Worker
 
-    settings = contract_settings(data_dir=tmp_path, **FAST_WORKER)
+    settings = fast_settings(**CONTRACT_SETTINGS, data_dir=tmp_path)
     worker = Worker(database_url, settings, concurrency=2)
     app = create_app(settings, database_url, JWT_SECRET, lifespans=[lambda app: worker.running()])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serving_in_thread(app) as url:
+        yield url
