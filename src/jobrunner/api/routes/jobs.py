@@ -59,6 +59,11 @@ _CREATE_BODY = {
                     "schema": {"type": "string", "format": "uri-reference"},
                 }
             },
+            # What a client does next with the new job's id.
+            "links": {
+                operation: {"operationId": operation, "parameters": {"job_id": "$response.body#/jobId"}}
+                for operation in ("getJobStatus", "cancelJob", "retryJob")
+            },
         },
         **problem_responses(401, 403, 413, 415, 422, 429, 503),
     },
