@@ -32,6 +32,24 @@ RANGE_PARAMETER = {
 }
 EXPIRES_DESCRIPTION = "A signed link's expiry (Unix seconds), as in the link from the job's result."
 SIG_DESCRIPTION = "A signed link's signature, as in the link from the job's result."
+SIGNED_LINK_PARAMETERS = [
+    {
+        "name": "expires",
+        "in": "query",
+        "required": False,
+        "description": EXPIRES_DESCRIPTION,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    {
+        "name": "sig",
+        "in": "query",
+        "required": False,
+        "description": SIG_DESCRIPTION,
+        "schema": {"type": "string", "maxLength": 128},
+    },
+    RANGE_PARAMETER,
+]
+"""A signed link's query and ``Range``, for a route that reads them itself."""
 _STRING = {"schema": {"type": "string"}}
 _FILE_HEADERS = {
     "Content-Disposition": {"description": "`attachment` with the file's name", **_STRING},

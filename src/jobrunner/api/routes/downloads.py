@@ -22,14 +22,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 
 from jobrunner.api.deps import JobId, authenticate
-from jobrunner.api.files import (
-    BINARY,
-    EXPIRES_DESCRIPTION,
-    RANGE_PARAMETER,
-    SIG_DESCRIPTION,
-    file_responses,
-    serve_file,
-)
+from jobrunner.api.files import BINARY, SIGNED_LINK_PARAMETERS, file_responses, serve_file
 from jobrunner.api.openapi import SIGNED_LINK_OR_BEARER
 from jobrunner.auth.rbac import may_fetch_job_files
 from jobrunner.db.jobs_repository import JobsRepository
@@ -90,25 +83,8 @@ _RESPONSES = file_responses(
     416,
     503,
 )
-_SIGNED_LINK_PARAMETERS = [
-    {
-        "name": "expires",
-        "in": "query",
-        "required": False,
-        "description": EXPIRES_DESCRIPTION,
-        "schema": {"type": "integer", "minimum": 0},
-    },
-    {
-        "name": "sig",
-        "in": "query",
-        "required": False,
-        "description": SIG_DESCRIPTION,
-        "schema": {"type": "string", "maxLength": 128},
-    },
-    RANGE_PARAMETER,
-]
 # The signed link's query is read as text (a malformed one is a 404 like any wrong link).
-_OPENAPI = {"security": SIGNED_LINK_OR_BEARER, "parameters": _SIGNED_LINK_PARAMETERS}
+_OPENAPI = {"security": SIGNED_LINK_OR_BEARER, "parameters": SIGNED_LINK_PARAMETERS}
 
 
 @router.get(
