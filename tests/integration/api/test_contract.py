@@ -13,32 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
+from jobrunner.jobs.models import JobOut
 from tests.contract.spec import check_response
 from tests.integration.api.conftest import EXPORT_BODY, assert_problem, auth, set_state
 
-JOB_KEYS = {
-    "id",
-    "organizationId",
-    "userId",
-    "jobType",
-    "status",
-    "priority",
-    "retryCount",
-    "maxRetries",
-    "payload",
-    "result",
-    "errorMessage",
-    "progress",
-    "totalSteps",
-    "currentStep",
-    "stepLabel",
-    "startedAt",
-    "completedAt",
-    "scheduledAt",
-    "createdAt",
-    "updatedAt",
-    "omitted",
-}
+# The job's keys: the one description of its shape (jobs/models.py), which presenters write.
+JOB_KEYS = set(JobOut.model_fields)
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
