@@ -6,21 +6,18 @@ Reproducible: hypothesis runs derandomized with bounded examples and steps."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import hypothesis
 import pytest
 import schemathesis
-import uvicorn
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from jobrunner.app import create_app
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.integration.api.conftest import EXPORT_BODY, token_for
-from tests.support.processes import free_port
+from tests.support.processes import serving_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -38,19 +35,8 @@ SETTINGS = hypothesis.settings(
 def base_url(database_url: str) -> Iterator[str]:
     """The API (no worker) served by uvicorn in a thread, on a free loopback port."""
     app = create_app(Settings(pool_min_size=1, pool_max_size=8), database_url, JWT_SECRET)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serving_in_thread(app) as url:
+        yield url
 
 
 # Left out, on purpose: the body of POST /v1/jobs is validated per job type (each type's

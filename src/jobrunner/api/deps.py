@@ -1,11 +1,12 @@
-"""Request dependencies: who is calling (the bearer token) and the jobs service."""
+"""Request dependencies: who is calling (the bearer token), the jobs service, and the
+job id path parameter."""
 
 from __future__ import annotations
 
 import time
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from jobrunner.api.request_ids import CALLER_SCOPE_KEY
 from jobrunner.auth.tokens import TokenClaims, decode_token
@@ -57,3 +58,7 @@ async def jobs_service(request: Request) -> JobService:
 
 Caller = Annotated[TokenClaims, Depends(authenticate)]
 Jobs = Annotated[JobService, Depends(jobs_service)]
+
+JOB_ID_DESCRIPTION = "The job's id (a UUID; anything else is a 404)."
+JobId = Annotated[str, Path(description=JOB_ID_DESCRIPTION, json_schema_extra={"format": "uuid"})]
+"""A job id in a path: a UUID in the document, read as text (not a UUID: 404, not 422)."""

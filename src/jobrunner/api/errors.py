@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -35,6 +35,7 @@ from jobrunner.domain.errors import (
 from jobrunner.domain.field_errors import field_errors
 from jobrunner.api.request_ids import CALLER_REQUEST_ID, REQUEST_ID_HEADER
 from jobrunner.observability.logs import REQUEST_ID
+from jobrunner.domain.schema import not_required
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,52 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
-    type: str = "about:blank"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"type": "about:blank", "title": "Not Found", "status": 404, "detail": "job not found"}]
+        }
+    )
+
+    type: str = Field(description="Always `about:blank`: `title` is the status's phrase.")
     title: str
     status: int
-    detail: str
-    errors: list[FieldError] | None = Field(default=None, description="On 422: one entry per invalid field.")
+    detail: str = Field(description="What went wrong, in words for people.")
+    requestId: Annotated[str, Field(json_schema_extra=not_required, description="The request's id, for support.")] = (
+        None  # type: ignore[assignment]
+    )
+
+
+class ValidationProblem(Problem):
+    """A 422 problem: the request's invalid fields, one entry each."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "about:blank",
+                    "title": "Unprocessable Entity",
+                    "status": 422,
+                    "detail": "invalid payload",
+                    "errors": [{"loc": "payload.format", "message": "Input should be 'csv', 'json' or 'xlsx'"}],
+                }
+            ]
+        }
+    )
+
+    errors: list[FieldError]
+
+
+_PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "The scheme to authenticate with: `Bearer`.",
+            "schema": {"type": "string"},
+        }
+    },
+    416: {"Content-Range": {"description": "`bytes */SIZE`: the file's size.", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds until there may be room.", "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "Seconds until trying again makes sense.", "schema": {"type": "integer"}}},
+}
 
 
 def problem_response(
@@ -212,12 +254,19 @@ def error_response(exc: Exception, settings: Any = None) -> Response | None:
     return None
 
 
+def problem_content(status: int) -> dict[str, Any]:
+    """The OpenAPI ``content`` of a problem answer with ``status``."""
+    model = ValidationProblem if status == 422 else Problem
+    return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries for the problems an endpoint can answer with."""
-    return {
-        status: {
-            "description": HTTPStatus(status).phrase,
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        for status in statuses
-    }
+    """OpenAPI ``responses=`` entries for the problems an endpoint can answer with (with
+    the headers each carries: WWW-Authenticate on 401, Retry-After on 429 and 503...)."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        response: dict[str, Any] = {"description": HTTPStatus(status).phrase, "content": problem_content(status)}
+        if status in _PROBLEM_HEADERS:
+            response["headers"] = _PROBLEM_HEADERS[status]
+        responses[status] = response
+    return responses

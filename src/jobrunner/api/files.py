@@ -10,14 +10,68 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from jobrunner.api.errors import problem_responses
 from jobrunner.domain.errors import RangeNotSatisfiable
 from jobrunner.storage import Storage
 
 MAX_RANGE_HEADER = 100
+
+# How the routes that serve files describe them in OpenAPI.
+BINARY = {"type": "string", "format": "binary"}
+RANGE_PARAMETER = {
+    "name": "Range",
+    "in": "header",
+    "required": False,
+    "description": "One byte range, e.g. `bytes=0-1023` or `bytes=-500`; anything else is ignored (the whole file).",
+    "schema": {"type": "string"},
+}
+EXPIRES_DESCRIPTION = "A signed link's expiry (Unix seconds), as in the link from the job's result."
+SIG_DESCRIPTION = "A signed link's signature, as in the link from the job's result."
+SIGNED_LINK_PARAMETERS = [
+    {
+        "name": "expires",
+        "in": "query",
+        "required": False,
+        "description": EXPIRES_DESCRIPTION,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    {
+        "name": "sig",
+        "in": "query",
+        "required": False,
+        "description": SIG_DESCRIPTION,
+        "schema": {"type": "string", "maxLength": 128},
+    },
+    RANGE_PARAMETER,
+]
+"""A signed link's query and ``Range``, for a route that reads them itself."""
+_STRING = {"schema": {"type": "string"}}
+_FILE_HEADERS = {
+    "Content-Disposition": {"description": "`attachment` with the file's name", **_STRING},
+    "Accept-Ranges": {"description": "`bytes`: one byte range may be asked for", **_STRING},
+    "Content-Length": {"description": "Bytes in this answer", "schema": {"type": "integer"}},
+}
+
+
+def file_responses(content: dict[str, Any], *problems: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` of a route that serves a file (``serve_file``) as ``content``
+    (media type -> schema), and the problems it can answer with."""
+    return {
+        200: {"description": "The file", "headers": _FILE_HEADERS, "content": content},
+        206: {
+            "description": "The byte range asked for in `Range`",
+            "headers": {**_FILE_HEADERS, "Content-Range": {"description": "`bytes FIRST-LAST/SIZE`", **_STRING}},
+            "content": content,
+        },
+        **problem_responses(*problems),
+    }
+
+
 _RANGE = re.compile(r"bytes[ \t]*=[ \t]*(\d*)[ \t]*-[ \t]*(\d*)[ \t]*", re.IGNORECASE)
 
 

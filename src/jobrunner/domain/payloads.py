@@ -20,6 +20,11 @@ Name = Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 UserId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
+ExportFormat = Literal["csv", "json", "xlsx"]
+
+KNOWN_REPORT_TYPES = ("quotes", "customers", "audit_log")
+"""The report types jobrunner ships (``reports/``); an application may register more."""
+
 
 class ExportFilters(PayloadModel):
     dateFrom: IsoDate | None = None
@@ -30,8 +35,18 @@ class ExportFilters(PayloadModel):
 class ExportReportPayload(PayloadModel):
     """``export_report``: which report, in which format, with which filters."""
 
-    reportType: Annotated[StrictStr, Field(min_length=1, max_length=64)]
-    format: Literal["csv", "json", "xlsx"]
+    reportType: Annotated[
+        StrictStr,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="A registered report type; jobrunner's own: "
+            + ", ".join(f"`{name}`" for name in KNOWN_REPORT_TYPES)
+            + ". Any other name is accepted here and fails the job in its first step.",
+            json_schema_extra={"examples": list(KNOWN_REPORT_TYPES)},
+        ),
+    ]
+    format: ExportFormat
     filters: ExportFilters | None = None
 
     model_config = ConfigDict(

@@ -16,6 +16,7 @@ from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import InvalidInput, NotFound
+from jobrunner.domain.schema import Timestamp
 from jobrunner.domain.payloads import Name
 from jobrunner.integrations.secrets import secret_box
 from jobrunner.domain.field_errors import field_errors
@@ -73,8 +74,8 @@ class IntegrationResponse(BaseModel):
     name: str
     targetUrl: str
     hasSecret: bool = Field(description="Always true: the secret is stored but never returned.")
-    createdAt: str
-    updatedAt: str
+    createdAt: Timestamp
+    updatedAt: Timestamp
 
 
 class IntegrationService:

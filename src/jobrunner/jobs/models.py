@@ -1,16 +1,33 @@
-"""Request and response models of the jobs API. The request model validates input; the
-response models document the answers in OpenAPI (answers are serialized directly, not
-through these models, to keep the polling path cheap)."""
+"""Request and response models of the jobs API: the one description of a job's JSON shape
+(``presenters.present_job`` writes it; a contract test checks every answer against the
+OpenAPI document made from these models). The request model validates input; the
+response models document the answers (answers are serialized directly, not through
+these models, to keep the polling path cheap). Per job type, ``create_job_variants`` and
+``job_out_variants`` make the typed creation body and job of the document from the
+job-type declarations (``domain.jobtypes.JOB_TYPES``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    create_model,
+)
 
 from jobrunner.domain.field_errors import field_errors as _field_errors
+from jobrunner.domain.jobtypes import JobType
+from jobrunner.domain.schema import Timestamp
 from jobrunner.domain.states import JobStatus
 
 _ISO_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -45,6 +62,25 @@ EXAMPLE_JOB: dict[str, Any] = {
 }
 
 
+EXAMPLE_CREATE_BODY: dict[str, Any] = {
+    "jobType": "export_report",
+    "payload": EXAMPLE_PAYLOAD,
+    "priority": 5,
+    "maxRetries": 3,
+}
+
+
+def _example_of(name: str, example: dict[str, Any]) -> Any:
+    """A ``json_schema_extra`` giving the model ``name`` (not its per-job-type subclasses)
+    an example."""
+
+    def extra(schema: dict[str, Any], model: type[BaseModel]) -> None:
+        if model.__name__ == name:
+            schema["examples"] = [example]
+
+    return extra
+
+
 def _iso_datetime_string(value: Any) -> Any:
     """Only ISO 8601 strings (YYYY-MM-DD...): no epoch numbers, not even as strings."""
     if not isinstance(value, str) or not _ISO_DATE_START.match(value):
@@ -52,21 +88,23 @@ def _iso_datetime_string(value: Any) -> Any:
     return value
 
 
+_MaxRetries = Annotated[
+    StrictInt,
+    Field(ge=0, le=10, description="Automatic retries allowed; default: the job type's (3 for built-ins)."),
+]
+
+
 class CreateJobRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"jobType": "export_report", "payload": EXAMPLE_PAYLOAD, "priority": 5, "maxRetries": 3}]
-        },
-    )
+    """A creation body as the service reads it (any ``jobType``; the payload is validated
+    afterwards against the type's payload model). The OpenAPI document shows the union of
+    ``create_job_variants`` instead."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_example_of("CreateJobRequest", EXAMPLE_CREATE_BODY))
 
     jobType: Annotated[StrictStr, Field(min_length=1, max_length=50, description="A registered job type.")]
     payload: Annotated[dict[str, Any], Field(description="Validated against the job type's payload model.")]
     priority: Annotated[StrictInt, Field(ge=0, le=10, description="Higher runs first.")] = 0
-    maxRetries: Annotated[
-        StrictInt,
-        Field(ge=0, le=10, description="Automatic retries allowed; default: the job type's (3 for built-ins)."),
-    ] = 3
+    maxRetries: _MaxRetries = 3
     scheduledAt: Annotated[
         dt.datetime | None,
         BeforeValidator(lambda v: v if v is None else _iso_datetime_string(v)),
@@ -78,14 +116,18 @@ class CreateJobResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"jobId": EXAMPLE_JOB_ID, "message": "Job created successfully"}]}
     )
-    jobId: str
+    jobId: uuid.UUID
     message: str
 
 
 class JobOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_JOB]})
+    """A job as every answer shows it (``presenters.present_job`` writes it). In the OpenAPI
+    document ``JobOut`` is the union of one such schema per job type, told apart by
+    ``jobType`` (``job_out_variants``)."""
 
-    id: str
+    model_config = ConfigDict(json_schema_extra=_example_of("JobOut", EXAMPLE_JOB))
+
+    id: uuid.UUID
     organizationId: str
     userId: str
     jobType: str
@@ -93,18 +135,18 @@ class JobOut(BaseModel):
     priority: int
     retryCount: int
     maxRetries: int
-    payload: dict[str, Any]
-    result: dict[str, Any] | None
+    payload: dict[str, Any] | None = Field(description="What the job was created with; null when omitted.")
+    result: Any = Field(description="What the job made, once it succeeded (the job type's result); else null.")
     errorMessage: str | None
-    progress: int
+    progress: Annotated[int, Field(ge=0, le=100)]
     totalSteps: int | None
     currentStep: int
     stepLabel: str | None
-    startedAt: str | None = Field(description="ISO 8601 UTC with milliseconds, e.g. 2024-01-30T10:30:00.000Z")
-    completedAt: str | None
-    scheduledAt: str | None
-    createdAt: str
-    updatedAt: str
+    startedAt: Timestamp | None = Field(description="ISO 8601 UTC with milliseconds, e.g. 2024-01-30T10:30:00.000Z")
+    completedAt: Timestamp | None
+    scheduledAt: Timestamp | None
+    createdAt: Timestamp
+    updatedAt: Timestamp
     omitted: list[Literal["payload", "result"]] = Field(
         description="Fields shown as null because they are too large for a list answer "
         "(larger than JOBRUNNER_LIST_FIELD_MAX_BYTES) or cannot be shown at all; fetch the "
@@ -117,7 +159,7 @@ class JobStatusResponse(BaseModel):
         json_schema_extra={"examples": [{"job": EXAMPLE_JOB, "progress": 60, "canCancel": True, "canRetry": False}]}
     )
     job: JobOut
-    progress: int
+    progress: Annotated[int, Field(ge=0, le=100)]
     canCancel: bool
     canRetry: bool
 
@@ -132,6 +174,52 @@ class JobListResponse(BaseModel):
 
 class MessageResponse(BaseModel):
     message: str
+
+
+def schema_name(job_type: str) -> str:
+    """``export_report`` -> ``ExportReport``: the stem of a job type's schema names."""
+    stem = "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", job_type) if part)
+    return stem if stem[:1].isalpha() else f"Type{stem}"
+
+
+def _tag(job_type: JobType) -> Any:
+    """``Literal["<name>"]``: the ``jobType`` of a job type's schemas."""
+    return Literal[job_type.name]
+
+
+def create_job_variants(job_types: Iterable[JobType]) -> dict[str, type[CreateJobRequest]]:
+    """One creation body per job type: ``jobType`` fixed, ``payload`` its payload model,
+    ``maxRetries`` defaulting to the type's. Only for the OpenAPI document (the service
+    validates with ``CreateJobRequest`` and the type's payload model)."""
+    return {
+        job_type.name: create_model(
+            f"{schema_name(job_type.name)}JobRequest",
+            __base__=CreateJobRequest,
+            __doc__=f"Create a `{job_type.name}` job. {job_type.description}".strip(),
+            jobType=(_tag(job_type), Field(description="The job type.")),
+            payload=(job_type.payload_model, ...),
+            maxRetries=(_MaxRetries, job_type.retry.max_retries),
+        )
+        for job_type in job_types
+    }
+
+
+def job_out_variants(job_types: Iterable[JobType]) -> dict[str, type[JobOut]]:
+    """One job schema per job type, for the OpenAPI document: ``payload`` its payload model,
+    ``result`` its result model (any JSON when it declares none)."""
+    variants: dict[str, type[JobOut]] = {}
+    for job_type in job_types:
+        payload: Any = job_type.payload_model | None
+        result: Any = job_type.result_model | None if job_type.result_model else Any
+        variants[job_type.name] = create_model(
+            f"{schema_name(job_type.name)}Job",
+            __base__=JobOut,
+            __doc__=f"A `{job_type.name}` job. {job_type.description}".strip(),
+            jobType=(_tag(job_type), ...),
+            payload=(payload, JobOut.model_fields["payload"]),
+            result=(result, JobOut.model_fields["result"]),
+        )
+    return variants
 
 
 def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:

@@ -13,6 +13,7 @@ from typing import Any
 from jobrunner.db.sql import Q
 from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import CleanupPayload
+from jobrunner.domain.results import CleanupResult
 from jobrunner.timestamps import iso_utc
 from jobrunner.retention.files import Batch, files_of_jobs, remove_files, run_batches
 from jobrunner.storage import export_storage
@@ -32,6 +33,7 @@ BATCH_SIZE = 500
 @job_type(
     "cleanup",
     payload=CleanupPayload,
+    result=CleanupResult,
     permission="maintenance.run_cleanup",
     steps=STEPS,
     timeout_seconds=3600,

@@ -23,6 +23,7 @@ from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError
 from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import DataProcessingPayload
+from jobrunner.domain.results import DataProcessingResult
 from jobrunner.imports.datasets import DATASETS, header_problem, positions
 from jobrunner.imports.parse import (
     Limits,
@@ -52,6 +53,7 @@ INVALID = "Invalid import payload"
 @job_type(
     "data_processing",
     payload=DataProcessingPayload,
+    result=DataProcessingResult,
     permission="data.process_data",
     steps=STEPS,
     timeout_seconds=3600,

@@ -26,6 +26,7 @@ import functools
 
 from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import ExportReportPayload
+from jobrunner.domain.results import ExportReportResult
 from jobrunner.exports.files import ExportFile, discard_export, record_export_file
 from jobrunner.exports.naming import download_name, download_path, storage_key
 from jobrunner.observability.metrics import EXPORT_ROWS
@@ -51,6 +52,7 @@ EXPORT_TIMEOUT_SECONDS = 3600.0
 @job_type(
     "export_report",
     payload=ExportReportPayload,
+    result=ExportReportResult,
     permission="reports.export_reports",
     steps=EXPORT_STEPS,
     timeout_seconds=EXPORT_TIMEOUT_SECONDS,

@@ -15,6 +15,7 @@ from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError
 from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import NotificationPayload
+from jobrunner.domain.results import NotificationResult
 from jobrunner.integrations.delivery import post_signed
 from jobrunner.integrations.repository import find_integration
 from jobrunner.integrations.secrets import secret_box
@@ -33,6 +34,7 @@ WEBHOOK_RECIPIENT = "webhook"
 @job_type(
     "notification",
     payload=NotificationPayload,
+    result=NotificationResult,
     permission="notifications.send_notifications",
     steps=STEPS,
     timeout_seconds=300,

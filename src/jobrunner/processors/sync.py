@@ -20,6 +20,7 @@ from jobrunner.db.sql import Q
 from jobrunner.domain.errors import PermanentError, RetryLater
 from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import SyncPayload
+from jobrunner.domain.results import SyncResult
 from jobrunner.integrations.delivery import post_signed
 from jobrunner.integrations.repository import Integration, find_integration
 from jobrunner.integrations.secrets import secret_box
@@ -68,6 +69,7 @@ DATASETS: dict[str, tuple[str, str, Callable[[asyncpg.Record], dict[str, Any]]]]
 @job_type(
     "sync",
     payload=SyncPayload,
+    result=SyncResult,
     permission="integrations.run_sync",
     steps=STEPS,
     timeout_seconds=3600,

@@ -10,13 +10,14 @@ classes and become problem details in ``api/errors.py``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import FileResponse
 
 from jobrunner.api.errors import problem_responses
+from jobrunner.api.openapi import PUBLIC
 from jobrunner.auth.tokens import issue_token
 from jobrunner.db.seed import DEMO_USERS
 from jobrunner.domain.errors import InvalidInput, NotFound
@@ -79,7 +80,32 @@ class DemoTokenRequest(BaseModel):
     userId: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-@demo_router.get("/users", summary="Demo users one may sign in as (demo mode only)")
+class DemoUser(BaseModel):
+    userId: str
+    organizationId: str
+    role: str
+    displayName: str
+
+
+class DemoUsersResponse(BaseModel):
+    users: list[DemoUser]
+
+
+class DemoTokenResponse(BaseModel):
+    token: str = Field(description="A JWT: send it as `Authorization: Bearer <token>`.")
+    tokenType: Literal["Bearer"]
+    expiresIn: int = Field(description="Seconds until the token expires.")
+    userId: str
+    organizationId: str
+
+
+@demo_router.get(
+    "/users",
+    operation_id="listDemoUsers",
+    summary="Demo users one may sign in as (demo mode only)",
+    openapi_extra={"security": PUBLIC},
+    responses={200: {"model": DemoUsersResponse, "description": "The demo users"}},
+)
 async def demo_users() -> dict:
     return {
         "users": [
@@ -89,7 +115,16 @@ async def demo_users() -> dict:
     }
 
 
-@demo_router.post("/token", summary="A bearer token for a demo user (demo mode only)", responses=problem_responses(422))
+@demo_router.post(
+    "/token",
+    operation_id="createDemoToken",
+    summary="A bearer token for a demo user (demo mode only)",
+    openapi_extra={"security": PUBLIC},
+    responses={
+        200: {"model": DemoTokenResponse, "description": "The token"},
+        **problem_responses(413, 422),
+    },
+)
 async def demo_token(body: DemoTokenRequest, request: Request) -> dict:
     user = next((u for u in DEMO_USERS if u.user_id == body.userId), None)
     if user is None:

@@ -1,38 +1,40 @@
 """The product document's transcripts, replayed through the HTTP API field by field
-(the worker's state changes are written directly to the database)."""
+(the worker's state changes are written directly to the database). Every answer is also
+checked against the service's OpenAPI document (``tests/contract/spec.py``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
-from tests.integration.api.conftest import EXPORT_BODY, auth, set_state
+import httpx
+import pytest
 
-JOB_KEYS = {
-    "id",
-    "organizationId",
-    "userId",
-    "jobType",
-    "status",
-    "priority",
-    "retryCount",
-    "maxRetries",
-    "payload",
-    "result",
-    "errorMessage",
-    "progress",
-    "totalSteps",
-    "currentStep",
-    "stepLabel",
-    "startedAt",
-    "completedAt",
-    "scheduledAt",
-    "createdAt",
-    "updatedAt",
-    "omitted",
-}
+from jobrunner.jobs.models import JobOut
+from tests.contract.spec import check_response
+from tests.integration.api.conftest import EXPORT_BODY, assert_problem, auth, set_state
+
+# The job's keys: the one description of its shape (jobs/models.py), which presenters write.
+JOB_KEYS = set(JobOut.model_fields)
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The API, every answer checked against its own OpenAPI document."""
+    document = app.openapi()
+
+    async def documented(response: httpx.Response) -> None:
+        await response.aread()
+        check_response(document, response)
+
+    transport = httpx.ASGITransport(app=app)
+    hooks = {"response": [documented]}
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", event_hooks=hooks) as client:
+        yield client
 
 
 async def test_creation_and_polling_flow(client, db):
@@ -181,3 +183,24 @@ async def test_create_defaults_and_scheduled_at(client, db):
     job = (await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_member"))).json()["job"]
     assert (job["priority"], job["maxRetries"], job["userId"]) == (0, 3, "user_member")
     assert job["scheduledAt"] == when.strftime("%Y-%m-%dT%H:%M:%S.250Z")
+
+
+async def test_problems_and_304_are_documented(client, create_job):
+    """The answers the flows above do not reach, checked against the document by the client."""
+    job_id = await create_job()
+    status = await client.get(f"/v1/jobs/{job_id}/status", headers=auth("user_admin"))
+    again = await client.get(
+        f"/v1/jobs/{job_id}/status", headers={**auth("user_admin"), "If-None-Match": status.headers["etag"]}
+    )
+    assert again.status_code == 304
+    body = assert_problem(
+        await client.post("/v1/jobs", json={**EXPORT_BODY, "priority": 99}, headers=auth("user_admin")), 422
+    )
+    assert body["errors"][0]["loc"] == "priority"
+    assert "errors" not in assert_problem(await client.get("/v1/jobs"), 401)
+    assert "errors" not in assert_problem(
+        await client.post(f"/v1/jobs/{job_id}/retry", headers=auth("user_admin")), 409
+    )
+    assert_problem(await client.get(f"/v1/jobs/{uuid.uuid4()}/status", headers=auth("user_admin")), 404)
+    me = await client.get("/v1/me", headers=auth("user_viewer"))
+    assert me.status_code == 200 and me.json()["userId"] == "user_viewer"

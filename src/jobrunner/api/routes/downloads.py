@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
-from jobrunner.api.deps import authenticate
-from jobrunner.api.errors import problem_responses
-from jobrunner.api.files import serve_file
+from jobrunner.api.deps import JobId, authenticate
+from jobrunner.api.files import BINARY, SIGNED_LINK_PARAMETERS, file_responses, serve_file
+from jobrunner.api.openapi import SIGNED_LINK_OR_BEARER
 from jobrunner.auth.rbac import may_fetch_job_files
 from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.domain.errors import AuthenticationError, Gone, NotFound
@@ -72,18 +71,20 @@ def _disposition(name: str) -> str:
 
 
 _PATH = "/v1/exports/{job_id}/download"
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The file",
-        "content": {
-            "text/csv": {},
-            "application/json": {},
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-        },
+_FILE = {"schema": BINARY}
+_RESPONSES = file_responses(
+    {
+        "text/csv": _FILE,
+        "application/json": _FILE,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _FILE,
     },
-    206: {"description": "The requested byte range"},
-    **problem_responses(404, 410, 416),
-}
+    404,
+    410,
+    416,
+    503,
+)
+# The signed link's query is read as text (a malformed one is a 404 like any wrong link).
+_OPENAPI = {"security": SIGNED_LINK_OR_BEARER, "parameters": SIGNED_LINK_PARAMETERS}
 
 
 @router.get(
@@ -91,6 +92,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     operation_id="downloadExport",
     responses=_RESPONSES,
     response_class=Response,
+    openapi_extra=_OPENAPI,
     summary="Download an export file (signed link or the owner's Bearer token)",
 )
 @router.head(
@@ -98,11 +100,11 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     operation_id="downloadExportHead",
     responses=_RESPONSES,
     response_class=Response,
+    openapi_extra=_OPENAPI,
     summary="Headers of an export file (size, type, name) without the body",
 )
-async def download_export(
-    job_id: str, request: Request, expires: str | None = None, sig: str | None = None
-) -> Response:
+async def download_export(job_id: JobId, request: Request) -> Response:
+    expires, sig = request.query_params.get("expires"), request.query_params.get("sig")
     try:
         job_uuid = uuid.UUID(job_id)
     except ValueError as exc:

@@ -5,13 +5,16 @@ worker's metrics port, that worker process's metrics."""
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 import orjson
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.responses import Response
+from pydantic import BaseModel
+from starlette.responses import PlainTextResponse, Response
 
 from jobrunner.api.errors import Unavailable, problem_responses
+from jobrunner.api.openapi import METRICS_TOKEN, PUBLIC
 from jobrunner.auth.metrics import check_metrics_access
 from jobrunner.db.errors import UNAVAILABLE_ERRORS
 from jobrunner.db.sql import Q
@@ -23,11 +26,22 @@ metrics_router = APIRouter(tags=["operations"])
 HEALTH_TIMEOUT_SECONDS = 2.0
 
 
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+
+
 @router.get(
     "/healthz",
+    operation_id="getHealth",
     summary="Ready to serve (the database answers)",
+    response_class=Response,
+    openapi_extra={"security": PUBLIC},
     responses={
-        200: {"content": {"application/json": {"example": {"status": "ok"}}}, "description": "Ready"},
+        200: {
+            "model": HealthResponse,
+            "description": "Ready",
+            "content": {"application/json": {"example": {"status": "ok"}}},
+        },
         **problem_responses(503),
     },
 )
@@ -44,9 +58,15 @@ async def healthz(request: Request) -> Response:
 
 @metrics_router.get(
     "/metrics",
+    operation_id="getMetrics",
     summary="Prometheus metrics (Bearer JOBRUNNER_METRICS_TOKEN; absent when that is unset)",
+    response_class=PlainTextResponse,
+    openapi_extra={"security": METRICS_TOKEN},
     responses={
-        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": f"Prometheus text format (`{CONTENT_TYPE_LATEST}`)",
+        },
         **problem_responses(401, 404),
     },
 )

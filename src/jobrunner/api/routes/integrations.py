@@ -10,6 +10,7 @@ from starlette.responses import Response
 from jobrunner.api.bodies import JSON, json_response, read_json
 from jobrunner.api.deps import Caller
 from jobrunner.api.errors import problem_responses
+from jobrunner.api.openapi import schema_ref
 from jobrunner.integrations.service import IntegrationRequest, IntegrationResponse, IntegrationService
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
@@ -29,14 +30,15 @@ def _service(request: Request) -> IntegrationService:
 
 @router.put(
     "/{name}",
+    operation_id="putIntegration",
     summary="Create or replace an integration (target URL and signing secret)",
     openapi_extra={
-        "requestBody": {"required": True, "content": {JSON: {"schema": IntegrationRequest.model_json_schema()}}},
+        "requestBody": {"required": True, "content": {JSON: {"schema": schema_ref(IntegrationRequest)}}},
     },
     responses={
         200: {"model": IntegrationResponse, "description": "Replaced"},
         201: {"model": IntegrationResponse, "description": "Created"},
-        **problem_responses(401, 403, 415, 422),
+        **problem_responses(401, 403, 413, 415, 422, 503),
     },
 )
 async def put_integration(name: IntegrationName, request: Request, caller: Caller) -> Response:
@@ -46,10 +48,11 @@ async def put_integration(name: IntegrationName, request: Request, caller: Calle
 
 @router.get(
     "/{name}",
+    operation_id="getIntegration",
     summary="An integration's settings (never its secret)",
     responses={
         200: {"model": IntegrationResponse, "description": "The integration"},
-        **problem_responses(401, 403, 404, 422),
+        **problem_responses(401, 403, 404, 422, 503),
     },
 )
 async def get_integration(name: IntegrationName, request: Request, caller: Caller) -> Response:

@@ -5,13 +5,13 @@ validation on the polling path); the models only document the answers in OpenAPI
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from jobrunner.api.bodies import JSON, json_response, read_json
-from jobrunner.api.deps import Caller, Jobs, authenticate
+from jobrunner.api.deps import JOB_ID_DESCRIPTION, Caller, JobId, Jobs, authenticate
 from jobrunner.api.errors import problem_responses
 from jobrunner.api.routing import DirectRoute
 from jobrunner.domain.states import JobStatus
@@ -46,15 +46,26 @@ _CREATE_BODY = {
 @router.post(
     "",
     status_code=202,
+    operation_id="createJob",
     summary="Create a job",
     openapi_extra={"requestBody": _CREATE_BODY},
     responses={
         202: {
             "model": CreateJobResponse,
             "description": "Accepted; poll the status URL in Location.",
-            "headers": {"Location": {"description": "/v1/jobs/{jobId}/status", "schema": {"type": "string"}}},
+            "headers": {
+                "Location": {
+                    "description": "/v1/jobs/{jobId}/status",
+                    "schema": {"type": "string", "format": "uri-reference"},
+                }
+            },
+            # What a client does next with the new job's id.
+            "links": {
+                operation: {"operationId": operation, "parameters": {"job_id": "$response.body#/jobId"}}
+                for operation in ("getJobStatus", "cancelJob", "retryJob")
+            },
         },
-        **problem_responses(401, 403, 413, 415, 422, 429),
+        **problem_responses(401, 403, 413, 415, 422, 429, 503),
     },
 )
 async def create_job(request: Request, caller: Caller, jobs: Jobs) -> Response:
@@ -66,7 +77,8 @@ async def create_job(request: Request, caller: Caller, jobs: Jobs) -> Response:
     )
 
 
-_POLL_HEADERS = {
+_POLL_HEADERS: dict[str, Any] = {
+    "Cache-Control": {"description": "`private, no-cache`", "schema": {"type": "string"}},
     "ETag": {
         "description": "Weak validator of the job's state; send it back in If-None-Match.",
         "schema": {"type": "string"},
@@ -79,13 +91,22 @@ _POLL_HEADERS = {
 }
 
 
-_JOB_ID_PARAMETER = {
-    "name": "job_id",
-    "in": "path",
-    "required": True,
-    "description": "The job's id (a UUID; anything else is a 404).",
-    "schema": {"type": "string", "format": "uuid"},
-}
+_STATUS_PARAMETERS = [
+    {
+        "name": "job_id",
+        "in": "path",
+        "required": True,
+        "description": JOB_ID_DESCRIPTION,
+        "schema": {"type": "string", "format": "uuid"},
+    },
+    {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "description": "The ETag of the last answer: 304 while the job is unchanged.",
+        "schema": {"type": "string"},
+    },
+]
 
 
 async def job_status(request: Request) -> Response:
@@ -107,21 +128,28 @@ router.add_api_route(
     "/{job_id}/status",
     job_status,
     methods=["GET"],
+    operation_id="getJobStatus",
     summary="Poll a job's status",
+    description="Send the last answer's `ETag` in `If-None-Match`: 304 while the job is unchanged. "
+    "`Retry-After` says when polling again is useful (absent once the job is final).",
     route_class_override=DirectRoute,
-    openapi_extra={"parameters": [_JOB_ID_PARAMETER]},
+    openapi_extra={"parameters": _STATUS_PARAMETERS},
     responses={
         200: {"model": JobStatusResponse, "description": "The job", "headers": _POLL_HEADERS},
         304: {"description": "Unchanged since the ETag in If-None-Match", "headers": _POLL_HEADERS},
-        **problem_responses(401, 403, 404),
+        **problem_responses(401, 403, 404, 503),
     },
 )
 
 
 @router.get(
     "",
+    operation_id="listJobs",
     summary="List the caller's jobs, newest first",
-    responses={200: {"model": JobListResponse, "description": "One page"}, **problem_responses(401, 403, 422)},
+    responses={
+        200: {"model": JobListResponse, "description": "One page"},
+        **problem_responses(401, 403, 422, 503),
+    },
 )
 async def list_jobs(
     caller: Caller,
@@ -137,22 +165,27 @@ async def list_jobs(
 
 @router.post(
     "/{job_id}/cancel",
+    operation_id="cancelJob",
     summary="Cancel a queued, running or retrying job",
-    responses={200: {"model": MessageResponse, "description": "Cancelled"}, **problem_responses(401, 403, 404, 409)},
+    responses={
+        200: {"model": MessageResponse, "description": "Cancelled"},
+        **problem_responses(401, 403, 404, 409, 503),
+    },
 )
-async def cancel_job(job_id: str, caller: Caller, jobs: Jobs) -> Response:
+async def cancel_job(job_id: JobId, caller: Caller, jobs: Jobs) -> Response:
     await jobs.cancel(caller, job_id)
     return json_response({"message": "Job cancelled successfully"})
 
 
 @router.post(
     "/{job_id}/retry",
+    operation_id="retryJob",
     summary="Retry a failed job that has retries left",
     responses={
         200: {"model": MessageResponse, "description": "Queued again"},
-        **problem_responses(401, 403, 404, 409),
+        **problem_responses(401, 403, 404, 409, 503),
     },
 )
-async def retry_job(job_id: str, caller: Caller, jobs: Jobs) -> Response:
+async def retry_job(job_id: JobId, caller: Caller, jobs: Jobs) -> Response:
     await jobs.retry(caller, job_id)
     return json_response({"message": "Job retry initiated successfully"})

@@ -1,87 +1,145 @@
-"""``POST /v1/uploads`` (a CSV streamed to storage, for imports) and
+"""``POST /v1/uploads`` (a CSV streamed to storage, for imports: the raw file or a
+multipart form) and
 ``GET /v1/imports/{jobId}/rejected-rows`` (an import's rejected rows, signed link or token)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from starlette.responses import Response
 
 from jobrunner.api.bodies import json_response
-from jobrunner.api.deps import Caller, authenticate
+from jobrunner.api.deps import Caller, JobId, authenticate
 from jobrunner.api.errors import UnsupportedMediaType, problem_responses
-from jobrunner.api.files import serve_file
+from jobrunner.api.files import (
+    BINARY,
+    EXPIRES_DESCRIPTION,
+    RANGE_PARAMETER,
+    SIG_DESCRIPTION,
+    file_responses,
+    serve_file,
+)
+from jobrunner.api.multipart import MultipartFile, boundary_of
+from jobrunner.api.openapi import SIGNED_LINK_OR_BEARER, schema_ref
+from jobrunner.domain.schema import Timestamp
 from jobrunner.uploads.service import UploadService
 
 router = APIRouter(tags=["imports"])
 
 CSV_MEDIA_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
+MULTIPART = "multipart/form-data"
 
 
 class UploadResponse(BaseModel):
-    uploadId: str
+    uploadId: uuid.UUID
     filename: str
     sizeBytes: int
-    createdAt: str
+    createdAt: Timestamp
 
 
 def _service(request: Request) -> UploadService:
     return UploadService(request.app.state.pool, request.app.state.settings, request.app.state.jwt_secret)
 
 
+_CSV_SCHEMA = {"type": "string", "format": "binary", "description": "The CSV file (UTF-8, a header line first)."}
+
+
+class UploadForm(BaseModel):
+    """The ``multipart/form-data`` upload: the file in the ``file`` field."""
+
+    file: Annotated[bytes, WithJsonSchema(_CSV_SCHEMA)]
+
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {"schema": _CSV_SCHEMA},
+        MULTIPART: {
+            "schema": schema_ref(UploadForm),
+            "encoding": {"file": {"contentType": ", ".join(CSV_MEDIA_TYPES)}},
+        },
+    },
+}
+
+
+async def _then(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
+
+
 @router.post(
     "/v1/uploads",
     status_code=201,
-    summary="Upload a CSV file for an import (the raw file as the body)",
-    description="The body is the CSV file itself (`Content-Type: text/csv`), streamed to storage; "
-    "at most `JOBRUNNER_UPLOAD_MAX_BYTES` (200 MB by default). Needs `data.process_data`. "
+    operation_id="createUpload",
+    summary="Upload a CSV file for an import",
+    description="The body is the CSV file itself (`Content-Type: text/csv`), or a `multipart/form-data` form "
+    "with the file in its `file` field (what browsers and generated clients send); either way it streams "
+    "to storage. At most `JOBRUNNER_UPLOAD_MAX_BYTES` (200 MB by default). Needs `data.process_data`. "
     "Over the organization's stored-uploads quota: 429 with `Retry-After`. "
     "Start the import with a `data_processing` job naming the returned `uploadId`.",
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}},
-    },
+    openapi_extra={"requestBody": _UPLOAD_BODY},
     responses={
-        201: {"model": UploadResponse, "description": "Stored"},
-        **problem_responses(401, 403, 413, 415, 422, 429),
+        201: {
+            "model": UploadResponse,
+            "description": "Stored",
+            "headers": {
+                "Location": {
+                    "description": "/v1/uploads/{uploadId}",
+                    "schema": {"type": "string", "format": "uri-reference"},
+                }
+            },
+        },
+        **problem_responses(401, 403, 413, 415, 422, 429, 503),
     },
 )
 async def create_upload(
     request: Request,
     caller: Caller,
-    filename: Annotated[str | None, Query(max_length=255, description="The file's name, for display.")] = None,
+    filename: Annotated[
+        str | None, Query(max_length=255, description="The file's name, for display (default: the form's).")
+    ] = None,
 ) -> Response:
     service = _service(request)
     await service.require_uploader(caller)
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type not in CSV_MEDIA_TYPES:
-        raise UnsupportedMediaType(f"expected text/csv, got {media_type or 'nothing'}")
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    boundary = boundary_of(content_type)
+    if media_type not in CSV_MEDIA_TYPES and boundary is None:
+        raise UnsupportedMediaType(f"expected text/csv or {MULTIPART}, got {media_type or 'nothing'}")
     declared = request.headers.get("content-length", "")
     await service.require_room(caller, int(declared) if declared.isdigit() else 0)
-    body = await service.receive(caller, filename, request.stream())
+    chunks: AsyncIterator[bytes] = request.stream()
+    if boundary is not None:
+        form = MultipartFile(chunks, boundary)
+        rest = form.chunks()
+        first = await anext(rest, b"")  # the file's part headers are read by now
+        filename = filename or form.filename
+        chunks = _then(first, rest)
+    body = await service.receive(caller, filename, chunks)
     return json_response(body, status_code=201, headers={"Location": f"/v1/uploads/{body['uploadId']}"})
 
 
 @router.get(
     "/v1/imports/{job_id}/rejected-rows",
+    operation_id="downloadRejectedRows",
     summary="An import's rejected rows (CSV: line, reason, the row)",
     description="Follow the signed `rejectedRowsUrl` of the job's result (no token needed), or send the "
     "owner's bearer token; either works only while the owner is still a member of the organization "
     "with `jobs.view_jobs`. Anyone else gets a 404. One byte range may be asked for (`Range`).",
     response_class=Response,
-    responses={
-        200: {"content": {"text/csv": {}}, "description": "The rejected rows"},
-        206: {"description": "The requested byte range"},
-        **problem_responses(401, 404, 416),
-    },
+    openapi_extra={"security": SIGNED_LINK_OR_BEARER, "parameters": [RANGE_PARAMETER]},
+    responses=file_responses({"text/csv": {"schema": BINARY}}, 401, 404, 416, 422, 503),
 )
 async def rejected_rows(
-    job_id: str,
+    job_id: JobId,
     request: Request,
-    expires: Annotated[int | None, Query(ge=0, le=2**40)] = None,
-    sig: Annotated[str | None, Query(max_length=128)] = None,
+    expires: Annotated[int | None, Query(ge=0, le=2**40, description=EXPIRES_DESCRIPTION)] = None,
+    sig: Annotated[str | None, Query(max_length=128, description=SIG_DESCRIPTION)] = None,
 ) -> Response:
     claims = await authenticate(request) if request.headers.get("authorization") else None
     storage, key, size = await _service(request).rejected_rows_file(
