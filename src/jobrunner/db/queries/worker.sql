@@ -3,7 +3,8 @@
 -- overwrites a cancel, a rescue or a final state.
 
 -- Claim up to $2 ready jobs for worker $1 with at most $3 running per organization
--- (organizations.max_concurrent_jobs overrides it). See jobrunner_claim_jobs in 0001.
+-- (organizations.max_concurrent_jobs overrides it). See jobrunner_claim_jobs in 0006b:
+-- organizations in round-robin turn, each offering its best jobs up to its free slots.
 -- UPDATE … RETURNING has no order: sort so the batch starts best first.
 -- name: claim_jobs
 SELECT {{job_columns}}, attempts
