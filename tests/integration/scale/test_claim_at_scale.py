@@ -7,6 +7,7 @@ import asyncpg
 
 from jobrunner.db.sql import Q
 from tests.support.jobs import add_organizations, insert_job
+from tests.support.plans import nested_plans
 
 RECOUNT = """
 SELECT coalesce(array_agg(row(organization_id, ready, running)::text ORDER BY organization_id), '{}') FROM (
@@ -56,22 +57,9 @@ async def test_claim_reads_few_organizations_however_many_have_backlog(pool: asy
         orgs,
     )
     await pool.execute("ANALYZE")
-    async with pool.acquire() as conn:
-        await conn.execute("LOAD 'auto_explain'")
-        await conn.execute("SET auto_explain.log_min_duration = 0")
-        await conn.execute("SET auto_explain.log_nested_statements = on")
-        await conn.execute("SET auto_explain.log_analyze = on")
-        await conn.execute("SET auto_explain.log_timing = off")
-        await conn.execute("SET client_min_messages = log")
-        await conn.execute("SET auto_explain.log_level = notice")
-        plans: list[str] = []
-        listener = lambda _c, msg: plans.append(str(msg.message))  # noqa: E731
-        conn.add_log_listener(listener)
-        rows = await conn.fetch(Q.claim_jobs, "w1", 20, 5)
-        await conn.execute("SELECT 1")  # flush notices
-        conn.remove_log_listener(listener)
+    rows, plans = await nested_plans(pool, Q.claim_jobs, "w1", 20, 5, analyze=True)
     assert len(rows) == 20
-    plan = next(p for p in plans if "UPDATE jobs j" in p)
+    plan = plans[plans.index("UPDATE jobs j") :]
     assert "job_queue_orgs_turn_idx" in plan, plan
     # The walk reads the ten organizations that give the twenty jobs, not all 3,000.
     probes = [line for line in plan.splitlines() if "Index Scan using jobs_ready_idx" in line]

@@ -24,6 +24,30 @@ branch_labels = None
 depends_on = None
 
 
+# The claim's last step, the same in 0001's claim and this one: the candidates, by primary
+# key, now held by the worker.
+_CLAIM_UPDATE = """    UPDATE jobs j
+       SET status = CASE WHEN j.status = 'queued' THEN 'running'::job_status ELSE j.status END,
+           locked_by = p_worker,
+           locked_at = now(),
+           attempts = j.attempts + 1,
+           started_at = now(),
+           progress = 0,
+           current_step = 0,
+           step_label = NULL,
+           updated_at = now()
+     -- By primary key (= ANY of an array): a join here may hash the whole table.
+     WHERE j.id = ANY (ARRAY(SELECT c.id FROM candidates c))
+       -- No FOR UPDATE SKIP LOCKED above: claimers already take turns. A job the API is
+       -- changing right now (a cancel) is waited for, then re-checked here (READ COMMITTED
+       -- re-evaluates these conditions on the newest row): a job cancelled meanwhile is
+       -- not claimed.
+       AND j.status IN ('queued', 'retrying') AND j.locked_by IS NULL
+    RETURNING j.*;
+END $$;
+"""
+
+
 def upgrade() -> None:
     op.execute(
         """
@@ -176,26 +200,9 @@ BEGIN
           ) c
          LIMIT p_limit
     )
-    UPDATE jobs j
-       SET status = CASE WHEN j.status = 'queued' THEN 'running'::job_status ELSE j.status END,
-           locked_by = p_worker,
-           locked_at = now(),
-           attempts = j.attempts + 1,
-           started_at = now(),
-           progress = 0,
-           current_step = 0,
-           step_label = NULL,
-           updated_at = now()
-     -- By primary key (= ANY of an array): a join here may hash the whole table.
-     WHERE j.id = ANY (ARRAY(SELECT c.id FROM candidates c))
-       -- No FOR UPDATE SKIP LOCKED above: claimers already take turns. A job the API is
-       -- changing right now (a cancel) is waited for, then re-checked here (READ COMMITTED
-       -- re-evaluates these conditions on the newest row): a job cancelled meanwhile is
-       -- not claimed.
-       AND j.status IN ('queued', 'retrying') AND j.locked_by IS NULL
-    RETURNING j.*;
-END $$;
-
+"""
+        + _CLAIM_UPDATE
+        + """
 -- Set (true) by a worker once it holds the session-level advisory lock on its own id on
 -- its LISTEN connection; false: it holds none (no such connection, e.g. through PgBouncer
 -- in transaction mode), so only the heartbeat lease tells that it is gone.
@@ -260,19 +267,6 @@ BEGIN
          ORDER BY c.priority DESC, c.seq
          LIMIT p_limit
     )
-    UPDATE jobs j
-       SET status = CASE WHEN j.status = 'queued' THEN 'running'::job_status ELSE j.status END,
-           locked_by = p_worker,
-           locked_at = now(),
-           attempts = j.attempts + 1,
-           started_at = now(),
-           progress = 0,
-           current_step = 0,
-           step_label = NULL,
-           updated_at = now()
-     WHERE j.id = ANY (ARRAY(SELECT c.id FROM candidates c))
-       AND j.status IN ('queued', 'retrying') AND j.locked_by IS NULL
-    RETURNING j.*;
-END $$;
 """
+        + _CLAIM_UPDATE
     )
