@@ -2,10 +2,11 @@
 rescue of workers whose database session is gone, and an index for global retention.
 
 - ``job_queue_orgs``: per organization, how many of its jobs are ready (queued or retrying,
-  unlocked) and how many it holds (``locked_by`` set), kept exact by statement-level
-  triggers on ``jobs`` in the same transactions, plus a round-robin ``turn``. The claim
-  walks this small table in turn order and stops once it has its batch, instead of a loose
-  index scan over every organization with ready work plus a count of every held job.
+  unlocked), kept exact by statement-level triggers on ``jobs`` in the same transactions,
+  plus a round-robin ``turn``. The claim walks this small table in turn order and stops
+  once it has its batch, instead of a loose index scan over every organization with ready
+  work; it counts the held jobs of only the organizations it visits (``jobs_held_idx``)
+  instead of every held job.
 - ``workers.holds_session_lock``: the worker holds a session-level advisory lock on its own
   id on its LISTEN connection; a rescuer that can take that lock knows the session ended.
 - ``jobs_retention_idx``: finished, unlocked jobs by completion time (maintenance prunes
@@ -53,97 +54,89 @@ def upgrade() -> None:
         """
 -- The claim's queue of organizations. One row per organization that ever had a job; rows
 -- are small and few (one per tenant), so the walk below reads a handful of them.
---   ready:   jobs with status queued/retrying and locked_by NULL (due or scheduled later)
---   running: jobs with locked_by set, whatever the status (a cancelled job whose processor
---            is still stopping keeps its slot), i.e. what the per-organization limit counts
---   turn:    round-robin position; an organization that gets a job claimed goes to the back
+--   ready: jobs with status queued/retrying and locked_by NULL (due or scheduled later)
+--   turn:  round-robin position; an organization that gets a job claimed goes to the back
+-- Held jobs are not counted here: a job's success (running -> succeeded, unlocked) then
+-- changes no row of this table, so outcomes never wait on a claim's row locks.
 CREATE SEQUENCE job_queue_orgs_turn_seq;
 CREATE TABLE job_queue_orgs (
     organization_id text PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
     -- Never negative (jobrunner_queue_orgs_add checks; not a CHECK constraint, which
     -- would refuse the negative change an upsert proposes before it meets the row).
     ready integer NOT NULL DEFAULT 0,
-    running integer NOT NULL DEFAULT 0,
     turn bigint NOT NULL DEFAULT nextval('job_queue_orgs_turn_seq')
 );
 ALTER SEQUENCE job_queue_orgs_turn_seq OWNED BY job_queue_orgs.turn;
 -- The claim's walk: organizations with ready work, longest waiting first.
 CREATE INDEX job_queue_orgs_turn_idx ON job_queue_orgs (turn) WHERE ready > 0;
 
-INSERT INTO job_queue_orgs (organization_id, ready, running)
-SELECT organization_id,
-       count(*) FILTER (WHERE status IN ('queued', 'retrying') AND locked_by IS NULL),
-       count(*) FILTER (WHERE locked_by IS NOT NULL)
+INSERT INTO job_queue_orgs (organization_id, ready)
+SELECT organization_id, count(*) FILTER (WHERE status IN ('queued', 'retrying') AND locked_by IS NULL)
   FROM jobs GROUP BY organization_id ORDER BY organization_id;
+
+-- The jobs an organization holds (locked_by set, whatever the status: a cancelled job
+-- whose processor is still stopping keeps its slot): what its limit counts. The claim
+-- counts them for the organizations it visits only.
+CREATE INDEX jobs_held_idx ON jobs (organization_id) WHERE locked_by IS NOT NULL;
 
 -- Adds per-organization changes of the counts. Rows are upserted in organization order,
 -- so two statements touching the same organizations lock their rows in the same order and
--- never deadlock; a claim (running goes up) sends the organization to the back of the turn.
--- A count below zero is a bug (a change the triggers missed): it fails loudly.
-CREATE FUNCTION jobrunner_queue_orgs_add(p_orgs text[], p_ready bigint[], p_running bigint[])
+-- never deadlock; a claim (ready goes down; so does a cancel of a queued job, harmlessly)
+-- sends the organization to the back of the turn. A count below zero is a bug (a change
+-- the triggers missed): it fails loudly.
+CREATE FUNCTION jobrunner_queue_orgs_add(p_orgs text[], p_ready bigint[])
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_negative boolean;
 BEGIN
     WITH added AS (
-        INSERT INTO job_queue_orgs AS q (organization_id, ready, running)
-        SELECT d.org, d.ready, d.running
-          FROM unnest(p_orgs, p_ready, p_running) AS d(org, ready, running)
-         WHERE d.ready <> 0 OR d.running <> 0
+        INSERT INTO job_queue_orgs AS q (organization_id, ready)
+        SELECT d.org, d.ready
+          FROM unnest(p_orgs, p_ready) AS d(org, ready)
+         WHERE d.ready <> 0
          ORDER BY d.org
         ON CONFLICT (organization_id) DO UPDATE
            SET ready = q.ready + excluded.ready,
-               running = q.running + excluded.running,
-               turn = CASE WHEN excluded.running > 0 THEN excluded.turn ELSE q.turn END
-        RETURNING q.ready, q.running
+               turn = CASE WHEN excluded.ready < 0 THEN excluded.turn ELSE q.turn END
+        RETURNING q.ready
     )
-    SELECT bool_or(added.ready < 0 OR added.running < 0) INTO v_negative FROM added;
+    SELECT bool_or(added.ready < 0) INTO v_negative FROM added;
     IF v_negative THEN
         RAISE EXCEPTION 'job_queue_orgs: a count went below zero' USING ERRCODE = 'check_violation';
     END IF;
 END $$;
 
 -- One call per statement (transition tables), never per row: a claim or a batch of
--- outcomes of 100 jobs costs one aggregate and one upsert. Statements that change neither
--- count (progress writes) add nothing.
+-- outcomes of 100 jobs costs one aggregate and at most one upsert. Statements that change
+-- no count (progress writes, successes, failures) upsert nothing.
 CREATE FUNCTION jobrunner_count_queue() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v_orgs text[];
     v_ready bigint[];
-    v_running bigint[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(c.organization_id), array_agg(c.ready), array_agg(c.running)
-          INTO v_orgs, v_ready, v_running
-          FROM (SELECT n.organization_id,
-                       count(*) FILTER (WHERE n.status IN ('queued', 'retrying') AND n.locked_by IS NULL) AS ready,
-                       count(*) FILTER (WHERE n.locked_by IS NOT NULL) AS running
-                  FROM new_jobs n GROUP BY n.organization_id) c;
+        SELECT array_agg(c.organization_id), array_agg(c.ready) INTO v_orgs, v_ready
+          FROM (SELECT n.organization_id, count(*) AS ready FROM new_jobs n
+                 WHERE n.status IN ('queued', 'retrying') AND n.locked_by IS NULL
+                 GROUP BY n.organization_id) c;
     ELSIF TG_OP = 'DELETE' THEN
-        SELECT array_agg(c.organization_id), array_agg(-c.ready), array_agg(-c.running)
-          INTO v_orgs, v_ready, v_running
-          FROM (SELECT o.organization_id,
-                       count(*) FILTER (WHERE o.status IN ('queued', 'retrying') AND o.locked_by IS NULL) AS ready,
-                       count(*) FILTER (WHERE o.locked_by IS NOT NULL) AS running
-                  FROM old_jobs o GROUP BY o.organization_id) c;
+        SELECT array_agg(c.organization_id), array_agg(-c.ready) INTO v_orgs, v_ready
+          FROM (SELECT o.organization_id, count(*) AS ready FROM old_jobs o
+                 WHERE o.status IN ('queued', 'retrying') AND o.locked_by IS NULL
+                 GROUP BY o.organization_id) c;
     ELSE
-        SELECT array_agg(c.organization_id), array_agg(c.ready), array_agg(c.running)
-          INTO v_orgs, v_ready, v_running
-          FROM (SELECT x.organization_id, sum(x.ready) AS ready, sum(x.running) AS running
-                  FROM (SELECT n.organization_id,
-                               (n.status IN ('queued', 'retrying') AND n.locked_by IS NULL)::int AS ready,
-                               (n.locked_by IS NOT NULL)::int AS running
-                          FROM new_jobs n
+        SELECT array_agg(c.organization_id), array_agg(c.ready) INTO v_orgs, v_ready
+          FROM (SELECT x.organization_id, sum(x.ready) AS ready
+                  FROM (SELECT n.organization_id, 1 AS ready FROM new_jobs n
+                         WHERE n.status IN ('queued', 'retrying') AND n.locked_by IS NULL
                         UNION ALL
-                        SELECT o.organization_id,
-                               -(o.status IN ('queued', 'retrying') AND o.locked_by IS NULL)::int,
-                               -(o.locked_by IS NOT NULL)::int
-                          FROM old_jobs o) x
+                        SELECT o.organization_id, -1 FROM old_jobs o
+                         WHERE o.status IN ('queued', 'retrying') AND o.locked_by IS NULL) x
                  GROUP BY x.organization_id) c
-         WHERE c.ready <> 0 OR c.running <> 0;
+         WHERE c.ready <> 0;
     END IF;
     IF v_orgs IS NOT NULL THEN
-        PERFORM jobrunner_queue_orgs_add(v_orgs, v_ready, v_running);
+        PERFORM jobrunner_queue_orgs_add(v_orgs, v_ready);
     END IF;
     RETURN NULL;
 END $$;
@@ -177,13 +170,15 @@ BEGIN
         SELECT c.id
           FROM (
               -- Organizations with ready work in round-robin order (job_queue_orgs_turn_idx),
-              -- each with its free slots (its limit minus the jobs it holds, counted by
-              -- the triggers). Read lazily: the LIMIT below stops the walk once the batch
-              -- is full, so a claim reads about as many organizations as it takes jobs
-              -- (plus those at their limit), however many have backlog.
+              -- each with its free slots: its limit minus the jobs it holds (jobs_held_idx;
+              -- at most about its limit). Read lazily: the LIMIT below stops the walk once
+              -- the batch is full, so a claim reads about as many organizations as it takes
+              -- jobs from (plus those at their limit), however many have backlog.
               SELECT q.organization_id,
                      (SELECT coalesce(o.max_concurrent_jobs, p_org_limit)
-                        FROM organizations o WHERE o.id = q.organization_id) - q.running AS free
+                        FROM organizations o WHERE o.id = q.organization_id)
+                     - (SELECT count(*) FROM jobs h
+                         WHERE h.organization_id = q.organization_id AND h.locked_by IS NOT NULL) AS free
                 FROM job_queue_orgs q
                WHERE q.ready > 0
                ORDER BY q.turn
@@ -226,7 +221,8 @@ DROP TRIGGER jobs_count_queue_update ON jobs;
 DROP TRIGGER jobs_count_queue_insert ON jobs;
 DROP FUNCTION jobrunner_reset_queue();
 DROP FUNCTION jobrunner_count_queue();
-DROP FUNCTION jobrunner_queue_orgs_add(text[], bigint[], bigint[]);
+DROP FUNCTION jobrunner_queue_orgs_add(text[], bigint[]);
+DROP INDEX jobs_held_idx;
 DROP TABLE job_queue_orgs;
 
 -- The claim of 0001: a loose index scan over every organization with ready work.
