@@ -9,6 +9,7 @@ p99 < 50 ms.
 
     python benchmarks/status_polling.py                      # full run: 50 pollers, 30 s each
     python benchmarks/status_polling.py --seconds 5          # quick check
+    python benchmarks/status_polling.py --finished 1000000   # next to a million finished jobs
 
 Needs wrk (Debian: ``apt-get install -y wrk``) and PostgreSQL (``--server-url``).
 """
@@ -73,7 +74,17 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
-async def _prepare_database(server_url: str, name: str, jobs: int) -> list[str]:
+# Finished jobs of the same user (the worst case for the owner's indexes), as retention
+# would keep them: the polled jobs sit among a million old rows.
+FINISHED = """
+INSERT INTO jobs (organization_id, user_id, job_type, payload, total_steps, status, progress,
+                  started_at, completed_at, created_at, attempts)
+SELECT $2, $3, 'export_report', '{"reportType": "quotes", "format": "csv"}', 6, 'succeeded', 100,
+       now() - interval '2 days', now() - interval '2 days', now() - interval '2 days', 1
+  FROM generate_series(1, $1)"""
+
+
+async def _prepare_database(server_url: str, name: str, jobs: int, finished: int = 0) -> list[str]:
     from jobrunner.db import migrate
     from jobrunner.db.jobs_repository import JobsRepository, NewJob
     from jobrunner.db.pool import create_pool
@@ -89,6 +100,9 @@ async def _prepare_database(server_url: str, name: str, jobs: int) -> list[str]:
     try:
         async with pool.acquire() as conn:
             await seed_identities(conn)
+            if finished:
+                await conn.execute(FINISHED, finished, ORG, USER)
+                await conn.execute("VACUUM ANALYZE jobs")
         repo = JobsRepository(pool)
         payload = {"reportType": "quotes", "format": "csv", "filters": {"dateFrom": "2024-01-01"}}
         ids = []
@@ -207,13 +221,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pool-size", type=int, default=10)
+    parser.add_argument("--finished", type=int, default=0, help="finished jobs in the table next to the polled ones")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (Debian/Ubuntu) or brew install wrk")
 
     from jobrunner.auth.tokens import issue_token
 
-    ids = asyncio.run(_prepare_database(args.server_url, args.database, args.jobs))
+    ids = asyncio.run(_prepare_database(args.server_url, args.database, args.jobs, args.finished))
     token = issue_token(SECRET, USER, ORG, ttl_seconds=24 * 3600)
     env = {
         **os.environ,
@@ -227,7 +242,10 @@ def main() -> None:
         baseline = _measure("baseline", "baseline_starlette:app", env, lua, args, ids[0])
         ours = _measure("jobrunner", "status_polling:jobrunner_app", env, lua, args, ids[0])
 
-    print(f"\nstatus polling: {args.connections} pollers, {args.seconds} s, {args.jobs} jobs, one uvicorn process each")
+    print(
+        f"\nstatus polling: {args.connections} pollers, {args.seconds} s, {args.jobs} jobs"
+        f" (+{args.finished} finished), one uvicorn process each"
+    )
     print(f"{'':12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'non-2xx':>9}{'CPU us/req':>12}")
     for name, result in (("baseline", baseline), ("jobrunner", ours)):
         print(

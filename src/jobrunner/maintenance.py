@@ -1,5 +1,7 @@
 """Service-wide housekeeping that every worker process does on the side: export files past
-retention are deleted (their links already answer 410 from the moment they expire).
+retention are deleted (their links already answer 410 from the moment they expire), and
+finished jobs older than ``JOBRUNNER_JOB_RETENTION_DAYS`` are deleted in batches (with
+their files), so the jobs table does not grow without end.
 Runs at start and then every ``JOBRUNNER_MAINTENANCE_INTERVAL_SECONDS``; safe to run in
 several processes at once. The per-organization ``cleanup`` job type does the rest
 (old jobs, uploads) when an admin asks for it."""
@@ -14,6 +16,7 @@ from collections.abc import AsyncIterator
 from jobrunner.db.errors import DRIVER_ERRORS, wait_for_database
 from jobrunner.db.pool import FairPool, create_pool
 from jobrunner.exports.files import purge_expired_exports
+from jobrunner.retention.jobs import prune_finished_jobs
 from jobrunner.settings import Settings
 from jobrunner.storage import export_storage
 
@@ -50,6 +53,7 @@ async def _run(database_url: str, settings: Settings) -> None:
         while True:
             try:
                 await purge_expired_exports(pool, storage)
+                await prune_finished_jobs(pool, settings)
             except DRIVER_ERRORS as exc:  # the database or the disk is away: try again next round
                 log.warning("maintenance failed (%r); next try in %.0f s", exc, settings.maintenance_interval_seconds)
             await asyncio.sleep(settings.maintenance_interval_seconds)

@@ -58,12 +58,18 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 10.0
     retry_backoff_base_seconds: float = 2.0
     retry_backoff_cap_seconds: float = 300.0
+    # How often each worker looks for jobs of gone workers (a SIGKILLed worker's session
+    # lock is free at once: its jobs are rescued within this; a hung one waits for the lease).
+    rescue_interval_seconds: float = Field(default=1.0, gt=0)
 
     # Exports
     download_link_ttl_seconds: int = 900
     # How often each worker process deletes export files past retention.
     maintenance_interval_seconds: float = 3600.0
     export_retention_days: int = 7
+    # Finished jobs completed longer ago than this are deleted (in batches, by the same
+    # maintenance); 0 keeps them forever. Each organization's `cleanup` job may delete sooner.
+    job_retention_days: int = Field(default=30, ge=0)
 
     # Notifications: email over SMTP, webhooks to the organization's endpoint
     smtp_host: str = "127.0.0.1"

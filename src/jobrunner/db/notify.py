@@ -7,13 +7,16 @@ while the connection was down are lost), and workers poll as a fallback anyway.
 Whatever the database or the driver raises (``db/errors.py``: down, restarting, a broken
 protocol state), the listener waits with backoff (``jobrunner/backoff.py``) and reconnects;
 only ``close()`` ends it.
+
+``on_connect`` runs on each new connection before it listens: the worker takes its
+session lock there (the connection lives as long as the worker, so the lock does too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
 
@@ -36,6 +39,7 @@ class Listener:
         channels: Mapping[str, Handler],
         *,
         on_reconnect: Callable[[], None] | None = None,
+        on_connect: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
         ping_interval: float = 5.0,
         backoff_base: float = 0.2,
         max_backoff: float = 5.0,
@@ -44,6 +48,7 @@ class Listener:
         self._url = database_url
         self._channels = dict(channels)
         self._on_reconnect = on_reconnect
+        self._on_connect = on_connect
         self._ping_interval = ping_interval
         self._backoff_base = backoff_base
         self._max_backoff = max_backoff
@@ -96,6 +101,8 @@ class Listener:
             lost = asyncio.Event()
             conn.add_termination_listener(lambda _c, lost=lost: lost.set())
             try:
+                if self._on_connect is not None:
+                    await self._on_connect(conn)
                 for channel, handler in self._channels.items():
                     await conn.add_listener(channel, self._dispatch(handler))
                 failures = 0

@@ -101,7 +101,8 @@ class SystemAudit:
 
 @dataclass(frozen=True, slots=True)
 class Orphan:
-    """A job held by a worker that stopped heartbeating."""
+    """A job held by a worker that is gone: ``reason`` is ``session`` (its database session
+    ended) or ``lease`` (it stopped heartbeating, or has no row)."""
 
     id: uuid.UUID
     organization_id: str
@@ -110,6 +111,7 @@ class Orphan:
     retry_count: int
     max_retries: int
     job_type: str
+    reason: str = "lease"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +206,11 @@ class WorkerRepository:
     async def heartbeat(self, hostname: str, pid: int, concurrency: int) -> None:
         await self._db.execute(Q.heartbeat_worker, self.worker_id, hostname, pid, concurrency)
 
+    async def hold_session_lock(self) -> bool:
+        """On the connection this repository wraps (the worker's LISTEN connection): hold
+        the worker's session lock for as long as that session lives. True when held."""
+        return bool(await self._db.fetchval(Q.hold_worker_session_lock, self.worker_id))
+
     async def delete_worker(self) -> None:
         await self._db.execute(Q.delete_worker, self.worker_id)
 
@@ -219,6 +226,7 @@ class WorkerRepository:
                 r["retry_count"],
                 r["max_retries"],
                 r["job_type"],
+                r["reason"],
             )
             for r in rows
         ]

@@ -15,7 +15,8 @@ from jobrunner.domain.jobtypes import Step
 from jobrunner.domain.payloads import CleanupPayload
 from jobrunner.domain.results import CleanupResult
 from jobrunner.timestamps import iso_utc
-from jobrunner.retention.files import Batch, files_of_jobs, remove_files, run_batches
+from jobrunner.retention.files import Batch, run_batches
+from jobrunner.retention.jobs import job_batch
 from jobrunner.storage import export_storage
 from jobrunner.uploads.store import UploadStore
 from jobrunner.worker.context import JobContext
@@ -76,14 +77,7 @@ async def run_cleanup(ctx: JobContext[CleanupPayload]) -> dict[str, Any]:
 
     await ctx.step(4)
     if "jobs" in targets:
-
-        async def jobs_batch() -> tuple[int, int]:
-            async with ctx.pool.acquire() as conn, conn.transaction():
-                rows = await conn.fetch(Q.lock_old_jobs, org, cutoff, BATCH_SIZE)
-                files = await files_of_jobs(conn, ctx.settings, rows)
-                await conn.execute(Q.delete_jobs, [row["id"] for row in rows])
-            return len(rows), await remove_files(files)
-
+        jobs_batch = job_batch(ctx.pool, ctx.settings, Q.lock_old_jobs, org, cutoff, BATCH_SIZE)
         counts["jobs"] = await _in_batches(ctx, await ctx.pool.fetchval(Q.count_old_jobs, org, cutoff), jobs_batch)
 
     return {

@@ -122,6 +122,7 @@ class Worker:
             self.database_url,
             {"jobrunner_jobs": self._on_new_jobs, "jobrunner_cancel": self._on_cancel},
             on_reconnect=self._wake.set,
+            on_connect=self._hold_session_lock,
             backoff_base=s.database_reconnect_base_seconds,
             max_backoff=s.database_reconnect_cap_seconds,
             connect_timeout=s.database_connect_timeout_seconds,
@@ -131,6 +132,7 @@ class Worker:
         self._loops = [
             asyncio.create_task(self._cancel_watch_loop(), name="jobrunner-cancel-watch"),
             asyncio.create_task(self._heartbeat_loop(), name="jobrunner-heartbeat"),
+            asyncio.create_task(self._rescue_loop(), name="jobrunner-rescue"),
         ]
         self._started = True
         events.WORKER.slots.inc(self.concurrency)
@@ -427,20 +429,35 @@ class Worker:
         self._last_heartbeat = time.monotonic()
         events.heartbeat(time.time())
 
+    async def _hold_session_lock(self, conn: asyncpg.Connection) -> None:
+        """On each (re)connection of the LISTEN connection: hold this worker's session lock
+        there, so that rescuers see this worker gone as soon as its session ends. Without
+        it (no LISTEN connection, a collision) the lease alone tells."""
+        assert self._repo is not None
+        if not await self._repo.on(conn).hold_session_lock():
+            log.warning("worker %s holds no session lock; if it dies, its jobs wait for the lease", self.id)
+
     async def _heartbeat_loop(self) -> None:
-        assert self._db is not None
-        rescuer = Rescuer(self._db, self.settings, rescuer_id=self.id)
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval_seconds)
             try:
                 await self._heartbeat()
-                rescued = await rescuer.run_once()
-                if rescued:
-                    log.warning("rescued %d jobs of dead workers", len(rescued))
-                    self._wake.set()
             except Exception as exc:  # DB errors and bugs alike: log, go on
                 log.warning("heartbeat failed (%s)", exc)
                 if time.monotonic() - self._last_heartbeat > self.settings.lease_seconds:
                     # Others may already have rescued our jobs: stop running them.
                     for ctx in list(self.running_jobs.values()):
                         self._ask_to_stop(ctx, StopReason.LEASE_LOST)
+
+    async def _rescue_loop(self) -> None:
+        assert self._db is not None
+        rescuer = Rescuer(self._db, self.settings, rescuer_id=self.id)
+        while True:
+            await asyncio.sleep(self.settings.rescue_interval_seconds)
+            try:
+                rescued = await rescuer.run_once()
+                if rescued:
+                    log.warning("rescued %d jobs of dead workers", len(rescued))
+                    self._wake.set()
+            except Exception as exc:  # DB errors and bugs alike: log, go on
+                log.warning("rescue failed (%s)", exc)

@@ -1,10 +1,14 @@
 """Rescue of jobs whose worker died (SIGKILL, lost machine, lost connection).
 
-A job held (``locked_by``) by a worker whose heartbeat is older than the lease, or that
-has no worker row at all, failed transiently: the retry decision (domain/retries.py) is
+A job held (``locked_by``) by a worker that is gone failed transiently. Gone means: its
+database session ended (each worker holds a session-level advisory lock on its own id on
+its LISTEN connection; a rescuer that can take that lock knows the session is over, within
+one ``rescue_interval_seconds`` of a SIGKILL), or its heartbeat is older than the lease
+(connected but hung, or a worker without a session lock, e.g. through PgBouncer in
+transaction mode), or it has no worker row at all. Such a job the retry decision (domain/retries.py) is
 the worker's own, retried with backoff or failed with a clear ``errorMessage`` when no
 retries are left. A cancelled job held by a dead worker only loses its lock. Each rescue
-leaves a system audit row. Every worker runs ``run_once`` periodically; tests call it
+leaves a system audit row. Every worker runs ``run_once`` every ``rescue_interval_seconds``; tests call it
 directly after seeding stale rows.
 """
 
@@ -49,7 +53,10 @@ class Rescuer:
         if orphan.status not in PROGRESS_STATES:  # cancelled while its worker died: released
             return Rescue(orphan, orphan.status, None, 0.0)
         lease = self._settings.lease_seconds
-        why = f"The worker running this job ({orphan.locked_by}) stopped responding (no heartbeat for {lease:g} s)"
+        if orphan.reason == "session":
+            why = f"The worker running this job ({orphan.locked_by}) is gone (its database session ended)"
+        else:
+            why = f"The worker running this job ({orphan.locked_by}) stopped responding (no heartbeat for {lease:g} s)"
         backoff = retry_backoff(orphan.job_type, self._settings, self._rand)
         decision = after_transient_failure(orphan.retry_count, orphan.max_retries, backoff=backoff)
         return Rescue(
@@ -66,6 +73,7 @@ class Rescuer:
             if orphans:
                 rescued = await repo.rescue([self._fate(orphan) for orphan in orphans])
                 before = {o.id: o.status for o in orphans}
+                reasons = {o.id: o.reason for o in orphans}
                 audited = [r for r in rescued if before[r.job_id] in PROGRESS_STATES]
                 if audited:
                     await repo.audit(
@@ -74,7 +82,12 @@ class Rescuer:
                                 r.organization_id,
                                 "job.rescued",
                                 r.job_id,
-                                {"worker": r.worker_id, "status": r.status, "leaseSeconds": lease},
+                                {
+                                    "worker": r.worker_id,
+                                    "status": r.status,
+                                    "reason": reasons[r.job_id],
+                                    "leaseSeconds": lease,
+                                },
                             )
                             for r in audited
                         ]

@@ -6,6 +6,7 @@ import asyncpg
 
 from jobrunner.db.sql import Q
 from tests.support.jobs import add_organizations, execute_unchecked, insert_job
+from tests.support.plans import nested_plans
 
 
 async def claim(pool: asyncpg.Pool, limit: int = 10, org_limit: int = 5, worker: str = "w1") -> list[asyncpg.Record]:
@@ -83,20 +84,8 @@ async def test_claim_uses_the_ready_index(pool: asyncpg.Pool) -> None:
         orgs,
     )
     await pool.execute("ANALYZE jobs")
-    async with pool.acquire() as conn:
-        # Plans of the function's statement are logged with auto_explain's nested statements.
-        await conn.execute("LOAD 'auto_explain'")
-        await conn.execute("SET auto_explain.log_min_duration = 0")
-        await conn.execute("SET auto_explain.log_nested_statements = on")
-        await conn.execute("SET client_min_messages = log")
-        await conn.execute("SET auto_explain.log_level = notice")
-        plans: list[str] = []
-        listener = lambda _c, msg: plans.append(str(msg.message))  # noqa: E731
-        conn.add_log_listener(listener)
-        rows = await conn.fetch(Q.claim_jobs, "w1", 50, 5)
-        await conn.execute("SELECT 1")  # flush notices
-        conn.remove_log_listener(listener)
+    # Plans of the function's statement are logged with auto_explain's nested statements.
+    rows, plan = await nested_plans(pool, Q.claim_jobs, "w1", 50, 5)
     assert len(rows) == 50
-    plan = "\n".join(plans)
     assert "jobs_ready_idx" in plan, plan
     assert "Seq Scan on jobs" not in plan, plan

@@ -74,3 +74,14 @@ RETURNING f.storage_key;
 UPDATE export_files SET deleted_at = now()
  WHERE job_id = ANY($1::uuid[]) AND deleted_at IS NULL
 RETURNING storage_key;
+
+-- Global retention (maintenance, JOBRUNNER_JOB_RETENTION_DAYS = $1): finished jobs of any
+-- organization completed before the cutoff, oldest first, nobody holding them
+-- (jobs_retention_idx, migration 0007). Deleted with delete_jobs like cleanup's.
+-- name: lock_expired_jobs
+SELECT id, job_type FROM jobs
+ WHERE status IN ('succeeded', 'failed', 'cancelled') AND locked_by IS NULL
+   AND completed_at < now() - make_interval(days => $1)
+ ORDER BY completed_at
+ LIMIT $2
+   FOR UPDATE SKIP LOCKED;

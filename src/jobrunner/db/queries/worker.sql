@@ -3,7 +3,8 @@
 -- overwrites a cancel, a rescue or a final state.
 
 -- Claim up to $2 ready jobs for worker $1 with at most $3 running per organization
--- (organizations.max_concurrent_jobs overrides it). See jobrunner_claim_jobs in 0001.
+-- (organizations.max_concurrent_jobs overrides it). See jobrunner_claim_jobs in 0007:
+-- organizations in round-robin turn, each offering its best jobs up to its free slots.
 -- UPDATE … RETURNING has no order: sort so the batch starts best first.
 -- name: claim_jobs
 SELECT {{job_columns}}, attempts
@@ -105,16 +106,34 @@ ON CONFLICT (id) DO UPDATE SET heartbeat_at = now();
 -- name: delete_worker
 DELETE FROM workers WHERE id = $1;
 
--- Jobs held by a worker that stopped heartbeating ($1 seconds) or has no row at all.
+-- Hold this worker's session-level advisory lock on its own id, on its LISTEN connection
+-- (db/notify.py), and say so in its row: while that session lives, no rescuer can take
+-- the lock. Answers whether it is held (false: another session holds the same key, a hash
+-- collision; the lease alone then tells that this worker is gone).
+-- name: hold_worker_session_lock
+UPDATE workers SET holds_session_lock = pg_try_advisory_lock(hashtext('jobrunner_worker'), hashtext(id))
+ WHERE id = $1
+RETURNING holds_session_lock;
+
+-- Jobs held by a worker that is gone: its session ended (it held its session lock and a
+-- rescuer can now take that lock, for this transaction only), or it stopped heartbeating
+-- ($1 seconds: connected but hung, or no session lock to tell, e.g. through PgBouncer in
+-- transaction mode), or it has no row at all. `reason` says which ('session' or 'lease').
 -- Locked so that two rescuers never handle the same job. The transaction's caller decides
 -- each job's fate (rescue_jobs) before committing.
 -- name: select_orphaned_jobs
-SELECT j.id, j.organization_id, j.locked_by, j.status, j.retry_count, j.max_retries, j.job_type
+WITH alive AS MATERIALIZED (
+    SELECT w.id FROM workers w WHERE w.heartbeat_at > now() - make_interval(secs => $1)
+), session_gone AS MATERIALIZED (
+    SELECT w.id FROM workers w
+     WHERE w.holds_session_lock AND w.id IN (SELECT id FROM alive)
+       AND pg_try_advisory_xact_lock(hashtext('jobrunner_worker'), hashtext(w.id))
+)
+SELECT j.id, j.organization_id, j.locked_by, j.status, j.retry_count, j.max_retries, j.job_type,
+       CASE WHEN j.locked_by IN (SELECT id FROM session_gone) THEN 'session' ELSE 'lease' END AS reason
   FROM jobs j
  WHERE j.locked_by IS NOT NULL
-   AND NOT EXISTS (SELECT 1 FROM workers w
-                    WHERE w.id = j.locked_by
-                      AND w.heartbeat_at > now() - make_interval(secs => $1))
+   AND (j.locked_by IN (SELECT id FROM session_gone) OR j.locked_by NOT IN (SELECT id FROM alive))
    FOR UPDATE OF j SKIP LOCKED;
 
 -- The rescue of orphaned jobs: running/retrying ones fail transiently ($3 = retrying with

@@ -1,14 +1,14 @@
 """The operations console: the ``jobs.manage_jobs`` permission (admin role) and the index
 that lists every job of an organization newest first.
 
-Revision ID: 0006a
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-20
 """
 
 from alembic import op
 
-revision = "0006a"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
