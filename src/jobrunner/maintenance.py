@@ -1,5 +1,7 @@
 """Service-wide housekeeping that every worker process does on the side: export files past
-retention are deleted (their links already answer 410 from the moment they expire).
+retention are deleted (their links already answer 410 from the moment they expire), and
+writes that a killed process left unfinished (incomplete multipart uploads, temporary
+files older than ``JOBRUNNER_STORAGE_ABANDONED_AFTER_SECONDS``) are removed.
 Runs at start and then every ``JOBRUNNER_MAINTENANCE_INTERVAL_SECONDS``; safe to run in
 several processes at once. The per-organization ``cleanup`` job type does the rest
 (old jobs, uploads) when an admin asks for it."""
@@ -13,9 +15,10 @@ from collections.abc import AsyncIterator
 
 from jobrunner.db.errors import DRIVER_ERRORS, wait_for_database
 from jobrunner.db.pool import FairPool, create_pool
+from jobrunner.domain.errors import StorageUnavailable
 from jobrunner.exports.files import purge_expired_exports
 from jobrunner.settings import Settings
-from jobrunner.storage import export_storage
+from jobrunner.storage import abort_abandoned_writes, export_storage
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,8 @@ async def _run(database_url: str, settings: Settings) -> None:
         while True:
             try:
                 await purge_expired_exports(pool, storage)
-            except DRIVER_ERRORS as exc:  # the database or the disk is away: try again next round
+                await abort_abandoned_writes(settings)
+            except (*DRIVER_ERRORS, StorageUnavailable) as exc:  # the database or the storage is away: next round
                 log.warning("maintenance failed (%r); next try in %.0f s", exc, settings.maintenance_interval_seconds)
             await asyncio.sleep(settings.maintenance_interval_seconds)
     finally:
