@@ -31,6 +31,7 @@ from jobrunner.jobs.service import JobService
 from jobrunner.settings import Settings
 from jobrunner.uploads.links import rejected_rows_presenter
 from jobrunner.web import routes as web
+from jobrunner.storage import close_storage
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def create_app(
         finally:
             app.state.pool = None
             await pool.close()
+            await close_storage(settings)
 
     app = FastAPI(
         title="jobrunner",

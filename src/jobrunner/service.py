@@ -23,6 +23,7 @@ from jobrunner import plugins
 from jobrunner.maintenance import periodic_maintenance
 from jobrunner.runtime import Runtime
 from jobrunner.worker.loop import Worker
+from jobrunner.storage import close_storage
 
 console = Console()
 DEMO_TOKEN_TTL_SECONDS = 12 * 3600
@@ -51,6 +52,7 @@ async def _maintained(worker: Worker) -> AsyncIterator[None]:
             yield
     finally:
         await worker.stop()
+        await close_storage(worker.settings)
 
 
 def _worker_lifespan(runtime: Runtime):
