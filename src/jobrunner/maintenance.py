@@ -22,6 +22,9 @@ from jobrunner.storage import abort_abandoned_writes, export_storage
 
 log = logging.getLogger(__name__)
 
+# The database or the storage is away: try again next round.
+MAINTENANCE_ERRORS: tuple[type[BaseException], ...] = (*DRIVER_ERRORS, StorageUnavailable)
+
 
 @contextlib.asynccontextmanager
 async def periodic_maintenance(database_url: str, settings: Settings) -> AsyncIterator[None]:
@@ -54,7 +57,7 @@ async def _run(database_url: str, settings: Settings) -> None:
             try:
                 await purge_expired_exports(pool, storage)
                 await abort_abandoned_writes(settings)
-            except (*DRIVER_ERRORS, StorageUnavailable) as exc:  # the database or the storage is away: next round
+            except MAINTENANCE_ERRORS as exc:  # the database or the storage is away: next round
                 log.warning("maintenance failed (%r); next try in %.0f s", exc, settings.maintenance_interval_seconds)
             await asyncio.sleep(settings.maintenance_interval_seconds)
     finally:
