@@ -56,6 +56,7 @@ async def _open_pool(database_url: str, settings: Settings) -> FairPool:
         "max_size": settings.pool_max_size,
         "stateless": True,
         "connect_timeout": settings.database_connect_timeout_seconds,
+        "pooled": settings.database_pooled,
     }
     try:
         return await create_pool(database_url, min_size=settings.pool_min_size, **options)

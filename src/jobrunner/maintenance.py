@@ -46,6 +46,7 @@ async def _run(database_url: str, settings: Settings) -> None:
             max_size=1,
             stateless=True,
             connect_timeout=settings.database_connect_timeout_seconds,
+            pooled=settings.database_pooled,
         ),
         what="maintenance",
         base=settings.database_reconnect_base_seconds,

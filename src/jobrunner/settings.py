@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     # removed by maintenance and cleanup: incomplete multipart uploads, temporary files.
     storage_abandoned_after_seconds: int = Field(default=6 * 3600, ge=0)
 
+    @property
+    def database_pooled(self) -> bool:
+        """DATABASE_URL goes through a transaction-mode pooler."""
+        return self.database_pooler == "transaction"
+
     @field_validator("storage_url")
     @classmethod
     def _check_storage_url(cls, value: str | None) -> str | None:
