@@ -22,10 +22,10 @@ from jobrunner.app import create_app
 from jobrunner.settings import Settings
 from jobrunner.worker.loop import Worker
 from tests.conftest import JWT_SECRET
-from tests.integration.api.conftest import EXPORT_BODY, auth, client  # noqa: F401 - fixture
+from tests.integration.api.conftest import EXPORT_BODY, auth
 from tests.integration.exports.conftest import seed_export_data
 from tests.integration.jobtypes.conftest import start_job, wait_final
-from tests.integration.worker.conftest import eventually, events, fast_settings, wait_status  # noqa: F401
+from tests.integration.worker.conftest import eventually, fast_settings, wait_status
 from tests.integration.worker.test_processes import max_overlap
 from tests.support.jobs import insert_job
 from tests.support.pgbouncer import pgbouncer, through

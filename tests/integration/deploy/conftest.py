@@ -1,0 +1,4 @@
+"""Deployment tests: fixtures shared with the API and worker tests."""
+
+from tests.integration.api.conftest import client  # noqa: F401 - fixture
+from tests.integration.worker.conftest import events  # noqa: F401 - fixture
