@@ -2,3 +2,4 @@
 
 from tests.integration.api.conftest import client  # noqa: F401 - fixture
 from tests.integration.worker.conftest import events  # noqa: F401 - fixture
+from tests.integration.storage.conftest import object_store  # noqa: F401 - fixture
