@@ -19,6 +19,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 
 import asyncpg
 
@@ -30,7 +31,11 @@ SELECT o, 'u_' || o, 'bench_noop', '{}', 0
   FROM unnest($1::text[]) AS o"""
 
 
-async def one_run(args: argparse.Namespace) -> dict[str, float | list]:
+async def one_run(
+    args: argparse.Namespace, worker_url: Callable[[str], str] = str, worker_env: dict[str, str] | None = None
+) -> dict[str, float | list]:
+    """``worker_url``/``worker_env``: how workers reach the database (benchmarks/deployment.py
+    passes PgBouncer's address and ``JOBRUNNER_DATABASE_POOLER``)."""
     url = await fresh_database(args.server, args.database, args.orgs)
     conn = await asyncpg.connect(url)
     stamp_dir = tempfile.mkdtemp(prefix="jobrunner-drain-")
@@ -42,9 +47,9 @@ async def one_run(args: argparse.Namespace) -> dict[str, float | list]:
         enqueue_rate = args.jobs / (time.perf_counter() - t0)
         await conn.execute("ANALYZE jobs")
         await conn.execute("CHECKPOINT")
-        env = {"BENCH_STAMP": stamp, "JOBRUNNER_ORG_CONCURRENCY_LIMIT": str(args.org_limit)}
+        env = {"BENCH_STAMP": stamp, "JOBRUNNER_ORG_CONCURRENCY_LIMIT": str(args.org_limit), **(worker_env or {})}
         spawned = time.time()
-        workers = [spawn_worker(url, args.concurrency, env) for _ in range(args.workers)]
+        workers = [spawn_worker(worker_url(url), args.concurrency, env) for _ in range(args.workers)]
         try:
             await wait_for_workers(conn, args.workers)
             deadline = time.monotonic() + args.timeout

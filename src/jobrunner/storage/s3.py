@@ -68,6 +68,11 @@ class _Clients:
     async def _make() -> tuple[Any, Any]:
         config = AioConfig(
             signature_version="s3v4",
+            # Checksums only where the API requires them (botocore's default before 1.36):
+            # many S3-compatible stores refuse the newer default headers, and TLS already
+            # protects the bytes in transit; it also spares a CRC over every part.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
             retries={"max_attempts": 3, "mode": "standard"},
             max_pool_connections=32,
             connect_timeout=10,
