@@ -11,17 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
 import tests.support.processors  # noqa: F401 - registers the test job types
-from jobrunner.app import create_app
 from jobrunner.settings import Settings
 from jobrunner.worker.loop import Worker
-from tests.conftest import JWT_SECRET
 from tests.integration.api.conftest import EXPORT_BODY, auth
 from tests.integration.exports.conftest import seed_export_data
 from tests.integration.jobtypes.conftest import start_job, wait_final
@@ -54,10 +51,8 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, bounced_url: str) -> AsyncIterator[Any]:
-    app = create_app(settings, bounced_url, JWT_SECRET)
-    async with app.router.lifespan_context(app):
-        yield app
+def api_database_url(bounced_url: str) -> str:
+    return bounced_url
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from tests.conftest import JWT_SECRET
 from tests.integration.api.conftest import EXPORT_BODY, token_for
 from tests.integration.exports.conftest import seed_export_data
 from tests.support.object_store import ObjectStore
-from tests.support.processors import EVENTS_TABLE
 from tests.support.processes import REPO_ROOT, command_env, free_port, wait_until_healthy
 from tests.support.workers import FAST, spawn_worker, stop_worker
 
