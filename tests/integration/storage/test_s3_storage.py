@@ -180,3 +180,18 @@ async def test_upload_lands_in_the_object_store_and_is_imported(
     assert rejected.status_code == 200 and b"not-an-email" in rejected.content
     # The worker's scratch copy of the upload is gone.
     assert list((Path(settings.data_dir) / "uploads" / "work").iterdir()) == []
+
+
+async def test_xlsx_written_by_path_is_streamed_up_on_commit(
+    client: httpx.AsyncClient, worker, pool: asyncpg.Pool, settings: Settings, object_store: ObjectStore, bucket: str
+) -> None:
+    await seed_export_data(pool)
+    payload = {**EXPORT_BODY["payload"], "format": "xlsx"}
+    job = await wait_final(client, await start_job(client, "export_report", payload))
+    assert job["status"] == "succeeded", job
+    key = f"{PREFIX}/exports/{job['id']}.xlsx"
+    assert object_store.keys(bucket) == [key]
+    body = object_store.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert body.startswith(b"PK") and len(body) == job["result"]["fileSize"]
+    # The workbook's local scratch file is gone once it is in the store.
+    assert list((Path(settings.data_dir) / "scratch").iterdir()) == []
