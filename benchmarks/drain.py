@@ -26,6 +26,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 
 import asyncpg
 
@@ -101,14 +102,18 @@ async def claim_run(args: argparse.Namespace) -> dict[str, float | list]:
         await conn.close()
 
 
-async def one_run(args: argparse.Namespace) -> dict[str, float | list]:
+async def one_run(
+    args: argparse.Namespace, worker_url: Callable[[str], str] = str, worker_env: dict[str, str] | None = None
+) -> dict[str, float | list]:
+    """``worker_url``/``worker_env``: how workers reach the database (benchmarks/deployment.py
+    passes PgBouncer's address and ``JOBRUNNER_DATABASE_POOLER``)."""
     url, conn, enqueue_rate = await prepare(args)
     stamp_dir = tempfile.mkdtemp(prefix="jobrunner-drain-")
     stamp = os.path.join(stamp_dir, "first")
     try:
-        env = {"BENCH_STAMP": stamp, "JOBRUNNER_ORG_CONCURRENCY_LIMIT": str(args.org_limit)}
+        env = {"BENCH_STAMP": stamp, "JOBRUNNER_ORG_CONCURRENCY_LIMIT": str(args.org_limit), **(worker_env or {})}
         spawned = time.time()
-        workers = [spawn_worker(url, args.concurrency, env) for _ in range(args.workers)]
+        workers = [spawn_worker(worker_url(url), args.concurrency, env) for _ in range(args.workers)]
         try:
             await wait_for_workers(conn, args.workers)
             deadline = time.monotonic() + args.timeout

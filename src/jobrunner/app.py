@@ -34,6 +34,7 @@ from jobrunner.observability.snapshot import Snapshot
 from jobrunner.settings import Settings
 from jobrunner.uploads.links import rejected_rows_presenter
 from jobrunner.web import routes as web
+from jobrunner.storage import close_storage
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ async def _open_pool(database_url: str, settings: Settings) -> FairPool:
         "max_size": settings.pool_max_size,
         "stateless": True,
         "connect_timeout": settings.database_connect_timeout_seconds,
+        "pooled": settings.database_pooled,
     }
     try:
         return await create_pool(database_url, min_size=settings.pool_min_size, **options)
@@ -111,6 +113,7 @@ def create_app(
         finally:
             app.state.pool = None
             await pool.close()
+            await close_storage(settings)
 
     app = FastAPI(
         title="jobrunner",

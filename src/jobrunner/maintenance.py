@@ -1,7 +1,9 @@
 """Service-wide housekeeping that every worker process does on the side: export files past
 retention are deleted (their links already answer 410 from the moment they expire), and
 finished jobs older than ``JOBRUNNER_JOB_RETENTION_DAYS`` are deleted in batches (with
-their files), so the jobs table does not grow without end.
+their files), so the jobs table does not grow without end, and writes that a killed
+process left unfinished (incomplete multipart uploads, temporary files older than
+``JOBRUNNER_STORAGE_ABANDONED_AFTER_SECONDS``) are removed.
 Runs at start and then every ``JOBRUNNER_MAINTENANCE_INTERVAL_SECONDS``; safe to run in
 several processes at once. The per-organization ``cleanup`` job type does the rest
 (old jobs, uploads) when an admin asks for it."""
@@ -15,12 +17,16 @@ from collections.abc import AsyncIterator
 
 from jobrunner.db.errors import DRIVER_ERRORS, wait_for_database
 from jobrunner.db.pool import FairPool, create_pool
+from jobrunner.domain.errors import StorageUnavailable
 from jobrunner.exports.files import purge_expired_exports
 from jobrunner.retention.jobs import prune_finished_jobs
 from jobrunner.settings import Settings
-from jobrunner.storage import export_storage
+from jobrunner.storage import abort_abandoned_writes, export_storage
 
 log = logging.getLogger(__name__)
+
+# The database or the storage is away: try again next round.
+MAINTENANCE_ERRORS: tuple[type[BaseException], ...] = (*DRIVER_ERRORS, StorageUnavailable)
 
 
 @contextlib.asynccontextmanager
@@ -43,6 +49,7 @@ async def _run(database_url: str, settings: Settings) -> None:
             max_size=1,
             stateless=True,
             connect_timeout=settings.database_connect_timeout_seconds,
+            pooled=settings.database_pooled,
         ),
         what="maintenance",
         base=settings.database_reconnect_base_seconds,
@@ -54,7 +61,8 @@ async def _run(database_url: str, settings: Settings) -> None:
             try:
                 await purge_expired_exports(pool, storage)
                 await prune_finished_jobs(pool, settings)
-            except DRIVER_ERRORS as exc:  # the database or the disk is away: try again next round
+                await abort_abandoned_writes(settings)
+            except MAINTENANCE_ERRORS as exc:  # the database or the storage is away: next round
                 log.warning("maintenance failed (%r); next try in %.0f s", exc, settings.maintenance_interval_seconds)
             await asyncio.sleep(settings.maintenance_interval_seconds)
     finally:

@@ -26,6 +26,7 @@ from jobrunner.observability.logs import configure_logging
 from jobrunner.runtime import Runtime
 from jobrunner.settings import Settings
 from jobrunner.worker.loop import Worker
+from jobrunner.storage import close_storage
 
 console = Console()
 DEMO_TOKEN_TTL_SECONDS = 12 * 3600
@@ -54,6 +55,7 @@ async def _maintained(worker: Worker) -> AsyncIterator[None]:
             yield
     finally:
         await worker.stop()
+        await close_storage(worker.settings)
 
 
 def _worker_lifespan(runtime: Runtime):

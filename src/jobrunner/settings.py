@@ -46,6 +46,42 @@ class Settings(BaseSettings):
     pool_min_size: int = 2
     pool_max_size: int = 10
 
+    # --- Deployment: PgBouncer, object storage (docs/deployment.md) ---
+    # "transaction": DATABASE_URL goes through a pooler in transaction mode (PgBouncer):
+    # no prepared-statement cache, no LISTEN and no session state on its connections.
+    database_pooler: Literal["none", "transaction"] = "none"
+    # A connection straight to PostgreSQL for LISTEN when DATABASE_URL is pooled; unset
+    # there, workers poll every JOBRUNNER_POLL_INTERVAL_SECONDS instead.
+    direct_database_url: str | None = None
+    # Where files live: unset, DATA_DIR on local disk; "s3://bucket/prefix" an
+    # S3-compatible object store (endpoint and credentials from the AWS_* variables).
+    storage_url: str | None = None
+    # Multipart upload part size (S3's minimum is 5 MiB); memory per file being written
+    # is about two parts.
+    storage_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
+    # > 0: downloads answer 307 to a presigned URL of the object store valid this long
+    # (after jobrunner's own link checks); 0: jobrunner streams the file itself.
+    storage_redirect_seconds: int = Field(default=0, ge=0, le=7 * 24 * 3600)
+    # Writes begun longer ago and never finished (a process killed mid-upload) are
+    # removed by maintenance and cleanup: incomplete multipart uploads, temporary files.
+    storage_abandoned_after_seconds: int = Field(default=6 * 3600, ge=0)
+
+    @property
+    def database_pooled(self) -> bool:
+        """DATABASE_URL goes through a transaction-mode pooler."""
+        return self.database_pooler == "transaction"
+
+    @field_validator("storage_url")
+    @classmethod
+    def _check_storage_url(cls, value: str | None) -> str | None:
+        if value:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(value)
+            if parts.scheme != "s3" or not parts.netloc:
+                raise ValueError("JOBRUNNER_STORAGE_URL must look like s3://bucket or s3://bucket/prefix")
+        return value or None
+
     # Worker
     worker_concurrency: int = 50
     org_concurrency_limit: int = 5

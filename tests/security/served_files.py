@@ -18,7 +18,7 @@ from jobrunner.exports.files import ExportFile, record_export_file
 from jobrunner.exports.naming import download_path, storage_key
 from jobrunner.settings import Settings
 from jobrunner.uploads.links import rejected_rows_path
-from jobrunner.uploads.store import UploadStore, rejected_rows_key
+from jobrunner.uploads.store import rejected_rows_key
 from tests.integration.api.conftest import EXPORT_BODY, auth, set_state
 
 CONTENT = b"".join(b"line %04d,=cell,value\n" % i for i in range(200))
@@ -92,7 +92,7 @@ async def make_rejected_rows(
     response = await client.post("/v1/jobs", json=IMPORT_BODY, headers=auth(user))
     assert response.status_code == 202, response.text
     job_id = response.json()["jobId"]
-    path = UploadStore.from_settings(settings).path(rejected_rows_key(uuid.UUID(job_id)))
+    path = Path(settings.data_dir) / "uploads" / rejected_rows_key(uuid.UUID(job_id))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(CONTENT)
     result = {"inserted": 0, "updated": 0, "rejected": 200, "rejectedRowsUrl": rejected_rows_path(job_id)}

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from jobrunner.settings import Settings
-from jobrunner.uploads.store import UploadStore, upload_key
+from jobrunner.uploads.store import upload_key
 from jobrunner.worker.loop import Worker
 from tests.integration.api.conftest import assert_problem, auth
 from tests.integration.jobtypes.conftest import start_job, wait_final
@@ -69,7 +69,7 @@ async def place_upload(db: asyncpg.Connection, settings: Settings, path: Path, u
     """An upload as POST /v1/uploads leaves it (file in the store, row in ``uploads``),
     written directly: the worker must hold its limits whatever the upload check let in."""
     upload_id = uuid.uuid4()
-    target = UploadStore.from_settings(settings).path(upload_key(upload_id))
+    target = Path(settings.data_dir) / "uploads" / upload_key(upload_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     path.replace(target)
     await db.execute(

@@ -31,6 +31,7 @@ from jobrunner.domain.errors import (
     PermissionDenied,
     QuotaExceeded,
     RangeNotSatisfiable,
+    StorageUnavailable,
 )
 from jobrunner.domain.field_errors import field_errors
 from jobrunner.api.request_ids import CALLER_REQUEST_ID, REQUEST_ID_HEADER
@@ -62,6 +63,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[JobrunnerError], int], ...] = (
     (QuotaExceeded, 429),
     (Unavailable, 503),
     (DatabaseUnavailable, 503),
+    (StorageUnavailable, 503),
     (DatabaseError, 500),
 )
 

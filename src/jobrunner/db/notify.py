@@ -1,4 +1,5 @@
-"""A dedicated LISTEN connection that reconnects by itself.
+"""A dedicated LISTEN connection that reconnects by itself, straight to PostgreSQL (never
+through a transaction-mode pooler: ``listen_url``).
 
 Notifications are hints, never the only path: after a reconnect the ``on_reconnect``
 callback runs (a worker then looks for work and checks its jobs, since notifications sent
@@ -24,10 +25,20 @@ from jobrunner.db.errors import DRIVER_ERRORS
 from jobrunner.db.pool import DEFAULT_CONNECT_TIMEOUT
 from jobrunner.db.sql import Q
 from jobrunner.backoff import backoff_seconds
+from jobrunner.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str], None]
+
+
+def listen_url(database_url: str, settings: Settings) -> str | None:
+    """Where LISTEN goes: ``JOBRUNNER_DIRECT_DATABASE_URL`` when set, else DATABASE_URL
+    unless that goes through a transaction-mode pooler (which hands each transaction to
+    any server connection: a LISTEN there hears nothing). None: no LISTEN, poll."""
+    if settings.direct_database_url:
+        return settings.direct_database_url
+    return None if settings.database_pooled else database_url
 
 
 class Listener:

@@ -49,9 +49,20 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typename, encoder=_dumps, decoder=_loads, schema="pg_catalog")
 
 
-async def connect(database_url: str, *, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> asyncpg.Connection:
+def statement_cache_size(pooled: bool) -> int:
+    """asyncpg's cache of named prepared statements (its default 100), or none for a
+    connection through a transaction-mode pooler: PgBouncer before 1.21 (Debian 12 ships
+    1.18) hands each transaction to any server connection, where a statement prepared in
+    another one does not exist. asyncpg then prepares unnamed statements, which live
+    within one transaction: one more round trip per query (docs/deployment.md)."""
+    return 0 if pooled else 100
+
+
+async def connect(
+    database_url: str, *, timeout: float = DEFAULT_CONNECT_TIMEOUT, pooled: bool = False
+) -> asyncpg.Connection:
     """A single connection with the same codecs as the pool (LISTEN, COPY, scripts)."""
-    conn = await asyncpg.connect(database_url, timeout=timeout)
+    conn = await asyncpg.connect(database_url, timeout=timeout, statement_cache_size=statement_cache_size(pooled))
     await init_connection(conn)
     return conn
 
@@ -129,10 +140,12 @@ async def create_pool(
     max_size: int = 10,
     stateless: bool = False,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    pooled: bool = False,
 ) -> FairPool:
     """``stateless=True`` skips asyncpg's per-release reset query (one round trip per
-    checkout): only for pools whose statements are all jobrunner's own. Raises
-    ``DatabaseUnavailable`` when the first ``min_size`` connections cannot be made."""
+    checkout): only for pools whose statements are all jobrunner's own. ``pooled=True``:
+    ``database_url`` goes through a transaction-mode pooler (``statement_cache_size``).
+    Raises ``DatabaseUnavailable`` when the first ``min_size`` connections cannot be made."""
     async with _translated():
         pool = await asyncpg.create_pool(
             database_url,
@@ -140,6 +153,7 @@ async def create_pool(
             max_size=max_size,
             init=init_connection,
             timeout=connect_timeout,
+            statement_cache_size=statement_cache_size(pooled),
             **({"reset": _no_reset} if stateless else {}),
         )
     return FairPool(pool)

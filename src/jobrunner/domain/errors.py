@@ -63,6 +63,10 @@ class QuotaExceeded(JobrunnerError):
         self.retry_after = retry_after
 
 
+class StorageUnavailable(JobrunnerError):
+    """The file storage (an object store) does not answer or refuses: transient."""
+
+
 # Control flow a processor may raise.
 class RetryLater(JobrunnerError):
     """A transient failure: retry with backoff (or after ``delay`` seconds) while retries are left."""

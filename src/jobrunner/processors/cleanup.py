@@ -1,7 +1,8 @@
 """``cleanup``: retention for one organization. Deletes its export files that expired or
 are older than the threshold, its uploads older than the threshold (unless an unfinished
 import still needs one), and its finished jobs completed before the threshold (never a
-queued, running or retrying one), each in small batches of short transactions.
+queued, running or retrying one), each in small batches of short transactions; and the
+writes that a killed process left unfinished in storage (``abort_abandoned_writes``).
 
 Failures are transient (the database or the disk); there is no permanent one beyond the
 payload's validation. Deleting is idempotent: a retried attempt carries on."""
@@ -17,8 +18,7 @@ from jobrunner.domain.results import CleanupResult
 from jobrunner.timestamps import iso_utc
 from jobrunner.retention.files import Batch, run_batches
 from jobrunner.retention.jobs import job_batch
-from jobrunner.storage import export_storage
-from jobrunner.uploads.store import UploadStore
+from jobrunner.storage import abort_abandoned_writes, export_storage, upload_storage
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.registry import job_type
 
@@ -65,7 +65,7 @@ async def run_cleanup(ctx: JobContext[CleanupPayload]) -> dict[str, Any]:
 
     await ctx.step(3)
     if "uploads" in targets:
-        uploads = UploadStore.from_settings(ctx.settings).storage()
+        uploads = upload_storage(ctx.settings)
 
         async def uploads_batch() -> tuple[int, int]:
             keys = [row["storage_key"] for row in await ctx.pool.fetch(Q.delete_old_uploads, org, cutoff, BATCH_SIZE)]
@@ -74,6 +74,11 @@ async def run_cleanup(ctx: JobContext[CleanupPayload]) -> dict[str, Any]:
         counts["uploads"] = await _in_batches(
             ctx, await ctx.pool.fetchval(Q.count_old_uploads, org, cutoff), uploads_batch
         )
+
+    if targets & {"exports", "uploads"}:
+        # Writes a killed process left unfinished (incomplete multipart uploads,
+        # temporary files): any organization's, they have no owner yet.
+        await abort_abandoned_writes(ctx.settings)
 
     await ctx.step(4)
     if "jobs" in targets:

@@ -35,6 +35,7 @@ from jobrunner.imports.parse import (
     read_header,
 )
 from jobrunner.imports.write import write_batches
+from jobrunner.storage import FileMissing
 from jobrunner.uploads.links import rejected_rows_path
 from jobrunner.uploads.store import UploadStore, rejected_rows_key
 from jobrunner.worker.context import JobContext
@@ -68,13 +69,21 @@ async def run_import(ctx: JobContext[DataProcessingPayload]) -> dict[str, Any]:
     upload = await ctx.pool.fetchrow(Q.find_upload, payload.uploadId, ctx.organization_id, ctx.user_id)
     if upload is None:
         raise PermanentError(f"{INVALID}: upload {payload.uploadId} not found")
-    source = store.path(upload["storage_key"])
+    # Parsing reads a local file: the stored one on local disk, else a copy fetched from
+    # the object store into this worker's scratch (removed like the other work files).
+    copy_path = store.work_file(ctx.job_id, "source.csv")
+    ctx.on_cleanup(lambda: _remove(copy_path))
+    gone = f"{INVALID}: the file of upload {payload.uploadId} is gone"
+    try:
+        source = await store.storage.local_file(upload["storage_key"], copy_path)
+    except FileMissing as exc:
+        raise PermanentError(gone) from exc
     limits = Limits(max_columns=ctx.settings.import_max_columns, max_line_chars=ctx.settings.import_max_line_chars)
     try:
         header = await asyncio.to_thread(read_header, source, limits)
         estimate = await asyncio.to_thread(count_records_estimate, source)
     except FileNotFoundError as exc:
-        raise PermanentError(f"{INVALID}: the file of upload {payload.uploadId} is gone") from exc
+        raise PermanentError(gone) from exc
     except TooLarge as exc:
         raise PermanentError(f"{INVALID}: {exc}") from exc
     if not header:
@@ -130,8 +139,8 @@ async def run_import(ctx: JobContext[DataProcessingPayload]) -> dict[str, Any]:
     if rejected_count != rejected.count:  # every record is counted exactly once
         raise RuntimeError(f"import tally mismatch: {rejected_count} rejected by count, {rejected.count} listed")
     if rejected.count:
-        await asyncio.to_thread(store.publish, rejected_path, rejected_rows_key(ctx.job_id))
-    _remove(spool_path, rejected_path)
+        await store.storage.put_file(rejected_rows_key(ctx.job_id), rejected_path)
+    _remove(spool_path, rejected_path, copy_path)
     return {
         "dataset": dataset.name,
         "mode": payload.mode,

@@ -12,7 +12,8 @@ band while rows stream):
    (COPY for CSV, a server-side cursor for JSON and XLSX); progress follows rows written,
    and cancellation is checked after every chunk or batch.
 4. Format output (80): complete the format (JSON's closing bracket, the XLSX zip).
-5. Generate file (95): fsync and publish the file under its key, atomically.
+5. Generate file (95): publish the file under its key, atomically (local disk: fsync and
+   rename; object store: complete the multipart upload).
 6. Finalize (100): record the file for downloads and retention; return the result.
 
 A cancelled, failed or timed-out attempt removes its temporary file (and a published
@@ -70,7 +71,7 @@ async def export_report(ctx: JobContext[ExportReportPayload]) -> dict:
     ctx.check_cancelled()
     pending = await storage.begin(key)
     ctx.on_cleanup(pending.abort)
-    writer = writer_class(pending.path)
+    writer = writer_class.into(pending)
     try:
         await ctx.step(3)
         progress = RowProgress(total, ctx.progress, ctx.check_cancelled)

@@ -86,12 +86,12 @@ async def run_sync(ctx: JobContext[SyncPayload]) -> dict[str, Any]:
             f"(PUT /v1/integrations/{payload.integration})"
         )
     async with ctx.pool.acquire() as conn:
-        if not await conn.fetchval(Q.sync_try_lock, *names):
+        async with conn.transaction():
+            await conn.execute(Q.sync_take_turn, *names)
+            claimed = await conn.fetchval(Q.sync_claim, *names, ctx.job_id)
+        if not claimed:
             raise RetryLater(f"another sync of {payload.integration}/{payload.dataset} is running", delay=30)
-        try:
-            cursor = await _push_changes(ctx, conn, integration, payload)
-        finally:
-            await _unlock(conn, names)
+        cursor = await _push_changes(ctx, conn, integration, payload)
     await ctx.step(3)
     run = await ctx.pool.fetchrow(Q.sync_run, ctx.job_id)
     return {
@@ -144,18 +144,6 @@ async def _push_changes(
             cursor = end
             pushed += len(rows)
             await ctx.progress(pushed / max(pending, pushed))
-
-
-async def _unlock(conn: asyncpg.Connection, names: tuple[str, str, str]) -> None:
-    """A session lock must never outlive its sync on a pooled connection: if the unlock
-    does not go through (cancelled, connection broken), the connection is closed, and the
-    lock goes with it."""
-    unlocked = False
-    try:
-        unlocked = await conn.fetchval(Q.sync_unlock, *names)
-    finally:
-        if not unlocked:
-            conn.terminate()
 
 
 def _cursor_json(cursor: tuple[dt.datetime, int]) -> dict[str, Any] | None:

@@ -16,8 +16,8 @@ import asyncpg
 
 from jobrunner.db.sql import Q
 from jobrunner.settings import Settings
-from jobrunner.storage import Storage, export_storage
-from jobrunner.uploads.store import UploadStore, rejected_rows_key
+from jobrunner.storage import Storage, export_storage, upload_storage
+from jobrunner.uploads.store import rejected_rows_key
 
 StoredFile = tuple[Storage, str]
 """A file: the storage that holds it and its key there."""
@@ -74,7 +74,7 @@ async def remove_files(files: Iterable[StoredFile]) -> int:
 async def _rejected_rows_files(
     conn: asyncpg.Connection, settings: Settings, rows: Sequence[asyncpg.Record]
 ) -> list[StoredFile]:
-    storage = UploadStore.from_settings(settings).storage()
+    storage = upload_storage(settings)
     return [(storage, rejected_rows_key(row["id"])) for row in rows if row["job_type"] == "data_processing"]
 
 

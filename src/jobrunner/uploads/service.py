@@ -1,14 +1,12 @@
-"""Receiving uploads (streamed to disk, never held in memory) and serving an import's
+"""Receiving uploads (streamed to the upload storage, never held in memory) and serving an import's
 rejected-rows file to its owner (signed link or bearer token)."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import re
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,13 +19,12 @@ from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.quotas import upload_refusal
 from jobrunner.timestamps import iso_utc
 from jobrunner.settings import Settings
-from jobrunner.storage import FileMissing, Storage
+from jobrunner.storage import FileMissing, PendingFile, Storage, upload_storage
 from jobrunner.uploads import links
-from jobrunner.uploads.store import UploadStore, rejected_rows_key, upload_key
+from jobrunner.uploads.store import rejected_rows_key, upload_key
 
 PROCESS_DATA = "data.process_data"
 _NO_REJECTED_ROWS = "no rejected rows"
-FLUSH_BYTES = 1 << 20
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
@@ -35,9 +32,7 @@ class UploadService:
     def __init__(self, pool: asyncpg.Pool, settings: Settings, jwt_secret: str) -> None:
         self._pool = pool
         self._settings = settings
-        self._store = UploadStore.from_settings(settings)
-        self._settings = settings
-        self._files = self._store.storage()
+        self._files = upload_storage(settings)
         self._access = JobsRepository(pool)
         self._secret = jwt_secret
 
@@ -54,20 +49,19 @@ class UploadService:
             raise upload_refusal(row, declared_bytes)
 
     async def receive(self, claims: TokenClaims, filename: str | None, chunks: AsyncIterator[bytes]) -> dict[str, Any]:
-        """Writes the body to a private file, then publishes it and records the upload.
+        """Streams the body into a pending file, then publishes it and records the upload.
         Whatever goes wrong on the way (a body over the limit, a dropped connection), the
-        partial file is removed."""
+        partial file is discarded."""
         upload_id = uuid.uuid4()
         key = upload_key(upload_id)
-        temporary = self._store.temporary(key)
+        pending = await self._files.begin(key)
         try:
             max_line = self._settings.import_max_line_chars
-            size, head = await _spool(chunks, temporary, head_bytes=4 * max_line + 4)
+            size, head = await _spool(chunks, pending, head_bytes=4 * max_line + 4)
             _check_csv_head(size, head, max_line, self._settings.import_max_columns)
-            await asyncio.to_thread(self._store.publish, temporary, key)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+            await pending.commit()
+        finally:
+            await pending.abort()  # nothing left to discard after a commit
         try:
             row = await self._pool.fetchrow(
                 Q.create_upload,
@@ -82,7 +76,7 @@ class UploadService:
             if row["refused"] is not None:
                 raise upload_refusal(row, size)
         except BaseException:
-            self._store.path(key).unlink(missing_ok=True)
+            await self._files.delete(key)
             raise
         return {
             "uploadId": str(row["id"]),
@@ -124,18 +118,13 @@ class UploadService:
             raise NotFound(_NO_REJECTED_ROWS) from None
 
 
-async def _spool(chunks: AsyncIterator[bytes], path: Path, head_bytes: int) -> tuple[int, bytes]:
-    size, head, pending = 0, b"", bytearray()
-    with open(path, "wb") as file:
-        async for chunk in chunks:
-            if len(head) < head_bytes:
-                head += chunk[: head_bytes - len(head)]
-            size += len(chunk)
-            pending += chunk
-            if len(pending) >= FLUSH_BYTES:
-                await asyncio.to_thread(file.write, bytes(pending))
-                pending.clear()
-        await asyncio.to_thread(file.write, bytes(pending))
+async def _spool(chunks: AsyncIterator[bytes], pending: PendingFile, head_bytes: int) -> tuple[int, bytes]:
+    size, head = 0, b""
+    async for chunk in chunks:
+        if len(head) < head_bytes:
+            head += chunk[: head_bytes - len(head)]
+        size += len(chunk)
+        await pending.write(chunk)
     return size, head
 
 

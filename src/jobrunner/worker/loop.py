@@ -26,7 +26,7 @@ import asyncpg
 import orjson
 
 from jobrunner.db.errors import DRIVER_ERRORS, DRIVER_ONLY_ERRORS, DatabaseError, is_unavailable, wait_for_database
-from jobrunner.db.notify import Listener
+from jobrunner.db.notify import Listener, listen_url
 from jobrunner.db.pool import create_pool
 from jobrunner.db.worker_repository import WorkerRepository
 from jobrunner.domain.errors import PermanentError, RetryLater
@@ -118,16 +118,20 @@ class Worker:
             retry_cap=s.database_reconnect_cap_seconds,
         )
         self._writer.start()
-        self._listener = Listener(
-            self.database_url,
-            {"jobrunner_jobs": self._on_new_jobs, "jobrunner_cancel": self._on_cancel},
-            on_reconnect=self._wake.set,
-            on_connect=self._hold_session_lock,
-            backoff_base=s.database_reconnect_base_seconds,
-            max_backoff=s.database_reconnect_cap_seconds,
-            connect_timeout=s.database_connect_timeout_seconds,
-        )
-        await self._listener.start()
+        url = listen_url(self.database_url, s)
+        if url is None:
+            log.info("DATABASE_URL is pooled and no direct URL is set: polling every %.1f s", s.poll_interval_seconds)
+        else:
+            self._listener = Listener(
+                url,
+                {"jobrunner_jobs": self._on_new_jobs, "jobrunner_cancel": self._on_cancel},
+                on_reconnect=self._wake.set,
+                on_connect=self._hold_session_lock,
+                backoff_base=s.database_reconnect_base_seconds,
+                max_backoff=s.database_reconnect_cap_seconds,
+                connect_timeout=s.database_connect_timeout_seconds,
+            )
+            await self._listener.start()
         self._claim_task = asyncio.create_task(self._claim_loop(), name="jobrunner-claim")
         self._loops = [
             asyncio.create_task(self._cancel_watch_loop(), name="jobrunner-cancel-watch"),
@@ -144,9 +148,14 @@ class Worker:
         timeout = s.database_connect_timeout_seconds
         pool = db = None
         try:
-            pool = await create_pool(self.database_url, min_size=1, max_size=s.pool_max_size, connect_timeout=timeout)
+            pooled = s.database_pooled
+            pool = await create_pool(
+                self.database_url, min_size=1, max_size=s.pool_max_size, connect_timeout=timeout, pooled=pooled
+            )
             # The engine's own statements leave no session state: no reset round trip.
-            db = await create_pool(self.database_url, min_size=2, max_size=4, stateless=True, connect_timeout=timeout)
+            db = await create_pool(
+                self.database_url, min_size=2, max_size=4, stateless=True, connect_timeout=timeout, pooled=pooled
+            )
             self.pool, self._db = pool, db
             self._repo = WorkerRepository(db, self.id)
             await self._heartbeat()

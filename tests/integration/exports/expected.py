@@ -14,6 +14,7 @@ import asyncpg
 import openpyxl
 
 from jobrunner.reports.validation import check_request
+from jobrunner.storage import LocalDiskStorage
 from jobrunner.reports.writers import WRITERS, RowProgress
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -135,7 +136,8 @@ async def export_file(
     """Runs the payload's writer into ``path``; returns the row count and the progress
     fractions it reported."""
     request = check_request(payload, organization_id, "user_admin")
-    writer = WRITERS[request.format](path)
+    pending = await LocalDiskStorage(path.parent).begin(path.name)
+    writer = WRITERS[request.format].into(pending)
     fractions: list[float] = []
 
     async def report(fraction: float) -> None:
@@ -147,4 +149,5 @@ async def export_file(
         await writer.finish()
     finally:
         await writer.close()
+    await pending.commit()
     return count, fractions

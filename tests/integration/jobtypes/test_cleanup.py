@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from jobrunner.settings import Settings
-from jobrunner.uploads.store import UploadStore, rejected_rows_key, upload_key
+from jobrunner.uploads.store import rejected_rows_key, upload_key
 from tests.integration.jobtypes.conftest import auth, start_job, wait_final
 from tests.support.jobs import execute_unchecked, insert_job
 
@@ -50,7 +50,7 @@ def write(path: Path, size: int) -> Path:
 
 
 async def make_upload(
-    db: asyncpg.Connection, store: UploadStore, days: int, size: int, org: str = "org_acme"
+    db: asyncpg.Connection, store: Path, days: int, size: int, org: str = "org_acme"
 ) -> tuple[uuid.UUID, Path]:
     upload_id = uuid.uuid4()
     key = upload_key(upload_id)
@@ -64,7 +64,7 @@ async def make_upload(
         size,
         days,
     )
-    return upload_id, write(store.path(key), size)
+    return upload_id, write(store / key, size)
 
 
 async def make_export_file(
@@ -95,7 +95,7 @@ async def test_cleanup_deletes_exactly_what_it_should(
         "INSERT INTO workers (id, hostname, pid, concurrency, heartbeat_at)"
         " VALUES ('elsewhere', 'h', 1, 1, now() + interval '1 hour')"
     )
-    store = UploadStore.from_settings(settings)
+    store = Path(settings.data_dir) / "uploads"
     exports_root = Path(settings.data_dir) / "exports"
 
     doomed_jobs = [await make_job(db, state, 40) for state in ("succeeded", "failed", "cancelled")]
@@ -107,7 +107,7 @@ async def test_cleanup_deletes_exactly_what_it_should(
         payload={"operation": "import", "dataset": "customers", "uploadId": str(uuid.uuid4())},
     )
     doomed_jobs.append(old_import)
-    rejected = write(store.path(rejected_rows_key(old_import)), 300)
+    rejected = write(store / rejected_rows_key(old_import), 300)
     old_export_with_file = doomed_jobs[0]
     file_of_old_job = await make_export_file(db, exports_root, old_export_with_file, days=40, expired=True, size=700)
 
@@ -169,7 +169,7 @@ async def test_cleanup_deletes_exactly_what_it_should(
 
 
 async def test_cleanup_of_one_target_only(client, worker, db: asyncpg.Connection, settings: Settings) -> None:
-    store = UploadStore.from_settings(settings)
+    store = Path(settings.data_dir) / "uploads"
     old_job = await make_job(db, "succeeded", 10)
     _, upload_file = await make_upload(db, store, 10, 123)
     job = await wait_final(client, await start_job(client, "cleanup", {"target": "uploads", "olderThanDays": 7}))
@@ -194,7 +194,7 @@ async def test_cleanup_payload_validation(client) -> None:
 
 
 async def test_deleting_jobs_removes_their_files(client, worker, db: asyncpg.Connection, settings: Settings) -> None:
-    store = UploadStore.from_settings(settings)
+    store = Path(settings.data_dir) / "uploads"
     export_job = await make_job(db, "succeeded", 10)
     export_file = await make_export_file(
         db, Path(settings.data_dir) / "exports", export_job, days=1, expired=False, size=50
@@ -206,7 +206,7 @@ async def test_deleting_jobs_removes_their_files(client, worker, db: asyncpg.Con
         job_type="data_processing",
         payload={"operation": "import", "dataset": "quotes", "uploadId": str(uuid.uuid4())},
     )
-    rejected = write(store.path(rejected_rows_key(import_job)), 70)
+    rejected = write(store / rejected_rows_key(import_job), 70)
     job = await wait_final(client, await start_job(client, "cleanup", {"target": "jobs", "olderThanDays": 7}))
     assert job["result"]["jobsDeleted"] == 2 and job["result"]["exportFilesDeleted"] == 0
     assert job["result"]["bytesFreed"] == 120

@@ -124,10 +124,14 @@ async def test_one_sync_per_integration_and_dataset_at_a_time(client, worker, db
         json={"targetUrl": "http://127.0.0.1:9/none", "secret": SECRET},
         headers=auth("user_admin"),
     )
-    # Another sync of org_acme/crm/customers holds the lock.
-    assert await db.fetchval(
-        "SELECT pg_try_advisory_lock(hashtext('jobrunner_sync'), hashtext('org_acme/crm/customers'))"
+    # Another sync of org_acme/crm/customers is running (on this live worker, so no rescuer
+    # takes it) and has claimed the dataset (its sync_runs row).
+    holder = await db.fetchval(
+        "INSERT INTO jobs (organization_id, user_id, job_type, status, payload, total_steps, locked_by, started_at)"
+        " VALUES ('org_acme', 'user_admin', 'sync', 'running', $1, 3, 'jobtypes-test', now()) RETURNING id",
+        {"integration": "crm", "dataset": "customers"},
     )
+    await db.execute("INSERT INTO sync_runs (job_id) VALUES ($1)", holder)
     job_id = await start_job(client, "sync", {"integration": "crm", "dataset": "customers"}, user="user_member")
 
     async def retrying() -> object:

@@ -7,7 +7,10 @@ the database on every request). Anyone else, a tampered or expired link, a revok
 an unknown job or a missing file: 404 (nothing reveals that the file exists). A file past
 retention: 410 for those allowed to fetch it.
 
-Streams from storage; answers HEAD and single-range requests (see ``api/files.py``).
+Streams from storage; answers HEAD and single-range requests (see ``api/files.py``). With
+an object store and ``JOBRUNNER_STORAGE_REDIRECT_SECONDS`` > 0, answers instead (after
+the same checks) 307 to a presigned URL of the object valid that long, so the bytes do
+not pass through the API.
 
 Relies on ``app.state.pool``, ``app.state.jwt_secret`` and ``app.state.settings`` (where
 the export storage is).
@@ -20,6 +23,7 @@ import uuid
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
 
 from jobrunner.api.deps import JobId, authenticate
 from jobrunner.api.files import BINARY, SIGNED_LINK_PARAMETERS, file_responses, serve_file
@@ -83,6 +87,11 @@ _RESPONSES = file_responses(
     416,
     503,
 )
+_RESPONSES[307] = {
+    "description": "Fetch the file from the object store at Location (a presigned URL, short-lived); "
+    "only when the service is configured so (JOBRUNNER_STORAGE_REDIRECT_SECONDS)",
+    "headers": {"Location": {"description": "The presigned URL", "schema": {"type": "string", "format": "uri"}}},
+}
 # The signed link's query is read as text (a malformed one is a 404 like any wrong link).
 _OPENAPI = {"security": SIGNED_LINK_OR_BEARER, "parameters": SIGNED_LINK_PARAMETERS}
 
@@ -121,12 +130,20 @@ async def download_export(job_id: JobId, request: Request) -> Response:
     if file.is_gone(dt.datetime.now(dt.UTC)):
         raise Gone("This export file has expired and was deleted; run the export again")
     storage = _storage(request)
+    disposition = _disposition(file.download_name)
+    redirect_seconds = state.settings.storage_redirect_seconds
+    if redirect_seconds:
+        url = await storage.presigned_url(
+            file.storage_key, seconds=redirect_seconds, disposition=disposition, content_type=file.content_type
+        )
+        if url is not None:
+            return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
     try:
         size = await storage.size(file.storage_key)
     except FileMissing as exc:
         raise NotFound(_NOT_FOUND) from exc
     headers = {
-        "Content-Disposition": _disposition(file.download_name),
+        "Content-Disposition": disposition,
         "Cache-Control": "private, no-store",
         "X-Content-Type-Options": "nosniff",
     }

@@ -1,13 +1,27 @@
 -- Sync: pushing an organization's changed records to an integration in (updated_at, id)
 -- order, one checkpoint per (organization, integration, dataset).
 
--- One sync per integration and dataset at a time (session lock, held by the job's
--- connection; a killed worker's connection takes it along).
--- name: sync_try_lock
-SELECT pg_try_advisory_lock(hashtext('jobrunner_sync'), hashtext($1 || '/' || $2 || '/' || $3));
+-- One sync per integration and dataset at a time, with no session state (so it holds
+-- through PgBouncer in transaction mode): in one short transaction a sync takes its turn
+-- (sync_take_turn: an advisory lock held to commit), then claims the dataset
+-- (sync_claim, a fresh snapshot) unless another running sync job holds it. The claim is
+-- the job's sync_runs row and lasts while the job is running: once it ends, or a rescuer
+-- takes it from a dead worker, it no longer counts.
+-- name: sync_take_turn
+SELECT pg_advisory_xact_lock(hashtext('jobrunner_sync'), hashtext($1 || '/' || $2 || '/' || $3));
 
--- name: sync_unlock
-SELECT pg_advisory_unlock(hashtext('jobrunner_sync'), hashtext($1 || '/' || $2 || '/' || $3));
+-- $4: the claiming job. True: claimed (or its own already).
+-- name: sync_claim
+WITH holder AS (
+    SELECT r.job_id FROM sync_runs r JOIN jobs j ON j.id = r.job_id
+     WHERE j.status = 'running' AND j.job_type = 'sync' AND j.organization_id = $1
+       AND j.payload->>'integration' = $2 AND j.payload->>'dataset' = $3 AND r.job_id <> $4
+     LIMIT 1
+), claim AS (
+    INSERT INTO sync_runs (job_id) SELECT $4 WHERE NOT EXISTS (SELECT 1 FROM holder)
+    ON CONFLICT (job_id) DO NOTHING
+)
+SELECT NOT EXISTS (SELECT 1 FROM holder);
 
 -- name: sync_checkpoint
 SELECT cursor_updated_at, cursor_id FROM sync_checkpoints

@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from jobrunner.reports.validation import ExportRequest
+from jobrunner.storage.base import PendingFile
 
 # Rows fetched per round trip by the cursor-based writers (JSON, XLSX).
 BATCH_ROWS = 5000
@@ -30,8 +31,11 @@ class RowProgress:
 
 
 class Writer(abc.ABC):
-    """Writes one report to ``path``: ``write_rows`` streams the rows (memory stays flat),
-    ``finish`` completes the file (closing brackets, the workbook's zip)."""
+    """Writes one report into a pending file (``Writer.into``): ``write_rows`` streams the
+    rows (memory stays flat), ``finish`` completes the file (closing brackets, the
+    workbook's zip). Writers that produce bytes in order (CSV, JSON) send them to
+    ``out.write``, straight to storage; one whose library needs a file (XLSX) writes
+    ``path``, which storage takes on commit."""
 
     format: str
     extension: str
@@ -39,6 +43,19 @@ class Writer(abc.ABC):
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.pending: PendingFile | None = None
+
+    @classmethod
+    def into(cls, pending: PendingFile) -> Writer:
+        writer = cls(pending.path)
+        writer.pending = pending
+        return writer
+
+    @property
+    def out(self) -> PendingFile:
+        if self.pending is None:
+            raise RuntimeError("a streaming writer writes into a pending file: Writer.into(pending)")
+        return self.pending
 
     @abc.abstractmethod
     async def write_rows(self, conn: asyncpg.Connection, request: ExportRequest, progress: RowProgress) -> int:
