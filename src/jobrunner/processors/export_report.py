@@ -72,7 +72,6 @@ def row_stream_progress(ctx: JobContext[ExportReportPayload]) -> Callable[[float
     return report
 
 
-
 @job_type(
     "export_report",
     payload=ExportReportPayload,

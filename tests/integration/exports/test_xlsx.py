@@ -52,7 +52,10 @@ def typed_cells(path: Path) -> dict[str, list[tuple]]:
         return {
             sheet.title: [sheet.freeze_panes]
             # LibreOffice writes literal characters of a format escaped: yyyy\-mm\-dd.
-            + [tuple((c.value, c.data_type, c.number_format.replace("\\", "")) for c in row) for row in sheet.iter_rows()]
+            + [
+                tuple((c.value, c.data_type, c.number_format.replace("\\", "")) for c in row)
+                for row in sheet.iter_rows()
+            ]
             for sheet in workbook.worksheets
         }
     finally:

@@ -60,8 +60,7 @@ def column_letter(index: int) -> str:
 def content_types(sheets: int) -> str:
     sheet_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
     overrides = "".join(
-        f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{sheet_type}"/>'
-        for n in range(1, sheets + 1)
+        f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{sheet_type}"/>' for n in range(1, sheets + 1)
     )
     return (
         HEAD + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
