@@ -45,7 +45,9 @@ Wide = Annotated[
     bool, typer.Option("--wide", help="Show whole job ids (by default the first 8 characters, enough to type back)")
 ]
 
-jobs_app = typer.Typer(help="Start, list, inspect, cancel and retry jobs through the HTTP API.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Start, list, watch, inspect, cancel, retry and download jobs through the HTTP API.", no_args_is_help=True
+)
 console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
