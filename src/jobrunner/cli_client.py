@@ -11,6 +11,7 @@ Plugged into ``jobrunner`` by cli.py (``app.add_typer(jobs_app, name="jobs")``,
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -260,14 +261,31 @@ def export_command(
     if filters:
         payload["filters"] = filters
     created = call(url, token, "start exports", lambda api: api.create_job("export_report", payload, priority=priority))
+
+    def wait_for(job_id: str) -> dict[str, Any]:
+        return wait_and_download(url, token, job_id, output or Path(f"{report_type}-{job_id[:8]}.{format}"), as_json)
+
+    started_job(url, token, created, "export", wait_for if wait else None, as_json)
+
+
+def started_job(
+    url: str | None,
+    token: str | None,
+    created: dict[str, Any],
+    kind: str,
+    wait_for: Callable[[str], dict[str, Any]] | None,
+    as_json: bool,
+) -> None:
+    """After a job was created: print its id, or follow it with ``wait_for`` (Ctrl-C asks
+    whether to cancel it); exit 1 unless it succeeded."""
     job_id = created["jobId"]
-    if not wait:
+    if wait_for is None:
         print_json(created) if as_json else typer.echo(job_id)
         return
     if not as_json:
-        errors.print(f"export started: job {job_id}")
+        errors.print(f"{kind} started: job {job_id}")
     try:
-        final = wait_and_download(url, token, job_id, output or Path(f"{report_type}-{job_id[:8]}.{format}"), as_json)
+        final = wait_for(job_id)
     except KeyboardInterrupt:
         offer_cancel(url, token, job_id)
         raise typer.Exit(130) from None
@@ -417,22 +435,28 @@ def import_command(
         return await api.create_job("data_processing", payload)
 
     created = call(url, token, "import data", start)
-    job_id = created["jobId"]
-    if not wait:
-        print_json(created) if as_json else typer.echo(job_id)
-        return
-    if not as_json:
-        errors.print(f"import started: job {job_id}")
+    started_job(
+        url,
+        token,
+        created,
+        "import",
+        functools.partial(follow_import, url, token, file=file, quiet=as_json) if wait else None,
+        as_json,
+    )
+
+
+def follow_import(url: str | None, token: str | None, job_id: str, *, file: Path, quiet: bool) -> dict[str, Any]:
+    """Follows an import; saves its rejected rows beside ``file``; the final status."""
 
     async def work(api: JobrunnerClient) -> dict[str, Any]:
-        final = await follow_with_bar(api, job_id, as_json)
+        final = await follow_with_bar(api, job_id, quiet)
         job = final["job"]
         result = job.get("result") or {}
         if job["status"] == JobStatus.SUCCEEDED and result.get("rejectedRowsUrl"):
             beside = file.with_name(f"{file.stem}.rejected.csv")
             await api.download(result["rejectedRowsUrl"], beside)
             final = {**final, "rejectedRowsFile": str(beside)}
-        if as_json:
+        if quiet:
             return final
         if job["status"] == JobStatus.SUCCEEDED:
             errors.print(
@@ -444,15 +468,7 @@ def import_command(
             errors.print(failure_line("import", job))
         return final
 
-    try:
-        final = call(url, token, "follow this import", work)
-    except KeyboardInterrupt:
-        offer_cancel(url, token, job_id)
-        raise typer.Exit(130) from None
-    if as_json:
-        print_json(final)
-    if final["job"]["status"] != JobStatus.SUCCEEDED:
-        raise typer.Exit(1)
+    return call(url, token, "follow this import", work)
 
 
 def standalone_app() -> typer.Typer:

@@ -8,32 +8,22 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.integration.web.conftest import LiveService
-from tests.support.processes import REPO_ROOT, command_env
+from tests.integration.web.test_cli_client import cli as web_cli
 
 pytestmark = pytest.mark.slow
 
 LATER = "2099-01-01T00:00:00.000Z"
 
 
-def cli(
-    service: LiveService, *args: str, columns: int = 80, user: str = "user_member"
-) -> subprocess.CompletedProcess[str]:
-    env = command_env(JOBRUNNER_TOKEN=service.token(user), JOBRUNNER_URL=service.url, COLUMNS=str(columns))
-    return subprocess.run(
-        [sys.executable, "-m", "jobrunner.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO_ROOT,
-    )
+def cli(service: LiveService, *args: str, user: str = "user_member") -> subprocess.CompletedProcess[str]:
+    """The ``jobrunner`` command itself, in an 80-column terminal."""
+    return web_cli(service, *args, user=user, columns=80, module="jobrunner.cli")
 
 
 def scheduled_jobs(service: LiveService, count: int) -> list[str]:
