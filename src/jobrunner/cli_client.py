@@ -1,14 +1,17 @@
 """CLI commands that drive the HTTP API (never the database): ``jobs create|list|status|
-cancel|retry`` and ``export REPORT --wait -o FILE`` with a Rich progress bar.
+cancel|retry|watch|download``, ``export REPORT --wait -o FILE`` with a Rich progress bar
+and ``import DATASET FILE --wait``. Wherever a job id is taken, the start of one will do
+(resolved among the caller's jobs through the list API; an ambiguous one is an error).
 
-Plugged into ``jobrunner`` by cli.py (``app.add_typer(jobs_app, name="jobs")`` and
-``app.command("export")(export_command)``); ``python -m jobrunner.cli_client`` runs them
-on their own. The service is ``--url`` (or JOBRUNNER_URL; default http://127.0.0.1:$PORT, the port
+Plugged into ``jobrunner`` by cli.py (``app.add_typer(jobs_app, name="jobs")``,
+``app.command("export")(export_command)``, ``app.command("import")(import_command)``);
+``python -m jobrunner.cli_client`` runs them on their own. The service is ``--url`` (or JOBRUNNER_URL; default http://127.0.0.1:$PORT, the port
 ``make run`` serves on, 3000 unless PORT is set), the token ``--token`` or JOBRUNNER_TOKEN."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,12 +20,13 @@ from typing import Annotated, Any, Optional, TypeVar
 import httpx
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jobrunner.client import ApiError, JobrunnerClient, explain
-from jobrunner.domain.states import JobStatus
+from jobrunner.client import ApiError, JobIdError, JobrunnerClient, explain, resolve_job_id, short_ids
+from jobrunner.domain.states import FINAL_STATES, JobStatus
 
 Url = Annotated[
     Optional[str],
@@ -37,13 +41,19 @@ Token = Annotated[
     Optional[str], typer.Option("--token", envvar="JOBRUNNER_TOKEN", help="Bearer token (or JOBRUNNER_TOKEN)")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer (for scripts)")]
-JobId = Annotated[str, typer.Argument(help="The job's id")]
+JobId = Annotated[str, typer.Argument(help="The job's id, or its first characters")]
+Wide = Annotated[
+    bool, typer.Option("--wide", help="Show whole job ids (by default the first 8 characters, enough to type back)")
+]
 
-jobs_app = typer.Typer(help="Start, list, inspect, cancel and retry jobs through the HTTP API.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Start, list, watch, inspect, cancel, retry and download jobs through the HTTP API.", no_args_is_help=True
+)
 console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
 C = TypeVar("C", bound=JobrunnerClient)
+WATCH_SECONDS = 2.0  # between refreshes of the list in ``jobs watch``
 
 
 def default_url() -> str:
@@ -81,6 +91,9 @@ def call_with(client: type[C], url: str | None, token: str | None, action: str, 
         return asyncio.run(run())
     except ApiError as exc:
         errors.print(f"[red]{explain(exc, action)}[/red]")
+        raise typer.Exit(1) from exc
+    except JobIdError as exc:
+        errors.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(1) from exc
     except httpx.HTTPError as exc:
         errors.print(f"[red]Could not reach the service at {url}: {exc}[/red]", soft_wrap=True)
@@ -144,6 +157,7 @@ def list_command(
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=100)] = 25,
     status: Annotated[Optional[str], typer.Option(help="Only jobs in this state")] = None,
     job_type: Annotated[Optional[str], typer.Option("--type", help="Only jobs of this type")] = None,
+    wide: Wide = False,
     url: Url = None,
     token: Token = None,
     as_json: AsJson = False,
@@ -158,24 +172,41 @@ def list_command(
     if as_json:
         print_json(answer)
         return
-    table = Table("id", "type", "status", "progress", "step", "created")
-    for job in answer["jobs"]:
+    console.print(jobs_table(answer["jobs"], wide=wide))
+    console.print(f"page {answer['page']} of {answer['totalPages']} ({answer['total']} jobs)")
+
+
+def jobs_table(jobs: list[dict[str, Any]], *, wide: bool) -> Table:
+    """The jobs as rows. The id column is never wrapped nor cut (other columns give way),
+    so what is shown can be copied back whole: a short unique prefix, or with ``wide`` the
+    whole id."""
+    ids = short_ids([job["id"] for job in jobs]) if not wide else {job["id"]: job["id"] for job in jobs}
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=max((len(i) for i in ids.values()), default=2))
+    for name in ("type", "status", "progress"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("step", overflow="ellipsis", no_wrap=True)
+    table.add_column("created (UTC)", no_wrap=True)
+    for job in jobs:
         table.add_row(
-            job["id"],
+            ids[job["id"]],
             job["jobType"],
             job["status"],
             f"{job['progress']}%",
             job.get("stepLabel") or "",
-            job["createdAt"],
+            job["createdAt"][:16].replace("T", " "),
         )
-    console.print(table)
-    console.print(f"page {answer['page']} of {answer['totalPages']} ({answer['total']} jobs)")
+    return table
 
 
 @jobs_app.command("status")
 def status_command(job_id: JobId, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
     """A job's status, progress and result."""
-    answer = call(url, token, "view jobs", lambda api: api.get_status(job_id))
+
+    async def work(api: JobrunnerClient) -> Any:
+        return await api.get_status(await resolve_job_id(api, job_id))
+
+    answer = call(url, token, "view jobs", work)
     status = answer.status
     assert status is not None  # no If-None-Match sent: never a 304
     print_json(status) if as_json else describe(status)
@@ -184,14 +215,22 @@ def status_command(job_id: JobId, url: Url = None, token: Token = None, as_json:
 @jobs_app.command("cancel")
 def cancel_command(job_id: JobId, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
     """Cancel a queued, running or retrying job."""
-    answer = call(url, token, "cancel this job", lambda api: api.cancel_job(job_id))
+
+    async def work(api: JobrunnerClient) -> dict[str, Any]:
+        return await api.cancel_job(await resolve_job_id(api, job_id))
+
+    answer = call(url, token, "cancel this job", work)
     print_json(answer) if as_json else typer.echo(answer["message"])
 
 
 @jobs_app.command("retry")
 def retry_command(job_id: JobId, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
     """Retry a failed job that has retries left."""
-    answer = call(url, token, "retry this job", lambda api: api.retry_job(job_id))
+
+    async def work(api: JobrunnerClient) -> dict[str, Any]:
+        return await api.retry_job(await resolve_job_id(api, job_id))
+
+    answer = call(url, token, "retry this job", work)
     print_json(answer) if as_json else typer.echo(answer["message"])
 
 
@@ -229,14 +268,31 @@ def export_command(
     if filters:
         payload["filters"] = filters
     created = call(url, token, "start exports", lambda api: api.create_job("export_report", payload, priority=priority))
+
+    def wait_for(job_id: str) -> dict[str, Any]:
+        return wait_and_download(url, token, job_id, output or Path(f"{report_type}-{job_id[:8]}.{format}"), as_json)
+
+    started_job(url, token, created, "export", wait_for if wait else None, as_json)
+
+
+def started_job(
+    url: str | None,
+    token: str | None,
+    created: dict[str, Any],
+    kind: str,
+    wait_for: Callable[[str], dict[str, Any]] | None,
+    as_json: bool,
+) -> None:
+    """After a job was created: print its id, or follow it with ``wait_for`` (Ctrl-C asks
+    whether to cancel it); exit 1 unless it succeeded."""
     job_id = created["jobId"]
-    if not wait:
+    if wait_for is None:
         print_json(created) if as_json else typer.echo(job_id)
         return
     if not as_json:
-        errors.print(f"export started: job {job_id}")
+        errors.print(f"{kind} started: job {job_id}")
     try:
-        final = wait_and_download(url, token, job_id, output or Path(f"{report_type}-{job_id[:8]}.{format}"), as_json)
+        final = wait_for(job_id)
     except KeyboardInterrupt:
         offer_cancel(url, token, job_id)
         raise typer.Exit(130) from None
@@ -246,14 +302,24 @@ def export_command(
         raise typer.Exit(1)
 
 
+async def follow_with_bar(api: JobrunnerClient, job_id: str, quiet: bool) -> dict[str, Any]:
+    """``follow`` with a progress bar on stderr (none if ``quiet``); the final status."""
+    if quiet:
+        return await follow(api, job_id, None)
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=errors, transient=False) as progress:
+        return await follow(api, job_id, progress)
+
+
+def failure_line(kind: str, job: dict[str, Any]) -> str:
+    return f"[red]{kind} {job['status']}[/red]" + (
+        f": {escape(job['errorMessage'])}" if job.get("errorMessage") else ""
+    )
+
+
 def wait_and_download(url: str | None, token: str | None, job_id: str, output: Path, quiet: bool) -> dict[str, Any]:
     async def work(api: JobrunnerClient) -> dict[str, Any]:
-        if quiet:
-            final = await follow(api, job_id, None)
-        else:
-            columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
-            with Progress(*columns, console=errors, transient=False) as progress:
-                final = await follow(api, job_id, progress)
+        final = await follow_with_bar(api, job_id, quiet)
         job = final["job"]
         if job["status"] == JobStatus.SUCCEEDED:
             size = await api.download(job["result"]["downloadUrl"], output)
@@ -261,9 +327,7 @@ def wait_and_download(url: str | None, token: str | None, job_id: str, output: P
             if not quiet:
                 errors.print(f"[green]done[/green]: {job['result'].get('recordCount')} rows, {size} bytes -> {output}")
         elif not quiet:
-            errors.print(
-                f"[red]export {job['status']}[/red]" + (f": {job['errorMessage']}" if job.get("errorMessage") else "")
-            )
+            errors.print(failure_line("export", job))
         return final
 
     return call(url, token, "follow this export", work)
@@ -283,11 +347,143 @@ def offer_cancel(url: str | None, token: str | None, job_id: str) -> None:
     errors.print(answer["message"])
 
 
+class NoFile(Exception):
+    """The job has no file to download (yet)."""
+
+
+@jobs_app.command("watch")
+def watch_command(
+    job_id: Annotated[Optional[str], typer.Argument(help="Only this job (its id or first characters)")] = None,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, max=100, help="How many of my newest jobs")] = 20,
+    wide: Wide = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """A live table of my newest jobs (or of one job), refreshed as the service asks (its
+    Retry-After), until none of them is queued, running or retrying; Ctrl-C stops
+    watching (the jobs go on). With an ID: exit 1 unless the job succeeded."""
+
+    async def work(api: JobrunnerClient) -> list[dict[str, Any]]:
+        target = await resolve_job_id(api, job_id) if job_id else None
+        jobs: list[dict[str, Any]] = []
+        with Live(console=console, auto_refresh=False) as live:
+            if target is not None:
+                async for status in api.watch(target):
+                    jobs = [status["job"]]
+                    live.update(jobs_table(jobs, wide=wide), refresh=True)
+                return jobs
+            while True:
+                jobs = (await api.list_jobs(page=1, page_size=page_size))["jobs"]
+                live.update(jobs_table(jobs, wide=wide), refresh=True)
+                if all(job["status"] in FINAL_STATES for job in jobs):
+                    return jobs
+                await asyncio.sleep(WATCH_SECONDS)
+
+    try:
+        jobs = call(url, token, "view jobs", work)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    if job_id and jobs and jobs[0]["status"] != JobStatus.SUCCEEDED:
+        raise typer.Exit(1)
+
+
+@jobs_app.command("download")
+def download_command(
+    job_id: JobId,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to save the file")] = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Download a finished job's file: an export's file, or an import's rejected rows."""
+
+    async def work(api: JobrunnerClient) -> tuple[Path, int]:
+        full = await resolve_job_id(api, job_id)
+        answer = await api.get_status(full)
+        assert answer.status is not None  # no If-None-Match sent: never a 304
+        job = answer.status["job"]
+        result = job.get("result") or {}
+        if job["status"] != JobStatus.SUCCEEDED:
+            raise NoFile(f"Job {full} is {job['status']}: it has no file.")
+        if result.get("downloadUrl"):
+            link, name = result["downloadUrl"], f"{result.get('reportType')}-{full[:8]}.{result.get('format')}"
+        elif result.get("rejectedRowsUrl"):
+            link, name = result["rejectedRowsUrl"], f"rejected-rows-{full[:8]}.csv"
+        else:
+            raise NoFile(f"Job {full} ({job['jobType']}) has no file to download.")
+        target = output or Path(name)
+        return target, await api.download(link, target)
+
+    try:
+        target, size = call(url, token, "download this file", work)
+    except NoFile as exc:
+        errors.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    errors.print(f"{size} bytes -> {target}")
+
+
+def import_command(
+    dataset: Annotated[str, typer.Argument(help="customers or quotes")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The CSV file")],
+    mode: Annotated[str, typer.Option(help="insert (existing rows are rejected) or upsert")] = "insert",
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Follow the import; save rejected rows beside the file")
+    ] = False,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Import a CSV file: upload it and start the import. With --wait: a progress bar,
+    then the inserted / updated / rejected counts, and the rejected rows (line, reason,
+    the row) saved beside the file as FILE.rejected.csv (Ctrl-C asks whether to cancel)."""
+
+    async def start(api: JobrunnerClient) -> dict[str, Any]:
+        upload = await api.upload(file)
+        payload = {"operation": "import", "dataset": dataset, "uploadId": upload["uploadId"], "mode": mode}
+        return await api.create_job("data_processing", payload)
+
+    created = call(url, token, "import data", start)
+    started_job(
+        url,
+        token,
+        created,
+        "import",
+        functools.partial(follow_import, url, token, file=file, quiet=as_json) if wait else None,
+        as_json,
+    )
+
+
+def follow_import(url: str | None, token: str | None, job_id: str, *, file: Path, quiet: bool) -> dict[str, Any]:
+    """Follows an import; saves its rejected rows beside ``file``; the final status."""
+
+    async def work(api: JobrunnerClient) -> dict[str, Any]:
+        final = await follow_with_bar(api, job_id, quiet)
+        job = final["job"]
+        result = job.get("result") or {}
+        if job["status"] == JobStatus.SUCCEEDED and result.get("rejectedRowsUrl"):
+            beside = file.with_name(f"{file.stem}.rejected.csv")
+            await api.download(result["rejectedRowsUrl"], beside)
+            final = {**final, "rejectedRowsFile": str(beside)}
+        if quiet:
+            return final
+        if job["status"] == JobStatus.SUCCEEDED:
+            errors.print(
+                f"[green]done[/green]: {result.get('inserted')} inserted, {result.get('updated')} updated, "
+                f"{result.get('rejected')} rejected"
+                + (f" (line and reason of each -> {final['rejectedRowsFile']})" if "rejectedRowsFile" in final else "")
+            )
+        else:
+            errors.print(failure_line("import", job))
+        return final
+
+    return call(url, token, "follow this import", work)
+
+
 def standalone_app() -> typer.Typer:
     """The client commands on their own (``python -m jobrunner.cli_client``)."""
     app = typer.Typer(help="jobrunner's HTTP client commands.", no_args_is_help=True)
     app.add_typer(jobs_app, name="jobs")
     app.command("export")(export_command)
+    app.command("import")(import_command)
     return app
 
 

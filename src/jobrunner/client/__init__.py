@@ -3,5 +3,16 @@ from any Python program: ``async with JobrunnerClient(url, token) as api: ...``.
 
 from jobrunner.client.errors import ApiError, explain
 from jobrunner.client.http import FINAL_STATES, JobrunnerClient, StatusAnswer
+from jobrunner.client.ids import SHORT_ID, JobIdError, resolve_job_id, short_ids
 
-__all__ = ["ApiError", "FINAL_STATES", "JobrunnerClient", "StatusAnswer", "explain"]
+__all__ = [
+    "ApiError",
+    "FINAL_STATES",
+    "SHORT_ID",
+    "JobIdError",
+    "JobrunnerClient",
+    "StatusAnswer",
+    "explain",
+    "resolve_job_id",
+    "short_ids",
+]

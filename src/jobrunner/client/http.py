@@ -18,6 +18,7 @@ from jobrunner.client.errors import ApiError
 from jobrunner.domain.states import FINAL_STATES
 
 DEFAULT_POLL_SECONDS = 5.0
+UPLOAD_CHUNK_BYTES = 256 * 1024
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 60.0
 # Worth polling again after these: the service is busy or briefly failing.
@@ -121,6 +122,31 @@ class JobrunnerClient:
         if job_type:
             params["jobType"] = job_type
         return (await self._send("GET", "/v1/jobs", params=params)).json()
+
+    async def all_jobs(self, *, page_size: int = 100) -> AsyncIterator[dict[str, Any]]:
+        """Every job of the caller, newest first, page after page."""
+        page = 1
+        while True:
+            answer = await self.list_jobs(page=page, page_size=page_size)
+            for job in answer["jobs"]:
+                yield job
+            if page >= answer["totalPages"]:
+                return
+            page += 1
+
+    async def upload(self, path: Path) -> dict[str, Any]:
+        """POST /v1/uploads: the CSV file as the body, streamed; ``{"uploadId", ...}``."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            with path.open("rb") as file:
+                while chunk := await asyncio.to_thread(file.read, UPLOAD_CHUNK_BYTES):
+                    yield chunk
+
+        headers = {"Content-Type": "text/csv", "Content-Length": str(path.stat().st_size)}
+        response = await self._send(
+            "POST", "/v1/uploads", params={"filename": path.name}, content=chunks(), headers=headers
+        )
+        return response.json()
 
     async def cancel_job(self, job_id: str) -> dict[str, Any]:
         return (await self._send("POST", f"/v1/jobs/{job_id}/cancel")).json()

@@ -10,6 +10,7 @@ stays in bound parameters of the report statement.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from jobrunner.reports.formulas import neutralised_sql as neutralised
@@ -61,11 +62,49 @@ def json_select(report: Report) -> str:
     return f"SELECT json_build_object({pairs})::text FROM ({report.sql}) AS r"
 
 
-def typed_select(report: Report) -> str:
-    """The report's columns as PostgreSQL types them, for XLSX's typed cells; money as
-    float8, which is what a spreadsheet number cell holds anyway (and decodes faster)."""
-    columns = ", ".join(_ref(c) + ("::float8" if c.kind is Kind.MONEY else "") for c in report.columns)
-    return f"SELECT {columns} FROM ({report.sql}) AS r"
+EXCEL_EPOCH = "date '1899-12-30'"  # day 0 of Excel's 1900 date system (serial 1 = 1900-01-01)
+XLSX_STYLE = {Kind.MONEY: 2, Kind.DATE: 3, Kind.TIMESTAMP: 4}  # writers/ooxml.py's cellXfs
+
+
+def xml_text(expression: str) -> str:
+    """A text expression as XML element content, markup characters escaped. Control
+    characters are left to COPY's text format, which escapes them (and backslashes)
+    outside the markup; the XLSX writer turns those escapes into XML (writers/xlsx.py)."""
+    return f"replace(replace(replace({expression}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+
+
+def xlsx_cell(column: Column, letter: str, row: str) -> str:
+    """One typed cell of SpreadsheetML (NULL for a NULL value: no cell). Text is an inline
+    string (never a formula); numbers as PostgreSQL prints them (exact decimals, shortest
+    round-trip floats); dates and UTC date-times as serial day numbers with a date style."""
+    ref = "x." + quote_ident(column.name)
+    at = quote_literal('<c r="' + letter) + " || " + row
+    if column.kind is Kind.TEXT:
+        opening = quote_literal('" t="inlineStr"><is><t xml:space="preserve">')
+        return f"{at} || {opening} || {xml_text(ref)} || '</t></is></c>'"
+    if column.kind is Kind.DATE:
+        value = f"({ref} - {EXCEL_EPOCH})::text"
+    elif column.kind is Kind.TIMESTAMP:
+        value = f"(extract(epoch FROM {ref}) / 86400 + 25569)::text"  # 25569: 1970-01-01
+    else:
+        value = f"{ref}::text"
+    style = f' s="{XLSX_STYLE[column.kind]}"' if column.kind in XLSX_STYLE else ""
+    closing = quote_literal('"' + style + "><v>")
+    return f"{at} || {closing} || {value} || '</v></c>'"
+
+
+def xlsx_select(report: Report, letters: Sequence[str], rows_per_sheet: int) -> str:
+    """One line of SpreadsheetML per report row (``<row r="N">`` and its typed cells), for
+    ``COPY ... TO STDOUT`` in text format: the database formats the sheet as it does CSV.
+    Row numbers restart after every ``rows_per_sheet`` rows (the writer starts another
+    sheet there); 2 is the first row under the header."""
+    row = "x.xlsx_row_number__"
+    cells = ", ".join(xlsx_cell(c, letter, row) for c, letter in zip(report.columns, letters, strict=True))
+    numbered = (
+        f"SELECT r.*, (row_number() OVER () - 1) % {int(rows_per_sheet)} + 2 AS xlsx_row_number__ "
+        f"FROM ({report.sql}) AS r"
+    )
+    return f"SELECT concat('<row r=\"', {row}, '\">', {cells}, '</row>') FROM ({numbered}) AS x"
 
 
 def estimate_select(report: Report) -> str:

@@ -52,7 +52,8 @@ async def test_six_steps_result_and_file(make_context, settings, fmt) -> None:
 async def test_progress_moves_inside_the_row_band(make_context) -> None:
     ctx = await make_context({"reportType": "quotes", "format": "json"})
     await run_in_memory(ctx)
-    inside = [value for step, value in ctx.reporter.history if step == 3 and 60 < value < 80]
+    # The rows run through the bands of steps 2-4 (40 -> 95), each step started on the way.
+    inside = [value for step, value in ctx.reporter.history if step in (2, 3, 4) and 40 < value < 95]
     assert inside, ctx.reporter.history
 
 
@@ -114,13 +115,13 @@ async def test_cancel_mid_export_leaves_no_file(make_context, settings, fmt) -> 
 
     async def cancel_during_rows(fraction: float) -> None:
         await original(fraction)
-        if ctx.state.step == 3:
+        if fraction > 0:  # rows are streaming
             ctx.cancelled.set()
 
     ctx.progress = cancel_during_rows
     with pytest.raises(JobCancelled):
         await run_in_memory(ctx)
-    assert ctx.state.step == 3
+    assert ctx.state.step in (2, 3, 4)  # the steps the rows stream through
     assert files_under(Path(settings.data_dir) / "exports") == []
     assert await find_export_file(ctx.pool, ctx.job_id) is None
     # The connection went back to the pool usable (COPY or cursor aborted cleanly).

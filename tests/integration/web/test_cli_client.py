@@ -18,10 +18,16 @@ from tests.support.processes import REPO_ROOT, command_env
 pytestmark = pytest.mark.slow
 
 
-def cli(service: LiveService, *args: str, user: str = "user_member") -> subprocess.CompletedProcess[str]:
-    env = command_env(JOBRUNNER_TOKEN=service.token(user), JOBRUNNER_URL=service.url, COLUMNS="100")
+def cli(
+    service: LiveService,
+    *args: str,
+    user: str = "user_member",
+    columns: int = 100,
+    module: str = "jobrunner.cli_client",
+) -> subprocess.CompletedProcess[str]:
+    env = command_env(JOBRUNNER_TOKEN=service.token(user), JOBRUNNER_URL=service.url, COLUMNS=str(columns))
     return subprocess.run(
-        [sys.executable, "-m", "jobrunner.cli_client", *args],
+        [sys.executable, "-m", module, *args],
         env=env,
         capture_output=True,
         text=True,

@@ -12,14 +12,31 @@ import asyncpg
 from jobrunner.reports.validation import ExportRequest
 from jobrunner.storage.base import PendingFile
 
-# Rows fetched per round trip by the cursor-based writers (JSON, XLSX).
+# Rows fetched per round trip by the cursor-based writer (JSON).
 BATCH_ROWS = 5000
+
+
+# Past this share of the estimate the bar slows down instead of stopping: an estimate too
+# low never leaves the bar standing still, one too high ends with a small jump.
+ESTIMATE_KNEE = 0.9
+
+
+def estimated_fraction(written: int, total: int) -> float:
+    """How far ``written`` rows are through an estimated ``total``: ``written / total`` up
+    to ``ESTIMATE_KNEE``, then closer and closer to 1.0 without reaching it."""
+    if total <= 0:
+        return 1.0
+    share = written / total
+    if share <= ESTIMATE_KNEE:
+        return share
+    over = (share - ESTIMATE_KNEE) / (1.0 - ESTIMATE_KNEE)
+    return ESTIMATE_KNEE + (1.0 - ESTIMATE_KNEE) * over / (1.0 + over)
 
 
 @dataclass
 class RowProgress:
-    """Told how many rows are written so far; checks for cancellation and moves the job's
-    progress within its step (``fraction`` of the expected ``total``)."""
+    """Told how many rows are written so far; checks for cancellation and reports the
+    fraction of the expected ``total`` (an estimate) that is written."""
 
     total: int
     report: Callable[[float], Awaitable[None]]
@@ -27,7 +44,7 @@ class RowProgress:
 
     async def rows(self, written: int) -> None:
         self.check_cancelled()
-        await self.report(min(written / self.total, 1.0) if self.total else 1.0)
+        await self.report(estimated_fraction(written, self.total))
 
 
 class Writer(abc.ABC):
