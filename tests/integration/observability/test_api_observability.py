@@ -5,6 +5,7 @@ audit rows for integration changes."""
 
 from __future__ import annotations
 
+
 import subprocess
 import sys
 import uuid
@@ -94,6 +95,26 @@ async def test_integration_changes_are_audited_without_their_secret(client, db) 
     ]
     assert "hooks.example.com/other" in rows[1]["details"]
     assert all("s3cret" not in r["details"] for r in rows)
+
+
+async def test_quota_changes_are_audited_whoever_makes_them(db) -> None:
+    """Quotas are edited in organization_limits (no API): a trigger audits every change."""
+    await db.execute("INSERT INTO organization_limits (organization_id, max_queued_jobs) VALUES ('org_acme', 50)")
+    await db.execute("UPDATE organization_limits SET max_queued_jobs = 10 WHERE organization_id = 'org_acme'")
+    await db.execute("DELETE FROM organization_limits WHERE organization_id = 'org_acme'")
+    rows = await db.fetch(
+        "SELECT organization_id, actor, details FROM audit_logs"
+        " WHERE action = 'organization.limits_changed' ORDER BY id"
+    )
+    changes = [(r["organization_id"], r["actor"], r["details"]) for r in rows]
+    assert [(org, actor, d["operation"]) for org, actor, d in changes] == [
+        ("org_acme", "system", "insert"),
+        ("org_acme", "system", "update"),
+        ("org_acme", "system", "delete"),
+    ]
+    assert changes[0][2]["before"] is None and changes[0][2]["after"]["max_queued_jobs"] == 50
+    assert changes[1][2]["before"]["max_queued_jobs"] == 50 and changes[1][2]["after"]["max_queued_jobs"] == 10
+    assert changes[2][2]["after"] is None
 
 
 @pytest.mark.slow
