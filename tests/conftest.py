@@ -110,6 +110,13 @@ def database_url(server_url: str, template_database: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def api_database_url(database_url: str) -> str:
+    """Where the API under test connects: the test's database (the deployment tests
+    override it to put PgBouncer in between)."""
+    return database_url
+
+
+@pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(database_url, min_size=1, max_size=10)
     yield pool

@@ -43,12 +43,6 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def api_database_url(database_url: str) -> str:
-    """Where the app connects (the deployment tests put PgBouncer in between)."""
-    return database_url
-
-
-@pytest.fixture
 async def app(settings: Settings, api_database_url: str) -> AsyncIterator[Any]:
     app = create_app(settings, api_database_url, JWT_SECRET)
     async with app.router.lifespan_context(app):

@@ -12,7 +12,7 @@ import pytest
 
 from jobrunner.settings import Settings
 from jobrunner.worker.loop import Worker
-from tests.integration.api.conftest import api_database_url, app, auth, client, db  # noqa: F401 - fixtures
+from tests.integration.api.conftest import app, auth, client, db  # noqa: F401 - fixtures
 from tests.integration.worker.conftest import fast_settings
 from tests.support.receivers import SmtpSink, smtp_server
 

@@ -11,7 +11,7 @@ import pytest
 
 from jobrunner.settings import Settings
 from tests.integration.jobtypes.conftest import worker  # noqa: F401 - fixture
-from tests.integration.api.conftest import api_database_url, app, client, db  # noqa: F401 - fixtures
+from tests.integration.api.conftest import app, client, db  # noqa: F401 - fixtures
 from tests.integration.worker.conftest import fast_settings
 from tests.support.object_store import ObjectStore, moto_server
 
