@@ -10,7 +10,7 @@ import asyncpg
 from jobrunner.maintenance import periodic_maintenance
 from jobrunner.retention.jobs import prune_finished_jobs
 from jobrunner.settings import Settings
-from jobrunner.uploads.store import UploadStore, rejected_rows_key
+from jobrunner.uploads.store import rejected_rows_key
 from tests.integration.jobtypes.test_cleanup import make_export_file, make_job, write
 from tests.integration.worker.conftest import eventually
 
@@ -29,7 +29,7 @@ async def test_prune_deletes_old_finished_jobs_of_every_organization(pool: async
     await pool.execute(
         "INSERT INTO import_batches (job_id, batch_no, inserted, updated) VALUES ($1, 0, 1, 0)", old_import
     )
-    rejected = write(UploadStore.from_settings(settings).path(rejected_rows_key(old_import)), 100)
+    rejected = write(tmp_path / "uploads" / rejected_rows_key(old_import), 100)  # the local upload storage
     export_file = await make_export_file(pool, tmp_path / "exports", doomed[0], days=31, expired=True, size=500)
     await pool.execute(
         "INSERT INTO audit_logs (organization_id, actor, action, job_id) VALUES ('org_acme', 'system', 'x', $1)",
