@@ -1,19 +1,23 @@
-// The jobs page: sign in, start an export, watch my jobs live, cancel, retry, download.
-// Everything goes through the public API with jobrunner-client.js (demo sign-in aside).
+// The jobs page: sign in, start an export or an import, watch my jobs live, cancel, retry,
+// run again, download. Everything goes through the public API with jobrunner-client.js
+// (demo sign-in aside); words.js says what a job is and how it does, in a person's words.
 import { ApiError, allowedActions, createClient, isFinal } from "/static/jobrunner-client.js";
 import { announce, el, showAlert } from "/static/dom.js";
+import { importRequest, uploadFile } from "/static/upload.js";
+import {
+  clock, describe, exact, failureText, humanDuration, humanSize, relative, rememberUploadName, runSeconds,
+  secondsLeft, waitReason,
+} from "/static/words.js";
 
 const TOKEN_KEY = "jobrunner.token";
 const PAGE_SIZE = 20;
-const REPORT_NAMES = { quotes: "Quotes", customers: "Customers", audit_log: "Audit log" };
-const TYPE_NAMES = {
-  export_report: "Export", data_processing: "Data processing", notification: "Notification",
-  cleanup: "Cleanup", sync: "Sync",
-};
+const ACTIVITY_MAX_AGE_MS = 5000;
 const FIELD_NAMES = {
   "payload.reportType": "Report", "payload.format": "Format", "payload.filters.dateFrom": "From",
   "payload.filters.dateTo": "To", priority: "Priority", maxRetries: "Retries", scheduledAt: "Scheduled time",
+  idPrefix: "Job id",
 };
+const STATUS_ORDER = ["running", "retrying", "queued", "failed", "cancelled", "succeeded"];
 
 const $ = (id) => document.getElementById(id);
 const client = createClient({ getToken: () => sessionStorage.getItem(TOKEN_KEY) });
@@ -22,22 +26,19 @@ const state = {
   me: null,
   page: 1,
   watches: new Map(), // jobId -> AbortController, for the unfinished jobs on screen
-  rows: new Map(), // jobId -> {job, flags, el}
+  rows: new Map(), // jobId -> {job, flags, parts}
+  sort: { key: "created", descending: true },
+  activity: null, // GET /v1/me/activity, fetched while queued jobs are on screen
+  activityAt: 0,
 };
 
 // ---------- small helpers ----------
 
 function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "—";
+  return iso ? exact(iso) : "—";
 }
 
-function jobTitle(job) {
-  if (job.jobType === "export_report") {
-    const report = REPORT_NAMES[job.payload?.reportType] || job.payload?.reportType || "Report";
-    return `${report} export · ${String(job.payload?.format || "").toUpperCase()}`;
-  }
-  return TYPE_NAMES[job.jobType] || job.jobType;
-}
+const jobTitle = describe;
 
 function can(permission) {
   return Boolean(state.me && state.me.permissions.includes(permission));
@@ -122,7 +123,7 @@ function signOut(message = "") {
   stopWatching();
   state.me = null;
   state.rows.clear();
-  $("jobs").replaceChildren();
+  $("job-rows").replaceChildren();
   showSignIn(message);
   if (!message) announce("Signed out");
 }
@@ -144,6 +145,12 @@ async function enterApp() {
   $("who").hidden = false;
   $("who-name").textContent = `${state.me.displayName || state.me.userId} · ${state.me.organizationId}`;
   $("start").hidden = !(can("jobs.create_jobs") && can("reports.export_reports"));
+  $("import").hidden = !(can("jobs.create_jobs") && can("data.process_data"));
+  // Offer only the reports this user may run (the others would fail in their first step).
+  for (const option of document.querySelectorAll("#report-type option[data-permission]")) {
+    option.hidden = option.disabled = !can(option.dataset.permission);
+  }
+  if ($("report-type").selectedOptions[0]?.disabled) $("report-type").value = "quotes";
   $("console-link").hidden = !can("jobs.manage_jobs");
   announce(`Signed in as ${state.me.displayName || state.me.userId}`);
   state.page = 1;
@@ -158,28 +165,58 @@ function stopWatching() {
   state.watches.clear();
 }
 
+function filtersInUse() {
+  const data = new FormData($("filters"));
+  return [...data.values()].some((value) => String(value).trim() !== "");
+}
+
 async function loadJobs() {
   stopWatching();
   const filters = new FormData($("filters"));
-  $("jobs").setAttribute("aria-busy", "true");
+  const idPrefix = String(filters.get("idPrefix") || "").trim();
+  const table = $("jobs");
+  table.setAttribute("aria-busy", "true");
   let page;
   try {
     page = await client.listJobs({
       page: state.page, pageSize: PAGE_SIZE, status: filters.get("status"), jobType: filters.get("jobType"),
+      ...(idPrefix ? { idPrefix } : {}),
     });
   } catch (error) {
     handleError(error, "see jobs");
+    table.setAttribute("aria-busy", "false");
     return;
   }
   state.rows.clear();
-  $("jobs").replaceChildren(...page.jobs.map((job) => renderRow(job)));
-  $("jobs-empty").hidden = page.jobs.length > 0;
+  for (const job of page.jobs) addRow(job);
+  drawRows();
+  const empty = page.jobs.length === 0;
+  const filtered = filtersInUse();
+  $("jobs-empty").hidden = !empty;
+  $("jobs-empty-text").textContent = filtered ? "No jobs match these filters." : "No jobs here yet.";
+  $("clear-filters").hidden = !(empty && filtered);
+  table.hidden = empty;
+  $("sort-help").hidden = empty;
   $("pager").hidden = page.totalPages <= 1;
   $("page-info").textContent = `Page ${page.page} of ${Math.max(page.totalPages, 1)} · ${page.total} jobs`;
   $("prev-page").disabled = page.page <= 1;
   $("next-page").disabled = page.page >= page.totalPages;
-  $("jobs").setAttribute("aria-busy", "false");
+  await refreshActivity(true);
+  table.setAttribute("aria-busy", "false");
   for (const job of page.jobs) if (!isFinal(job.status)) watch(job.id);
+}
+
+/** How busy the organization is, for "5 of 5 running" (only while a job waits on screen). */
+async function refreshActivity(force = false) {
+  const waiting = [...state.rows.values()].some(({ job }) => job.status === "queued");
+  if (!waiting || (!force && Date.now() - state.activityAt < ACTIVITY_MAX_AGE_MS)) return;
+  state.activityAt = Date.now();
+  try {
+    state.activity = await client.send("GET", "/v1/me/activity").then((answer) => answer.data);
+  } catch {
+    state.activity = null; // the reason is then the plain "waiting for a free worker"
+  }
+  for (const [id, { job }] of state.rows) if (job.status === "queued") paint(id);
 }
 
 function watch(jobId) {
@@ -195,18 +232,27 @@ function watch(jobId) {
     });
 }
 
-function renderRow(job) {
+function timeCell() {
+  return el("time", {});
+}
+
+function addRow(job) {
   const id = job.id;
   const detailsId = `details-${id}`;
   const parts = {
-    title: el("h3", { class: "job-title" }),
+    title: el("span", { class: "job-title" }),
+    jobId: el("span", { class: "job-id" }),
     badge: el("span", { class: "badge" }),
-    meta: el("p", { class: "job-meta" }),
+    why: el("span", { class: "why" }),
+    failure: el("span", { class: "error-message" }),
     fill: el("div", { class: "progress-fill" }),
     step: el("span", { class: "step" }),
     percent: el("span", { class: "percent" }),
-    error: el("p", { class: "error-message" }),
-    details: el("div", { class: "details", id: detailsId, hidden: true }),
+    created: timeCell(),
+    finished: timeCell(),
+    duration: el("span", {}),
+    files: el("span", { class: "files" }),
+    details: el("div", { class: "details" }),
   };
   parts.track = el("div", {
     class: "progress-track", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
@@ -219,15 +265,53 @@ function renderRow(job) {
   }, "Details");
   parts.cancel = el("button", { type: "button", class: "danger", onclick: () => act(id, "cancel") }, "Cancel");
   parts.retry = el("button", { type: "button", onclick: () => act(id, "retry") }, "Retry");
+  parts.again = el("button", { type: "button", class: "secondary", onclick: () => runAgain(id) }, "Run again");
   parts.download = el("button", { type: "button", onclick: () => download(id) }, "Download");
-  const li = el("li", { class: "job", id: `job-${id}`, "data-job-id": id },
-    el("div", { class: "job-head" }, parts.title, parts.badge),
-    parts.meta, parts.progress, parts.error,
-    el("div", { class: "actions" }, parts.toggle, parts.cancel, parts.retry, parts.download),
-    parts.details);
-  state.rows.set(id, { job, flags: allowedActions(job), parts, el: li });
+  parts.rejected = el("a", { class: "rejected", download: "" }, "Rejected rows");
+  const cell = (label, ...children) => el("td", { "data-label": label }, ...children);
+  parts.row = el("tr", { class: "job", id: `job-${id}`, "data-job-id": id },
+    cell("Job", parts.title, " ", parts.jobId),
+    cell("State", parts.badge, parts.why, parts.failure),
+    cell("Progress", parts.progress, parts.files),
+    cell("Created", parts.created),
+    cell("Finished", parts.finished),
+    cell("Duration", parts.duration),
+    el("td", { class: "actions" }, parts.toggle, parts.cancel, parts.retry, parts.again, parts.download, parts.rejected));
+  parts.detailsRow = el("tr", { class: "details-row", id: detailsId, hidden: true },
+    el("td", { colspan: "7" }, parts.details));
+  state.rows.set(id, { job, flags: allowedActions(job), parts });
   paint(id);
-  return li;
+}
+
+const SORT_KEYS = {
+  title: (job) => describe(job).toLowerCase(),
+  status: (job) => STATUS_ORDER.indexOf(job.status),
+  progress: (job) => job.progress,
+  created: (job) => job.createdAt,
+  finished: (job) => job.completedAt || "",
+  duration: (job) => runSeconds(job) ?? -1,
+};
+
+/** The rows in the chosen order (this page's jobs; the API pages newest first). */
+function drawRows() {
+  const key = SORT_KEYS[state.sort.key];
+  const entries = [...state.rows.values()].sort((a, b) => {
+    const x = key(a.job);
+    const y = key(b.job);
+    const order = x < y ? -1 : x > y ? 1 : 0;
+    return state.sort.descending ? -order : order;
+  });
+  $("job-rows").replaceChildren(...entries.flatMap(({ parts }) => [parts.row, parts.detailsRow]));
+  for (const th of document.querySelectorAll("#jobs th[data-sort]")) {
+    if (th.dataset.sort === state.sort.key) th.setAttribute("aria-sort", state.sort.descending ? "descending" : "ascending");
+    else th.removeAttribute("aria-sort");
+  }
+}
+
+function sortBy(key) {
+  state.sort = { key, descending: state.sort.key === key ? !state.sort.descending : key !== "title" };
+  drawRows();
+  announce(`Sorted by ${key}, ${state.sort.descending ? "descending" : "ascending"}`);
 }
 
 /** A status answer from watchJob or after an action: repaint the row, announce changes. */
@@ -238,8 +322,9 @@ function update(status) {
   row.job = status.job;
   row.flags = { canCancel: status.canCancel, canRetry: status.canRetry };
   paint(status.job.id);
+  if (status.job.status === "queued") refreshActivity();
   if (before !== status.job.status) {
-    const tail = status.job.status === "failed" && status.job.errorMessage ? `: ${status.job.errorMessage}` : "";
+    const tail = status.job.status === "failed" ? `: ${failureText(status.job)}` : "";
     announce(`${jobTitle(status.job)} is now ${status.job.status}${tail}`);
   }
 }
@@ -247,27 +332,61 @@ function update(status) {
 function stepText(job) {
   switch (job.status) {
     case "queued":
-      return job.scheduledAt && new Date(job.scheduledAt) > new Date()
-        ? `Scheduled for ${when(job.scheduledAt)}` : "Waiting to start";
+    case "retrying":
+      return waitReason(job, state.activity) || "Waiting to start";
     case "succeeded": return "Done";
     case "cancelled": return "Cancelled";
     case "failed": return job.currentStep ? `Stopped at step ${job.currentStep}${job.stepLabel ? ` (${job.stepLabel})` : ""}` : "Failed";
     default: {
       const of = job.totalSteps ? ` of ${job.totalSteps}` : "";
       const label = job.stepLabel ? `: ${job.stepLabel}` : "";
-      return job.currentStep ? `Step ${job.currentStep}${of}${label}` : `Starting${label}`;
+      const left = secondsLeft(job);
+      const tail = left === null ? "" : ` · about ${humanDuration(left)} left`;
+      return (job.currentStep ? `Step ${job.currentStep}${of}${label}` : `Starting${label}`) + tail;
     }
   }
+}
+
+function setTime(node, iso) {
+  node.textContent = iso ? relative(iso) : "—";
+  if (iso) {
+    node.setAttribute("datetime", iso);
+    node.title = exact(iso);
+  } else {
+    node.removeAttribute("datetime");
+    node.removeAttribute("title");
+  }
+}
+
+/** What a finished job made: rows, size, how long the file is kept; an import's counts. */
+function resultText(job) {
+  const result = job.status === "succeeded" ? job.result : null;
+  if (!result) return "";
+  if (job.jobType === "export_report") {
+    const kept = result.expiresAt ? ` · kept until ${clock(result.expiresAt)}` : "";
+    return `${result.recordCount.toLocaleString()} rows · ${humanSize(result.fileSize)}${kept}`;
+  }
+  if (job.jobType === "data_processing") {
+    return `${result.inserted.toLocaleString()} inserted · ${result.updated.toLocaleString()} updated · ` +
+      `${result.rejected.toLocaleString()} rejected`;
+  }
+  if (job.jobType === "notification") return `${result.delivered + result.alreadyDelivered} of ${result.recipientCount || 1} delivered`;
+  return "";
 }
 
 function paint(id) {
   const { job, flags, parts } = state.rows.get(id);
   const title = jobTitle(job);
   parts.title.textContent = title;
+  parts.jobId.textContent = job.id.slice(0, 8);
+  parts.jobId.title = job.id;
   parts.badge.textContent = job.status;
   parts.badge.className = `badge ${job.status}`;
-  parts.meta.textContent = `Created ${when(job.createdAt)} · priority ${job.priority}` +
-    (job.retryCount ? ` · retried ${job.retryCount} of ${job.maxRetries}` : "");
+  const why = waitReason(job, state.activity);
+  parts.why.textContent = why || "";
+  parts.why.hidden = !why;
+  parts.failure.textContent = job.status === "failed" ? failureText(job) : "";
+  parts.failure.hidden = job.status !== "failed";
   parts.progress.className = `progress ${job.status}`;
   parts.fill.style.width = `${job.progress}%`;
   parts.track.setAttribute("aria-valuenow", String(job.progress));
@@ -275,16 +394,33 @@ function paint(id) {
   parts.track.setAttribute("aria-valuetext", `${job.progress}%, ${stepText(job)}`);
   parts.step.textContent = stepText(job);
   parts.percent.textContent = `${job.progress}%`;
-  parts.error.textContent = job.errorMessage || "";
-  parts.error.hidden = !job.errorMessage;
+  parts.files.textContent = resultText(job);
+  parts.files.hidden = !parts.files.textContent;
+  setTime(parts.created, job.createdAt);
+  setTime(parts.finished, job.completedAt);
+  const seconds = runSeconds(job);
+  parts.duration.textContent = seconds === null ? "—" : humanDuration(seconds);
   parts.cancel.hidden = !(flags.canCancel && can("jobs.cancel_jobs"));
   parts.retry.hidden = !(flags.canRetry && can("jobs.retry_jobs"));
+  parts.again.hidden = !(isFinal(job.status) && canRunAgain(job));
   parts.download.hidden = !(job.status === "succeeded" && job.result && job.result.downloadUrl);
-  parts.cancel.setAttribute("aria-label", `Cancel ${title}`);
-  parts.retry.setAttribute("aria-label", `Retry ${title}`);
-  parts.download.setAttribute("aria-label", `Download ${title}`);
-  parts.toggle.setAttribute("aria-label", `Details of ${title}`);
-  if (!parts.details.hidden) fillDetails(id);
+  const rejectedUrl = job.status === "succeeded" && job.result && job.result.rejectedRowsUrl;
+  parts.rejected.hidden = !rejectedUrl;
+  if (rejectedUrl) parts.rejected.href = rejectedUrl;
+  for (const [name, verb] of [["cancel", "Cancel"], ["retry", "Retry"], ["again", "Run again"], ["download", "Download"], ["toggle", "Details of"]]) {
+    parts[name].setAttribute("aria-label", `${verb} ${title}`);
+  }
+  parts.rejected.setAttribute("aria-label", `Rejected rows of ${title}`);
+  if (!parts.detailsRow.hidden) fillDetails(id);
+}
+
+function canRunAgain(job) {
+  if (!can("jobs.create_jobs") || !job.payload) return false;
+  if (job.jobType === "export_report") {
+    return can("reports.export_reports") && (job.payload.reportType !== "audit_log" || can("reports.export_audit_log"));
+  }
+  if (job.jobType === "data_processing") return can("data.process_data");
+  return true;
 }
 
 function fillDetails(id) {
@@ -293,22 +429,28 @@ function fillDetails(id) {
     ["Job id", job.id], ["Type", job.jobType], ["Status", job.status],
     ["Progress", `${job.progress}% (step ${job.currentStep}${job.totalSteps ? ` of ${job.totalSteps}` : ""})`],
     ["Retries", `${job.retryCount} of ${job.maxRetries}`], ["Priority", String(job.priority)],
-    ["Error", job.errorMessage || "—"], ["Created", when(job.createdAt)], ["Scheduled", when(job.scheduledAt)],
-    ["Started", when(job.startedAt)], ["Completed", when(job.completedAt)], ["Updated", when(job.updatedAt)],
+    ["Created", when(job.createdAt)], ["Scheduled", when(job.scheduledAt)],
+    ["Started", when(job.startedAt)], ["Finished", when(job.completedAt)], ["Updated", when(job.updatedAt)],
   ];
-  if (job.result && job.result.recordCount !== undefined) {
-    rows.push(["Rows", String(job.result.recordCount)], ["File size", `${job.result.fileSize} bytes`]);
+  if (job.errorMessage) rows.push(["Technical detail", job.errorMessage]);
+  if (job.result && job.result.fileSize !== undefined) {
+    rows.push(["Rows", job.result.recordCount.toLocaleString()], ["File size", `${humanSize(job.result.fileSize)} (${job.result.fileSize.toLocaleString()} bytes)`]);
+    if (job.result.expiresAt) rows.push(["File kept until", when(job.result.expiresAt)]);
+  }
+  if (job.result && job.result.inserted !== undefined) {
+    rows.push(["Rows read", job.result.recordCount.toLocaleString()], ["Inserted", String(job.result.inserted)],
+      ["Updated", String(job.result.updated)], ["Rejected", String(job.result.rejected)]);
   }
   const dl = el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
-  parts.details.replaceChildren(dl, el("p", { class: "help" }, "Payload"),
+  parts.details.replaceChildren(dl, el("p", { class: "help" }, "Parameters"),
     el("pre", {}, JSON.stringify(job.payload, null, 2)));
 }
 
 function toggleDetails(id) {
   const { parts } = state.rows.get(id);
-  const open = parts.details.hidden;
+  const open = parts.detailsRow.hidden;
   if (open) fillDetails(id);
-  parts.details.hidden = !open;
+  parts.detailsRow.hidden = !open;
   parts.toggle.setAttribute("aria-expanded", String(open));
 }
 
@@ -320,6 +462,7 @@ async function refreshRow(id) {
 
 async function act(id, action) {
   const { parts, job } = state.rows.get(id);
+  if (action === "cancel" && !window.confirm(`Cancel ${jobTitle(job)}? Work done so far is discarded.`)) return;
   const button = action === "cancel" ? parts.cancel : parts.retry;
   button.disabled = true;
   showAlert("");
@@ -339,6 +482,25 @@ async function act(id, action) {
     if (button.hidden) parts.toggle.focus();
   } catch (error) {
     handleError(error, "see this job");
+  }
+}
+
+/** A new job with the same type and parameters (a list may omit a large payload: fetch it). */
+async function runAgain(id) {
+  const { parts } = state.rows.get(id);
+  parts.again.disabled = true;
+  showAlert("");
+  try {
+    let { job } = state.rows.get(id);
+    if (!job.payload || job.omitted.includes("payload")) job = (await client.getStatus(id)).status.job;
+    await client.createJob({ jobType: job.jobType, payload: job.payload, priority: job.priority, maxRetries: job.maxRetries });
+    announce(`${jobTitle(job)} started again`);
+    state.page = 1;
+    await loadJobs();
+  } catch (error) {
+    handleError(error, "start jobs");
+  } finally {
+    parts.again.disabled = false;
   }
 }
 
@@ -374,9 +536,8 @@ function exportRequest(form) {
   return { jobType: "export_report", payload, priority: priorityText && Number.isFinite(priority) ? priority : priorityText };
 }
 
-function showFormErrors(messages) {
-  const box = $("form-errors");
-  box.replaceChildren(el("strong", {}, "The export was not started."),
+function showFormErrors(messages, box = $("form-errors"), what = "The export was not started.") {
+  box.replaceChildren(el("strong", {}, what),
     el("ul", {}, ...messages.map((m) => el("li", {}, m))));
   box.hidden = messages.length === 0;
 }
@@ -413,6 +574,54 @@ async function startExport(event) {
   }
 }
 
+// ---------- starting an import ----------
+
+async function startImport(event) {
+  event.preventDefault();
+  const form = event.target;
+  const file = $("import-file").files[0];
+  const box = $("import-errors");
+  const problem = (messages) => showFormErrors(messages, box, "The import was not started.");
+  if (!file) {
+    problem(["Choose a CSV file."]);
+    announce("Choose a CSV file.");
+    return;
+  }
+  problem([]);
+  const button = $("start-import");
+  button.disabled = true;
+  $("upload-name").textContent = file.name;
+  $("upload-progress").hidden = false;
+  const showUpload = (fraction) => {
+    $("upload-bar").value = Math.round(fraction * 100);
+    $("upload-text").textContent = `${humanSize(Math.round(fraction * file.size))} of ${humanSize(file.size)}`;
+  };
+  showUpload(0);
+  try {
+    const upload = await uploadFile(file, sessionStorage.getItem(TOKEN_KEY), showUpload);
+    showUpload(1);
+    rememberUploadName(upload.uploadId, upload.filename || file.name);
+    const data = new FormData(form);
+    await client.createJob(importRequest(upload.uploadId, data.get("dataset"), data.get("mode")));
+    announce(`Import of ${file.name} started`);
+    form.reset();
+    $("upload-progress").hidden = true;
+    state.page = 1;
+    await loadJobs();
+  } catch (error) {
+    $("upload-progress").hidden = true;
+    if (error instanceof ApiError && error.status === 401) handleError(error, "import");
+    else {
+      const text = error instanceof ApiError && error.status === 413
+        ? `That file is too large to upload (${humanSize(file.size)}).` : explain(error, "import data");
+      problem([text]);
+      announce(text);
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // ---------- wiring ----------
 
 function init() {
@@ -423,8 +632,25 @@ function init() {
   });
   $("sign-out").addEventListener("click", () => signOut());
   $("export-form").addEventListener("submit", startExport);
-  $("filters").addEventListener("change", () => { state.page = 1; loadJobs(); });
-  $("filters").addEventListener("submit", (event) => event.preventDefault());
+  $("import-form").addEventListener("submit", startImport);
+  const reload = () => { state.page = 1; loadJobs(); };
+  $("filters").addEventListener("change", reload);
+  $("filters").addEventListener("submit", (event) => { event.preventDefault(); reload(); });
+  let typing = null;
+  $("filter-id").addEventListener("input", () => {
+    clearTimeout(typing);
+    if ($("filter-id").checkValidity()) typing = setTimeout(reload, 400);
+  });
+  $("clear-filters").addEventListener("click", () => {
+    $("filters").reset();
+    reload();
+    $("filter-id").focus();
+  });
+  for (const th of document.querySelectorAll("#jobs th[data-sort]")) {
+    th.querySelector("button").addEventListener("click", () => sortBy(th.dataset.sort));
+  }
+  // Relative times, durations and time left move on without an answer from the service.
+  setInterval(() => { for (const id of state.rows.keys()) paint(id); }, 15_000);
   $("refresh").addEventListener("click", () => loadJobs());
   $("prev-page").addEventListener("click", () => { state.page -= 1; loadJobs(); });
   $("next-page").addEventListener("click", () => { state.page += 1; loadJobs(); });
