@@ -5,8 +5,8 @@ import { ApiError, allowedActions, createClient, isFinal } from "/static/jobrunn
 import { announce, el, showAlert } from "/static/dom.js";
 import { importRequest, uploadFile } from "/static/upload.js";
 import {
-  clock, describe, exact, failureText, humanDuration, humanSize, relative, rememberUploadName, runSeconds,
-  secondsLeft, waitReason,
+  describe, exact, failureText, humanDuration, humanSize, relative, rememberUploadName, runSeconds,
+  secondsLeft, shortDay, waitReason,
 } from "/static/words.js";
 
 const TOKEN_KEY = "jobrunner.token";
@@ -180,7 +180,7 @@ async function loadJobs() {
   try {
     page = await client.listJobs({
       page: state.page, pageSize: PAGE_SIZE, status: filters.get("status"), jobType: filters.get("jobType"),
-      ...(idPrefix ? { idPrefix } : {}),
+      idPrefix,
     });
   } catch (error) {
     handleError(error, "see jobs");
@@ -251,7 +251,6 @@ function addRow(job) {
     created: timeCell(),
     finished: timeCell(),
     duration: el("span", {}),
-    files: el("span", { class: "files" }),
     details: el("div", { class: "details" }),
   };
   parts.track = el("div", {
@@ -272,11 +271,12 @@ function addRow(job) {
   parts.row = el("tr", { class: "job", id: `job-${id}`, "data-job-id": id },
     cell("Job", parts.title, " ", parts.jobId),
     cell("State", parts.badge, parts.why, parts.failure),
-    cell("Progress", parts.progress, parts.files),
+    cell("Progress", parts.progress),
     cell("Created", parts.created),
     cell("Finished", parts.finished),
     cell("Duration", parts.duration),
-    el("td", { class: "actions" }, parts.toggle, parts.cancel, parts.retry, parts.again, parts.download, parts.rejected));
+    el("td", { class: "actions-cell" },
+      el("div", { class: "actions" }, parts.toggle, parts.cancel, parts.retry, parts.again, parts.download, parts.rejected)));
   parts.detailsRow = el("tr", { class: "details-row", id: detailsId, hidden: true },
     el("td", { colspan: "7" }, parts.details));
   state.rows.set(id, { job, flags: allowedActions(job), parts });
@@ -333,8 +333,8 @@ function stepText(job) {
   switch (job.status) {
     case "queued":
     case "retrying":
-      return waitReason(job, state.activity) || "Waiting to start";
-    case "succeeded": return "Done";
+      return "Not started yet"; // why: in the State column (waitReason)
+    case "succeeded": return resultText(job) || "Done";
     case "cancelled": return "Cancelled";
     case "failed": return job.currentStep ? `Stopped at step ${job.currentStep}${job.stepLabel ? ` (${job.stepLabel})` : ""}` : "Failed";
     default: {
@@ -363,7 +363,7 @@ function resultText(job) {
   const result = job.status === "succeeded" ? job.result : null;
   if (!result) return "";
   if (job.jobType === "export_report") {
-    const kept = result.expiresAt ? ` · kept until ${clock(result.expiresAt)}` : "";
+    const kept = result.expiresAt ? ` · kept until ${shortDay(result.expiresAt)}` : "";
     return `${result.recordCount.toLocaleString()} rows · ${humanSize(result.fileSize)}${kept}`;
   }
   if (job.jobType === "data_processing") {
@@ -391,11 +391,9 @@ function paint(id) {
   parts.fill.style.width = `${job.progress}%`;
   parts.track.setAttribute("aria-valuenow", String(job.progress));
   parts.track.setAttribute("aria-label", `Progress of ${title}`);
-  parts.track.setAttribute("aria-valuetext", `${job.progress}%, ${stepText(job)}`);
+  parts.track.setAttribute("aria-valuetext", `${job.progress}%, ${why || stepText(job)}`);
   parts.step.textContent = stepText(job);
   parts.percent.textContent = `${job.progress}%`;
-  parts.files.textContent = resultText(job);
-  parts.files.hidden = !parts.files.textContent;
   setTime(parts.created, job.createdAt);
   setTime(parts.finished, job.completedAt);
   const seconds = runSeconds(job);

@@ -121,6 +121,14 @@ export function clock(iso) {
     : date.toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
 
+/** "Dec 8" (the year too when not this year). */
+export function shortDay(iso) {
+  const date = new Date(iso);
+  const options = { day: "numeric", month: "short" };
+  if (date.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+  return date.toLocaleDateString(undefined, options);
+}
+
 /** Seconds the job ran (or has been running), or null. */
 export function runSeconds(job, now = Date.now()) {
   if (!job.startedAt) return null;
