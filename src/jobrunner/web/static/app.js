@@ -30,6 +30,7 @@ const state = {
   sort: { key: "created", descending: true },
   activity: null, // GET /v1/me/activity, fetched while queued jobs are on screen
   activityAt: 0,
+  loads: 0, // the latest loadJobs call: an older answer arriving late is dropped
 };
 
 // ---------- small helpers ----------
@@ -176,6 +177,7 @@ async function loadJobs() {
   const idPrefix = String(filters.get("idPrefix") || "").trim();
   const table = $("jobs");
   table.setAttribute("aria-busy", "true");
+  const load = ++state.loads;
   let page;
   try {
     page = await client.listJobs({
@@ -183,10 +185,12 @@ async function loadJobs() {
       idPrefix,
     });
   } catch (error) {
+    if (load !== state.loads) return;
     handleError(error, "see jobs");
     table.setAttribute("aria-busy", "false");
     return;
   }
+  if (load !== state.loads) return; // the filters changed while this page was on its way
   state.rows.clear();
   for (const job of page.jobs) addRow(job);
   drawRows();
@@ -202,6 +206,7 @@ async function loadJobs() {
   $("prev-page").disabled = page.page <= 1;
   $("next-page").disabled = page.page >= page.totalPages;
   await refreshActivity(true);
+  if (load !== state.loads) return;
   table.setAttribute("aria-busy", "false");
   for (const job of page.jobs) if (!isFinal(job.status)) watch(job.id);
 }
