@@ -70,7 +70,7 @@ def hold_the_organizations_only_slot(service: LiveService, api) -> str:
         ),
         ("UPDATE organizations SET max_concurrent_jobs = 1 WHERE id = 'org_acme'",),
         (
-            "UPDATE jobs SET status = 'running', locked_by = 'w-test', locked_at = now(), started_at = now(), "
+            "UPDATE jobs SET status = 'running', locked_by = 'w-test', locked_at = now(), started_at = now() - interval '1 minute', "
             "scheduled_at = NULL, current_step = 1, progress = 20 WHERE id = $1",
             uuid.UUID(job_id),
         ),
@@ -112,7 +112,8 @@ def test_table_and_cards_light_and_dark_say_what_each_job_is_and_pass_axe(
     assert created.inner_text() in ("just now", "1 minute ago") and created.get_attribute("title")
     assert "Scheduled for" in job_row(page, later).inner_text()
     assert "Waiting: 1 of 1 running in your organization" in job_row(page, waiting).inner_text()
-    assert "Step 1" in job_row(page, holder).inner_text()
+    # 20 % in a minute: about four minutes left (the estimate from progress and time so far).
+    assert "Step 1 of 6 · about 4 min" in job_row(page, holder).inner_text()
     row_height = job_row(page, done).bounding_box()["height"]
     assert row_height < 90, row_height  # dense: ~130 px per job before
     job_row(page, failed).get_by_role("button", name="Details").click()
