@@ -1,13 +1,12 @@
 // The jobs page: sign in, start an export or an import, watch my jobs live, cancel, retry,
 // run again, download. Everything goes through the public API with jobrunner-client.js
-// (demo sign-in aside); words.js says what a job is and how it does, in a person's words.
+// (demo sign-in aside). job-row.js draws each job; words.js says what a job is and how it
+// does, in a person's words; upload.js sends an import's file.
 import { ApiError, allowedActions, createClient, isFinal } from "/static/jobrunner-client.js";
 import { announce, el, showAlert } from "/static/dom.js";
+import { buildRow, fillDetails, paintRow } from "/static/job-row.js";
 import { importRequest, uploadFile } from "/static/upload.js";
-import {
-  describe, exact, failureText, humanDuration, humanSize, relative, rememberUploadName, runSeconds,
-  secondsLeft, shortDay, waitReason,
-} from "/static/words.js";
+import { describe, failureText, humanSize, rememberUploadName, runSeconds } from "/static/words.js";
 
 const TOKEN_KEY = "jobrunner.token";
 const PAGE_SIZE = 20;
@@ -34,10 +33,6 @@ const state = {
 };
 
 // ---------- small helpers ----------
-
-function when(iso) {
-  return iso ? exact(iso) : "—";
-}
 
 const jobTitle = describe;
 
@@ -237,55 +232,17 @@ function watch(jobId) {
     });
 }
 
-function timeCell() {
-  return el("time", {});
+function addRow(job) {
+  const parts = buildRow(job.id, {
+    toggle: toggleDetails, cancel: (id) => act(id, "cancel"), retry: (id) => act(id, "retry"),
+    again: runAgain, download,
+  });
+  state.rows.set(job.id, { job, flags: allowedActions(job), parts });
+  paint(job.id);
 }
 
-function addRow(job) {
-  const id = job.id;
-  const detailsId = `details-${id}`;
-  const parts = {
-    title: el("span", { class: "job-title" }),
-    jobId: el("span", { class: "job-id" }),
-    badge: el("span", { class: "badge" }),
-    why: el("span", { class: "why" }),
-    failure: el("span", { class: "error-message" }),
-    fill: el("div", { class: "progress-fill" }),
-    step: el("span", { class: "step" }),
-    percent: el("span", { class: "percent" }),
-    created: timeCell(),
-    finished: timeCell(),
-    duration: el("span", {}),
-    details: el("div", { class: "details" }),
-  };
-  parts.track = el("div", {
-    class: "progress-track", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
-  }, parts.fill);
-  parts.progress = el("div", { class: "progress" }, parts.track,
-    el("div", { class: "progress-text" }, parts.step, parts.percent));
-  parts.toggle = el("button", {
-    type: "button", class: "secondary", "aria-expanded": "false", "aria-controls": detailsId,
-    onclick: () => toggleDetails(id),
-  }, "Details");
-  parts.cancel = el("button", { type: "button", class: "danger", onclick: () => act(id, "cancel") }, "Cancel");
-  parts.retry = el("button", { type: "button", onclick: () => act(id, "retry") }, "Retry");
-  parts.again = el("button", { type: "button", class: "secondary", onclick: () => runAgain(id) }, "Run again");
-  parts.download = el("button", { type: "button", onclick: () => download(id) }, "Download");
-  parts.rejected = el("a", { class: "rejected", download: "" }, "Rejected rows");
-  const cell = (label, ...children) => el("td", { "data-label": label }, ...children);
-  parts.row = el("tr", { class: "job", id: `job-${id}`, "data-job-id": id },
-    cell("Job", parts.title, " ", parts.jobId),
-    cell("State", parts.badge, parts.why, parts.failure),
-    cell("Progress", parts.progress),
-    cell("Created", parts.created),
-    cell("Finished", parts.finished),
-    cell("Duration", parts.duration),
-    el("td", { class: "actions-cell" },
-      el("div", { class: "actions" }, parts.toggle, parts.cancel, parts.retry, parts.again, parts.download, parts.rejected)));
-  parts.detailsRow = el("tr", { class: "details-row", id: detailsId, hidden: true },
-    el("td", { colspan: "7" }, parts.details));
-  state.rows.set(id, { job, flags: allowedActions(job), parts });
-  paint(id);
+function paint(id) {
+  paintRow(state.rows.get(id), { can, activity: state.activity });
 }
 
 const SORT_KEYS = {
@@ -316,7 +273,8 @@ function drawRows() {
 function sortBy(key) {
   state.sort = { key, descending: state.sort.key === key ? !state.sort.descending : key !== "title" };
   drawRows();
-  announce(`Sorted by ${key}, ${state.sort.descending ? "descending" : "ascending"}`);
+  const heading = document.querySelector(`#jobs th[data-sort="${key}"]`).textContent.trim();
+  announce(`Sorted by ${heading}, ${state.sort.descending ? "descending" : "ascending"}`);
 }
 
 /** A status answer from watchJob or after an action: repaint the row, announce changes. */
@@ -334,125 +292,11 @@ function update(status) {
   }
 }
 
-function stepText(job) {
-  switch (job.status) {
-    case "queued":
-    case "retrying":
-      return "Not started yet"; // why: in the State column (waitReason)
-    case "succeeded": return resultText(job) || "Done";
-    case "cancelled": return "Cancelled";
-    case "failed": return job.currentStep ? `Stopped at step ${job.currentStep}${job.stepLabel ? ` (${job.stepLabel})` : ""}` : "Failed";
-    default: {
-      const of = job.totalSteps ? ` of ${job.totalSteps}` : "";
-      const label = job.stepLabel ? `: ${job.stepLabel}` : "";
-      const left = secondsLeft(job);
-      const tail = left === null ? "" : ` · about ${humanDuration(left)} left`;
-      return (job.currentStep ? `Step ${job.currentStep}${of}${label}` : `Starting${label}`) + tail;
-    }
-  }
-}
-
-function setTime(node, iso) {
-  node.textContent = iso ? relative(iso) : "—";
-  if (iso) {
-    node.setAttribute("datetime", iso);
-    node.title = exact(iso);
-  } else {
-    node.removeAttribute("datetime");
-    node.removeAttribute("title");
-  }
-}
-
-/** What a finished job made: rows, size, how long the file is kept; an import's counts. */
-function resultText(job) {
-  const result = job.status === "succeeded" ? job.result : null;
-  if (!result) return "";
-  if (job.jobType === "export_report") {
-    const kept = result.expiresAt ? ` · kept until ${shortDay(result.expiresAt)}` : "";
-    return `${result.recordCount.toLocaleString()} rows · ${humanSize(result.fileSize)}${kept}`;
-  }
-  if (job.jobType === "data_processing") {
-    return `${result.inserted.toLocaleString()} inserted · ${result.updated.toLocaleString()} updated · ` +
-      `${result.rejected.toLocaleString()} rejected`;
-  }
-  if (job.jobType === "notification") return `${result.delivered + result.alreadyDelivered} of ${result.recipientCount || 1} delivered`;
-  return "";
-}
-
-function paint(id) {
-  const { job, flags, parts } = state.rows.get(id);
-  const title = jobTitle(job);
-  parts.title.textContent = title;
-  parts.jobId.textContent = job.id.slice(0, 8);
-  parts.jobId.title = job.id;
-  parts.badge.textContent = job.status;
-  parts.badge.className = `badge ${job.status}`;
-  const why = waitReason(job, state.activity);
-  parts.why.textContent = why || "";
-  parts.why.hidden = !why;
-  parts.failure.textContent = job.status === "failed" ? failureText(job) : "";
-  parts.failure.hidden = job.status !== "failed";
-  parts.progress.className = `progress ${job.status}`;
-  parts.fill.style.width = `${job.progress}%`;
-  parts.track.setAttribute("aria-valuenow", String(job.progress));
-  parts.track.setAttribute("aria-label", `Progress of ${title}`);
-  parts.track.setAttribute("aria-valuetext", `${job.progress}%, ${why || stepText(job)}`);
-  parts.step.textContent = stepText(job);
-  parts.percent.textContent = `${job.progress}%`;
-  setTime(parts.created, job.createdAt);
-  setTime(parts.finished, job.completedAt);
-  const seconds = runSeconds(job);
-  parts.duration.textContent = seconds === null ? "—" : humanDuration(seconds);
-  parts.cancel.hidden = !(flags.canCancel && can("jobs.cancel_jobs"));
-  parts.retry.hidden = !(flags.canRetry && can("jobs.retry_jobs"));
-  parts.again.hidden = !(isFinal(job.status) && canRunAgain(job));
-  parts.download.hidden = !(job.status === "succeeded" && job.result && job.result.downloadUrl);
-  const rejectedUrl = job.status === "succeeded" && job.result && job.result.rejectedRowsUrl;
-  parts.rejected.hidden = !rejectedUrl;
-  if (rejectedUrl) parts.rejected.href = rejectedUrl;
-  for (const [name, verb] of [["cancel", "Cancel"], ["retry", "Retry"], ["again", "Run again"], ["download", "Download"], ["toggle", "Details of"]]) {
-    parts[name].setAttribute("aria-label", `${verb} ${title}`);
-  }
-  parts.rejected.setAttribute("aria-label", `Rejected rows of ${title}`);
-  if (!parts.detailsRow.hidden) fillDetails(id);
-}
-
-function canRunAgain(job) {
-  if (!can("jobs.create_jobs") || !job.payload) return false;
-  if (job.jobType === "export_report") {
-    return can("reports.export_reports") && (job.payload.reportType !== "audit_log" || can("reports.export_audit_log"));
-  }
-  if (job.jobType === "data_processing") return can("data.process_data");
-  return true;
-}
-
-function fillDetails(id) {
-  const { job, parts } = state.rows.get(id);
-  const rows = [
-    ["Job id", job.id], ["Type", job.jobType], ["Status", job.status],
-    ["Progress", `${job.progress}% (step ${job.currentStep}${job.totalSteps ? ` of ${job.totalSteps}` : ""})`],
-    ["Retries", `${job.retryCount} of ${job.maxRetries}`], ["Priority", String(job.priority)],
-    ["Created", when(job.createdAt)], ["Scheduled", when(job.scheduledAt)],
-    ["Started", when(job.startedAt)], ["Finished", when(job.completedAt)], ["Updated", when(job.updatedAt)],
-  ];
-  if (job.errorMessage) rows.push(["Technical detail", job.errorMessage]);
-  if (job.result && job.result.fileSize !== undefined) {
-    rows.push(["Rows", job.result.recordCount.toLocaleString()], ["File size", `${humanSize(job.result.fileSize)} (${job.result.fileSize.toLocaleString()} bytes)`]);
-    if (job.result.expiresAt) rows.push(["File kept until", when(job.result.expiresAt)]);
-  }
-  if (job.result && job.result.inserted !== undefined) {
-    rows.push(["Rows read", job.result.recordCount.toLocaleString()], ["Inserted", String(job.result.inserted)],
-      ["Updated", String(job.result.updated)], ["Rejected", String(job.result.rejected)]);
-  }
-  const dl = el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
-  parts.details.replaceChildren(dl, el("p", { class: "help" }, "Parameters"),
-    el("pre", {}, JSON.stringify(job.payload, null, 2)));
-}
-
 function toggleDetails(id) {
-  const { parts } = state.rows.get(id);
+  const row = state.rows.get(id);
+  const { parts } = row;
   const open = parts.detailsRow.hidden;
-  if (open) fillDetails(id);
+  if (open) fillDetails(row);
   parts.detailsRow.hidden = !open;
   parts.toggle.setAttribute("aria-expanded", String(open));
 }
