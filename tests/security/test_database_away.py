@@ -96,6 +96,7 @@ async def answers_everywhere_503(client: httpx.AsyncClient, job_id: str) -> None
         ("POST", "/v1/jobs", EXPORT_BODY),
         ("POST", f"/v1/jobs/{job_id}/cancel", None),
         ("GET", "/v1/me", None),
+        ("GET", "/v1/me/activity", None),
         ("GET", "/v1/integrations/notifications", None),
     ]
     for method, path, body in requests:

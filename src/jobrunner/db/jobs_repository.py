@@ -86,14 +86,15 @@ class JobsRepository:
         limit: int,
         offset: int,
         field_max_bytes: int,
+        id_prefix: str | None = None,
     ) -> tuple[int, list[asyncpg.Record]]:
         """One page; payloads and results longer than ``field_max_bytes`` are NULL and
-        named in each row's ``omitted``."""
+        named in each row's ``omitted``. ``id_prefix``: only jobs whose id starts so."""
         async with self._pool.acquire() as conn:
             try:
-                total = await conn.fetchval(Q.count_jobs, organization_id, user_id, status, job_type)
+                total = await conn.fetchval(Q.count_jobs, organization_id, user_id, status, job_type, id_prefix)
                 rows = await conn.fetch(
-                    Q.list_jobs, organization_id, user_id, status, job_type, limit, offset, field_max_bytes
+                    Q.list_jobs, organization_id, user_id, status, job_type, limit, offset, field_max_bytes, id_prefix
                 )
             except DRIVER_ERRORS as exc:
                 raise translate(exc) from exc

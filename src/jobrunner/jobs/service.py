@@ -45,6 +45,7 @@ class Page:
     size: int
     status: str | None
     job_type: str | None
+    id_prefix: str | None = None
 
 
 class JobService:
@@ -122,6 +123,7 @@ class JobService:
             limit=page.size,
             offset=(page.number - 1) * page.size,
             field_max_bytes=self._settings.list_field_max_bytes,
+            id_prefix=page.id_prefix,
         )
         return {
             "jobs": [present_job(row, row["omitted"]) for row in rows],

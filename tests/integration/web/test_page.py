@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 
 import httpx
@@ -18,7 +19,11 @@ EXPORT = {"jobType": "export_report", "payload": {"reportType": "quotes", "forma
 
 
 def job_row(page, job_id: str):
-    return page.locator(f'li[data-job-id="{job_id}"]')
+    return page.locator(f'tr.job[data-job-id="{job_id}"]')
+
+
+def details_of(page, job_id: str):
+    return page.locator(f"#details-{job_id}")
 
 
 def wait_for_status(api, job_id: str, wanted: str, timeout: float = 20) -> dict:
@@ -52,15 +57,17 @@ def test_member_starts_a_csv_export_watches_it_finish_and_downloads_it(page, liv
         .observe(document.getElementById('jobs'), {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow']}); }""")
     page.get_by_role("button", name="Start export").click()
 
-    row = page.locator("li.job").first
+    row = page.locator("tr.job").first
     row.locator(".badge.succeeded").wait_for()
     assert row.get_by_role("progressbar").get_attribute("aria-valuenow") == "100"
     assert "100" in page.evaluate("window.__widths")
-    assert "Quotes export · CSV" in row.inner_text()
+    # What it is in the user's words (the dates in the browser's locale, en-US here).
+    assert "Quotes export · CSV · Jan 1, 2000 – Dec 31, 2100" in row.inner_text()
+    assert re.search(r"\d+ rows · [\d.]+ kB · kept until", row.inner_text())
     # The live region is refilled 50 ms after each change (so screen readers re-read it).
     expect(page.locator("#announcer")).to_contain_text("is now succeeded", timeout=5000)
     row.get_by_role("button", name="Details").click()
-    assert '"reportType": "quotes"' in row.locator("pre").inner_text()
+    assert '"reportType": "quotes"' in details_of(page, row.get_attribute("data-job-id")).locator("pre").inner_text()
     screenshot(page, "export-succeeded")
 
     with page.expect_download() as download_info:
@@ -82,6 +89,12 @@ def test_cancel_a_scheduled_job(page, live_service: LiveService):
         sign_in(page, "Max Member")
         row = job_row(page, job_id)
         assert "Scheduled for" in row.inner_text()
+        # Cancel asks first: dismissed, nothing happens; accepted, the job is cancelled.
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        row.get_by_role("button", name="Cancel").click()
+        time.sleep(0.5)
+        assert api.get(f"/v1/jobs/{job_id}/status").json()["job"]["status"] == "queued"
+        page.once("dialog", lambda dialog: dialog.accept())
         row.get_by_role("button", name="Cancel").click()
         row.locator(".badge.cancelled").wait_for()
         assert row.get_by_role("button", name="Cancel").is_hidden()
@@ -99,12 +112,16 @@ def test_retry_a_failed_job(page, live_service: LiveService):
         wait_for_status(api, job_id, "failed")
         sign_in(page, "Max Member")
         row = job_row(page, job_id)
-        assert "Invalid export job payload" in row.inner_text()
+        # A message for a person in the row; the technical text behind "Details".
+        assert "settings were not accepted" in row.inner_text()
+        assert "Invalid export job payload" not in row.inner_text()
+        row.get_by_role("button", name="Details").click()
+        assert "Invalid export job payload" in details_of(page, job_id).inner_text()
         screenshot(page, "job-failed")
         row.get_by_role("button", name="Retry").click()
         # The retry runs the same invalid export again: it fails again, one retry used.
         page.wait_for_function(
-            "id => document.querySelector(`li[data-job-id='${id}'] .job-meta`).textContent.includes('retried 1 of 3')",
+            "id => document.querySelector(`tr.job[data-job-id='${id}'] .error-message`).textContent.includes('after 2 attempts')",
             arg=job_id,
         )
         row.locator(".badge.failed").wait_for()
@@ -123,7 +140,7 @@ def test_the_viewer_sees_no_start_button_nor_cancel(page, live_service: LiveServ
     assert page.get_by_role("button", name="Start export").count() == 0
     assert page.get_by_role("heading", name="Start an export").is_hidden()
     page.locator("#jobs-empty").wait_for()
-    assert page.locator("li.job").count() == 0
+    assert page.locator("tr.job").count() == 0
     screenshot(page, "viewer")
 
 
@@ -140,7 +157,7 @@ def test_another_users_jobs_never_appear(page, live_service: LiveService):
         mine = member.post("/v1/jobs", json=EXPORT).json()["jobId"]
     sign_in(page, "Max Member")
     job_row(page, mine).wait_for()
-    ids = page.locator("li.job").evaluate_all("rows => rows.map(r => r.dataset.jobId)")
+    ids = page.locator("tr.job").evaluate_all("rows => rows.map(r => r.dataset.jobId)")
     assert ids == [mine]
     html = page.content()
     assert all(other not in html for other in others)
@@ -152,6 +169,7 @@ def test_errors_read_in_plain_words(page, live_service: LiveService):
         time.sleep(2.2)  # past "just created": the page's next poll comes 10 s after its first
         with page.expect_response(lambda r: f"/v1/jobs/{job_id}/status" in r.url):
             sign_in(page, "Max Member")
+        page.on("dialog", lambda dialog: dialog.accept())
         # Cancelled elsewhere (another tab, the CLI) after the page drew its button: 409.
         api.post(f"/v1/jobs/{job_id}/cancel")
     job_row(page, job_id).get_by_role("button", name="Cancel").click()
@@ -166,7 +184,7 @@ def test_errors_read_in_plain_words(page, live_service: LiveService):
     errors.wait_for()
     assert "The export was not started" in errors.inner_text()
     assert "Priority:" in errors.inner_text()
-    assert page.locator("li.job").count() == 1
+    assert page.locator("tr.job").count() == 1
 
 
 def test_paste_a_token_when_demo_sign_in_is_off(browser, live_service: LiveService, database_url: str):
@@ -202,16 +220,16 @@ def test_pages_filters_and_only_unfinished_jobs_are_polled(page, live_service: L
     polled: list[str] = []
     page.on("request", lambda request: polled.append(request.url) if request.url.endswith("/status") else None)
     sign_in(page, "Max Member")
-    assert page.locator("li.job").count() == 20
+    assert page.locator("tr.job").count() == 20
     assert page.locator("#page-info").inner_text() == "Page 1 of 2 · 22 jobs"
     page.get_by_role("button", name="Next").click()
     page.locator("#page-info", has_text="Page 2 of 2").wait_for()
     page.locator('#jobs[aria-busy="false"]').wait_for(state="attached")
-    ids = page.locator("li.job").evaluate_all("rows => rows.map(r => r.dataset.jobId)")
+    ids = page.locator("tr.job").evaluate_all("rows => rows.map(r => r.dataset.jobId)")
     assert ids == [queued[0], done]  # newest first: the oldest two on page 2
     page.get_by_label("Status", exact=True).select_option("cancelled")
     page.locator("#page-info", has_text="Page 1 of 1 · 1 jobs").wait_for(state="attached")
-    assert page.locator("li.job").evaluate_all("rows => rows.map(r => r.dataset.jobId)") == [done]
+    assert page.locator("tr.job").evaluate_all("rows => rows.map(r => r.dataset.jobId)") == [done]
     time.sleep(1)
     assert polled and not any(done in url for url in polled)
     assert {url.split("/")[-2] for url in polled} <= set(queued)

@@ -158,8 +158,25 @@ async def list_jobs(
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=100)] = 25,
     status: Annotated[JobStatus | None, Query()] = None,
     job_type: Annotated[str | None, Query(alias="jobType", min_length=1, max_length=50)] = None,
+    id_prefix: Annotated[
+        str | None,
+        Query(
+            alias="idPrefix",
+            pattern=r"^[0-9a-fA-F-]{1,36}$",
+            description="Only jobs whose id starts with this (e.g. the first 8 characters a page shows).",
+        ),
+    ] = None,
 ) -> Response:
-    body = await jobs.list(caller, Page(number=page, size=page_size, status=status and status.value, job_type=job_type))
+    body = await jobs.list(
+        caller,
+        Page(
+            number=page,
+            size=page_size,
+            status=status and status.value,
+            job_type=job_type,
+            id_prefix=id_prefix and id_prefix.lower(),
+        ),
+    )
     return json_response(dumps_jobs_answer(body, body["jobs"]))
 
 

@@ -3,6 +3,8 @@ what the caller may not use (a viewer sees no start button). Public API, not pag
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
@@ -14,6 +16,11 @@ from jobrunner.db.sql import Q
 from jobrunner.domain.errors import AuthenticationError
 
 router = APIRouter(prefix="/v1", tags=["me"])
+
+
+class ActivityResponse(BaseModel):
+    organizationRunning: int = Field(description="Jobs of the caller's organization running now.")
+    organizationLimit: int = Field(description="How many of its jobs may run at once; the others wait.")
 
 
 class MeResponse(BaseModel):
@@ -32,9 +39,7 @@ class MeResponse(BaseModel):
 )
 async def me(request: Request) -> Response:
     claims = await authenticate(request)
-    row = await request.app.state.pool.fetchrow(Q.me_access, claims.organization_id, claims.user_id)
-    if not row["is_member"]:
-        raise AuthenticationError("unknown user or not a member of the token's organization")
+    row = await _member(request, claims.organization_id, claims.user_id)
     return json_response(
         {
             "userId": claims.user_id,
@@ -43,3 +48,28 @@ async def me(request: Request) -> Response:
             "permissions": list(row["permissions"]),
         }
     )
+
+
+async def _member(request: Request, organization_id: str, user_id: str) -> Any:
+    row = await request.app.state.pool.fetchrow(Q.me_access, organization_id, user_id)
+    if not row["is_member"]:
+        raise AuthenticationError("unknown user or not a member of the token's organization")
+    return row
+
+
+@router.get(
+    "/me/activity",
+    operation_id="getMyActivity",
+    summary="How busy the caller's organization is: jobs running against its limit",
+    description="Why a queued job waits: when `organizationRunning` has reached `organizationLimit`, "
+    "the organization's other jobs wait for one of these to finish.",
+    response_class=Response,
+    responses={200: {"model": ActivityResponse, "description": "Now"}, **problem_responses(401, 503)},
+)
+async def activity(request: Request) -> Response:
+    claims = await authenticate(request)
+    await _member(request, claims.organization_id, claims.user_id)
+    row = await request.app.state.pool.fetchrow(
+        Q.admin_queue_running, claims.organization_id, request.app.state.settings.org_concurrency_limit
+    )
+    return json_response({"organizationRunning": row["running"], "organizationLimit": row["max_running"]})

@@ -58,7 +58,8 @@ SELECT (SELECT id FROM job) AS id, refused, quota, retry_after FROM admit;
 SELECT count(*) FROM jobs
  WHERE organization_id = $1 AND user_id = $2
    AND ($3::job_status IS NULL OR status = $3::job_status)
-   AND ($4::text IS NULL OR job_type = $4);
+   AND ($4::text IS NULL OR job_type = $4)
+   AND ($5::text IS NULL OR id::text LIKE $5 || '%');
 
 -- Newest first; seq breaks ties between jobs created in the same millisecond so pages
 -- never overlap. Served by jobs_owner_created_idx. A payload or result whose JSON text is
@@ -80,6 +81,7 @@ SELECT id, organization_id, user_id, job_type, status, priority, retry_count, ma
                  WHERE organization_id = $1 AND user_id = $2
                    AND ($3::job_status IS NULL OR status = $3::job_status)
                    AND ($4::text IS NULL OR job_type = $4)
+                   AND ($8::text IS NULL OR id::text LIKE $8 || '%')
                  ORDER BY created_at DESC, seq DESC
                  LIMIT $5 OFFSET $6) p) sized
  ORDER BY created_at DESC, seq DESC;

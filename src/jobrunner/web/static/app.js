@@ -1,19 +1,22 @@
-// The jobs page: sign in, start an export, watch my jobs live, cancel, retry, download.
-// Everything goes through the public API with jobrunner-client.js (demo sign-in aside).
+// The jobs page: sign in, start an export or an import, watch my jobs live, cancel, retry,
+// run again, download. Everything goes through the public API with jobrunner-client.js
+// (demo sign-in aside). job-row.js draws each job; words.js says what a job is and how it
+// does, in a person's words; upload.js sends an import's file.
 import { ApiError, allowedActions, createClient, isFinal } from "/static/jobrunner-client.js";
 import { announce, el, showAlert } from "/static/dom.js";
+import { buildRow, fillDetails, paintRow } from "/static/job-row.js";
+import { importRequest, uploadFile } from "/static/upload.js";
+import { describe, failureText, humanSize, rememberUploadName, runSeconds } from "/static/words.js";
 
 const TOKEN_KEY = "jobrunner.token";
 const PAGE_SIZE = 20;
-const REPORT_NAMES = { quotes: "Quotes", customers: "Customers", audit_log: "Audit log" };
-const TYPE_NAMES = {
-  export_report: "Export", data_processing: "Data processing", notification: "Notification",
-  cleanup: "Cleanup", sync: "Sync",
-};
+const ACTIVITY_MAX_AGE_MS = 5000;
 const FIELD_NAMES = {
   "payload.reportType": "Report", "payload.format": "Format", "payload.filters.dateFrom": "From",
   "payload.filters.dateTo": "To", priority: "Priority", maxRetries: "Retries", scheduledAt: "Scheduled time",
+  idPrefix: "Job id",
 };
+const STATUS_ORDER = ["running", "retrying", "queued", "failed", "cancelled", "succeeded"];
 
 const $ = (id) => document.getElementById(id);
 const client = createClient({ getToken: () => sessionStorage.getItem(TOKEN_KEY) });
@@ -22,22 +25,16 @@ const state = {
   me: null,
   page: 1,
   watches: new Map(), // jobId -> AbortController, for the unfinished jobs on screen
-  rows: new Map(), // jobId -> {job, flags, el}
+  rows: new Map(), // jobId -> {job, flags, parts}
+  sort: { key: "created", descending: true },
+  activity: null, // GET /v1/me/activity, fetched while queued jobs are on screen
+  activityAt: 0,
+  loads: 0, // the latest loadJobs call: an older answer arriving late is dropped
 };
 
 // ---------- small helpers ----------
 
-function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "—";
-}
-
-function jobTitle(job) {
-  if (job.jobType === "export_report") {
-    const report = REPORT_NAMES[job.payload?.reportType] || job.payload?.reportType || "Report";
-    return `${report} export · ${String(job.payload?.format || "").toUpperCase()}`;
-  }
-  return TYPE_NAMES[job.jobType] || job.jobType;
-}
+const jobTitle = describe;
 
 function can(permission) {
   return Boolean(state.me && state.me.permissions.includes(permission));
@@ -122,7 +119,7 @@ function signOut(message = "") {
   stopWatching();
   state.me = null;
   state.rows.clear();
-  $("jobs").replaceChildren();
+  $("job-rows").replaceChildren();
   showSignIn(message);
   if (!message) announce("Signed out");
 }
@@ -144,6 +141,12 @@ async function enterApp() {
   $("who").hidden = false;
   $("who-name").textContent = `${state.me.displayName || state.me.userId} · ${state.me.organizationId}`;
   $("start").hidden = !(can("jobs.create_jobs") && can("reports.export_reports"));
+  $("import").hidden = !(can("jobs.create_jobs") && can("data.process_data"));
+  // Offer only the reports this user may run (the others would fail in their first step).
+  for (const option of document.querySelectorAll("#report-type option[data-permission]")) {
+    option.hidden = option.disabled = !can(option.dataset.permission);
+  }
+  if ($("report-type").selectedOptions[0]?.disabled) $("report-type").value = "quotes";
   $("console-link").hidden = !can("jobs.manage_jobs");
   announce(`Signed in as ${state.me.displayName || state.me.userId}`);
   state.page = 1;
@@ -158,28 +161,62 @@ function stopWatching() {
   state.watches.clear();
 }
 
+function filtersInUse() {
+  const data = new FormData($("filters"));
+  return [...data.values()].some((value) => String(value).trim() !== "");
+}
+
 async function loadJobs() {
   stopWatching();
   const filters = new FormData($("filters"));
-  $("jobs").setAttribute("aria-busy", "true");
+  const idPrefix = String(filters.get("idPrefix") || "").trim();
+  const table = $("jobs");
+  table.setAttribute("aria-busy", "true");
+  const load = ++state.loads;
   let page;
   try {
     page = await client.listJobs({
       page: state.page, pageSize: PAGE_SIZE, status: filters.get("status"), jobType: filters.get("jobType"),
+      idPrefix,
     });
   } catch (error) {
+    if (load !== state.loads) return;
     handleError(error, "see jobs");
+    table.setAttribute("aria-busy", "false");
     return;
   }
+  if (load !== state.loads) return; // the filters changed while this page was on its way
   state.rows.clear();
-  $("jobs").replaceChildren(...page.jobs.map((job) => renderRow(job)));
-  $("jobs-empty").hidden = page.jobs.length > 0;
+  for (const job of page.jobs) addRow(job);
+  drawRows();
+  const empty = page.jobs.length === 0;
+  const filtered = filtersInUse();
+  $("jobs-empty").hidden = !empty;
+  $("jobs-empty-text").textContent = filtered ? "No jobs match these filters." : "No jobs here yet.";
+  $("clear-filters").hidden = !(empty && filtered);
+  table.hidden = empty;
+  $("sort-help").hidden = empty;
   $("pager").hidden = page.totalPages <= 1;
   $("page-info").textContent = `Page ${page.page} of ${Math.max(page.totalPages, 1)} · ${page.total} jobs`;
   $("prev-page").disabled = page.page <= 1;
   $("next-page").disabled = page.page >= page.totalPages;
-  $("jobs").setAttribute("aria-busy", "false");
+  await refreshActivity(true);
+  if (load !== state.loads) return;
+  table.setAttribute("aria-busy", "false");
   for (const job of page.jobs) if (!isFinal(job.status)) watch(job.id);
+}
+
+/** How busy the organization is, for "5 of 5 running" (only while a job waits on screen). */
+async function refreshActivity(force = false) {
+  const waiting = [...state.rows.values()].some(({ job }) => job.status === "queued");
+  if (!waiting || (!force && Date.now() - state.activityAt < ACTIVITY_MAX_AGE_MS)) return;
+  state.activityAt = Date.now();
+  try {
+    state.activity = await client.send("GET", "/v1/me/activity").then((answer) => answer.data);
+  } catch {
+    state.activity = null; // the reason is then the plain "waiting for a free worker"
+  }
+  for (const [id, { job }] of state.rows) if (job.status === "queued") paint(id);
 }
 
 function watch(jobId) {
@@ -195,39 +232,49 @@ function watch(jobId) {
     });
 }
 
-function renderRow(job) {
-  const id = job.id;
-  const detailsId = `details-${id}`;
-  const parts = {
-    title: el("h3", { class: "job-title" }),
-    badge: el("span", { class: "badge" }),
-    meta: el("p", { class: "job-meta" }),
-    fill: el("div", { class: "progress-fill" }),
-    step: el("span", { class: "step" }),
-    percent: el("span", { class: "percent" }),
-    error: el("p", { class: "error-message" }),
-    details: el("div", { class: "details", id: detailsId, hidden: true }),
-  };
-  parts.track = el("div", {
-    class: "progress-track", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
-  }, parts.fill);
-  parts.progress = el("div", { class: "progress" }, parts.track,
-    el("div", { class: "progress-text" }, parts.step, parts.percent));
-  parts.toggle = el("button", {
-    type: "button", class: "secondary", "aria-expanded": "false", "aria-controls": detailsId,
-    onclick: () => toggleDetails(id),
-  }, "Details");
-  parts.cancel = el("button", { type: "button", class: "danger", onclick: () => act(id, "cancel") }, "Cancel");
-  parts.retry = el("button", { type: "button", onclick: () => act(id, "retry") }, "Retry");
-  parts.download = el("button", { type: "button", onclick: () => download(id) }, "Download");
-  const li = el("li", { class: "job", id: `job-${id}`, "data-job-id": id },
-    el("div", { class: "job-head" }, parts.title, parts.badge),
-    parts.meta, parts.progress, parts.error,
-    el("div", { class: "actions" }, parts.toggle, parts.cancel, parts.retry, parts.download),
-    parts.details);
-  state.rows.set(id, { job, flags: allowedActions(job), parts, el: li });
-  paint(id);
-  return li;
+function addRow(job) {
+  const parts = buildRow(job.id, {
+    toggle: toggleDetails, cancel: (id) => act(id, "cancel"), retry: (id) => act(id, "retry"),
+    again: runAgain, download,
+  });
+  state.rows.set(job.id, { job, flags: allowedActions(job), parts });
+  paint(job.id);
+}
+
+function paint(id) {
+  paintRow(state.rows.get(id), { can, activity: state.activity });
+}
+
+const SORT_KEYS = {
+  title: (job) => describe(job).toLowerCase(),
+  status: (job) => STATUS_ORDER.indexOf(job.status),
+  progress: (job) => job.progress,
+  created: (job) => job.createdAt,
+  finished: (job) => job.completedAt || "",
+  duration: (job) => runSeconds(job) ?? -1,
+};
+
+/** The rows in the chosen order (this page's jobs; the API pages newest first). */
+function drawRows() {
+  const key = SORT_KEYS[state.sort.key];
+  const entries = [...state.rows.values()].sort((a, b) => {
+    const x = key(a.job);
+    const y = key(b.job);
+    const order = x < y ? -1 : x > y ? 1 : 0;
+    return state.sort.descending ? -order : order;
+  });
+  $("job-rows").replaceChildren(...entries.flatMap(({ parts }) => [parts.row, parts.detailsRow]));
+  for (const th of document.querySelectorAll("#jobs th[data-sort]")) {
+    if (th.dataset.sort === state.sort.key) th.setAttribute("aria-sort", state.sort.descending ? "descending" : "ascending");
+    else th.removeAttribute("aria-sort");
+  }
+}
+
+function sortBy(key) {
+  state.sort = { key, descending: state.sort.key === key ? !state.sort.descending : key !== "title" };
+  drawRows();
+  const heading = document.querySelector(`#jobs th[data-sort="${key}"]`).textContent.trim();
+  announce(`Sorted by ${heading}, ${state.sort.descending ? "descending" : "ascending"}`);
 }
 
 /** A status answer from watchJob or after an action: repaint the row, announce changes. */
@@ -238,77 +285,19 @@ function update(status) {
   row.job = status.job;
   row.flags = { canCancel: status.canCancel, canRetry: status.canRetry };
   paint(status.job.id);
+  if (status.job.status === "queued") refreshActivity();
   if (before !== status.job.status) {
-    const tail = status.job.status === "failed" && status.job.errorMessage ? `: ${status.job.errorMessage}` : "";
+    const tail = status.job.status === "failed" ? `: ${failureText(status.job)}` : "";
     announce(`${jobTitle(status.job)} is now ${status.job.status}${tail}`);
   }
 }
 
-function stepText(job) {
-  switch (job.status) {
-    case "queued":
-      return job.scheduledAt && new Date(job.scheduledAt) > new Date()
-        ? `Scheduled for ${when(job.scheduledAt)}` : "Waiting to start";
-    case "succeeded": return "Done";
-    case "cancelled": return "Cancelled";
-    case "failed": return job.currentStep ? `Stopped at step ${job.currentStep}${job.stepLabel ? ` (${job.stepLabel})` : ""}` : "Failed";
-    default: {
-      const of = job.totalSteps ? ` of ${job.totalSteps}` : "";
-      const label = job.stepLabel ? `: ${job.stepLabel}` : "";
-      return job.currentStep ? `Step ${job.currentStep}${of}${label}` : `Starting${label}`;
-    }
-  }
-}
-
-function paint(id) {
-  const { job, flags, parts } = state.rows.get(id);
-  const title = jobTitle(job);
-  parts.title.textContent = title;
-  parts.badge.textContent = job.status;
-  parts.badge.className = `badge ${job.status}`;
-  parts.meta.textContent = `Created ${when(job.createdAt)} · priority ${job.priority}` +
-    (job.retryCount ? ` · retried ${job.retryCount} of ${job.maxRetries}` : "");
-  parts.progress.className = `progress ${job.status}`;
-  parts.fill.style.width = `${job.progress}%`;
-  parts.track.setAttribute("aria-valuenow", String(job.progress));
-  parts.track.setAttribute("aria-label", `Progress of ${title}`);
-  parts.track.setAttribute("aria-valuetext", `${job.progress}%, ${stepText(job)}`);
-  parts.step.textContent = stepText(job);
-  parts.percent.textContent = `${job.progress}%`;
-  parts.error.textContent = job.errorMessage || "";
-  parts.error.hidden = !job.errorMessage;
-  parts.cancel.hidden = !(flags.canCancel && can("jobs.cancel_jobs"));
-  parts.retry.hidden = !(flags.canRetry && can("jobs.retry_jobs"));
-  parts.download.hidden = !(job.status === "succeeded" && job.result && job.result.downloadUrl);
-  parts.cancel.setAttribute("aria-label", `Cancel ${title}`);
-  parts.retry.setAttribute("aria-label", `Retry ${title}`);
-  parts.download.setAttribute("aria-label", `Download ${title}`);
-  parts.toggle.setAttribute("aria-label", `Details of ${title}`);
-  if (!parts.details.hidden) fillDetails(id);
-}
-
-function fillDetails(id) {
-  const { job, parts } = state.rows.get(id);
-  const rows = [
-    ["Job id", job.id], ["Type", job.jobType], ["Status", job.status],
-    ["Progress", `${job.progress}% (step ${job.currentStep}${job.totalSteps ? ` of ${job.totalSteps}` : ""})`],
-    ["Retries", `${job.retryCount} of ${job.maxRetries}`], ["Priority", String(job.priority)],
-    ["Error", job.errorMessage || "—"], ["Created", when(job.createdAt)], ["Scheduled", when(job.scheduledAt)],
-    ["Started", when(job.startedAt)], ["Completed", when(job.completedAt)], ["Updated", when(job.updatedAt)],
-  ];
-  if (job.result && job.result.recordCount !== undefined) {
-    rows.push(["Rows", String(job.result.recordCount)], ["File size", `${job.result.fileSize} bytes`]);
-  }
-  const dl = el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
-  parts.details.replaceChildren(dl, el("p", { class: "help" }, "Payload"),
-    el("pre", {}, JSON.stringify(job.payload, null, 2)));
-}
-
 function toggleDetails(id) {
-  const { parts } = state.rows.get(id);
-  const open = parts.details.hidden;
-  if (open) fillDetails(id);
-  parts.details.hidden = !open;
+  const row = state.rows.get(id);
+  const { parts } = row;
+  const open = parts.detailsRow.hidden;
+  if (open) fillDetails(row);
+  parts.detailsRow.hidden = !open;
   parts.toggle.setAttribute("aria-expanded", String(open));
 }
 
@@ -320,6 +309,7 @@ async function refreshRow(id) {
 
 async function act(id, action) {
   const { parts, job } = state.rows.get(id);
+  if (action === "cancel" && !window.confirm(`Cancel ${jobTitle(job)}? Work done so far is discarded.`)) return;
   const button = action === "cancel" ? parts.cancel : parts.retry;
   button.disabled = true;
   showAlert("");
@@ -339,6 +329,25 @@ async function act(id, action) {
     if (button.hidden) parts.toggle.focus();
   } catch (error) {
     handleError(error, "see this job");
+  }
+}
+
+/** A new job with the same type and parameters (a list may omit a large payload: fetch it). */
+async function runAgain(id) {
+  const { parts } = state.rows.get(id);
+  parts.again.disabled = true;
+  showAlert("");
+  try {
+    let { job } = state.rows.get(id);
+    if (!job.payload || job.omitted.includes("payload")) job = (await client.getStatus(id)).status.job;
+    await client.createJob({ jobType: job.jobType, payload: job.payload, priority: job.priority, maxRetries: job.maxRetries });
+    announce(`${jobTitle(job)} started again`);
+    state.page = 1;
+    await loadJobs();
+  } catch (error) {
+    handleError(error, "start jobs");
+  } finally {
+    parts.again.disabled = false;
   }
 }
 
@@ -374,9 +383,8 @@ function exportRequest(form) {
   return { jobType: "export_report", payload, priority: priorityText && Number.isFinite(priority) ? priority : priorityText };
 }
 
-function showFormErrors(messages) {
-  const box = $("form-errors");
-  box.replaceChildren(el("strong", {}, "The export was not started."),
+function showFormErrors(messages, box = $("form-errors"), what = "The export was not started.") {
+  box.replaceChildren(el("strong", {}, what),
     el("ul", {}, ...messages.map((m) => el("li", {}, m))));
   box.hidden = messages.length === 0;
 }
@@ -413,6 +421,54 @@ async function startExport(event) {
   }
 }
 
+// ---------- starting an import ----------
+
+async function startImport(event) {
+  event.preventDefault();
+  const form = event.target;
+  const file = $("import-file").files[0];
+  const box = $("import-errors");
+  const problem = (messages) => showFormErrors(messages, box, "The import was not started.");
+  if (!file) {
+    problem(["Choose a CSV file."]);
+    announce("Choose a CSV file.");
+    return;
+  }
+  problem([]);
+  const button = $("start-import");
+  button.disabled = true;
+  $("upload-name").textContent = file.name;
+  $("upload-progress").hidden = false;
+  const showUpload = (fraction) => {
+    $("upload-bar").value = Math.round(fraction * 100);
+    $("upload-text").textContent = `${humanSize(Math.round(fraction * file.size))} of ${humanSize(file.size)}`;
+  };
+  showUpload(0);
+  try {
+    const upload = await uploadFile(file, sessionStorage.getItem(TOKEN_KEY), showUpload);
+    showUpload(1);
+    rememberUploadName(upload.uploadId, upload.filename || file.name);
+    const data = new FormData(form);
+    await client.createJob(importRequest(upload.uploadId, data.get("dataset"), data.get("mode")));
+    announce(`Import of ${file.name} started`);
+    form.reset();
+    $("upload-progress").hidden = true;
+    state.page = 1;
+    await loadJobs();
+  } catch (error) {
+    $("upload-progress").hidden = true;
+    if (error instanceof ApiError && error.status === 401) handleError(error, "import");
+    else {
+      const text = error instanceof ApiError && error.status === 413
+        ? `That file is too large to upload (${humanSize(file.size)}).` : explain(error, "import data");
+      problem([text]);
+      announce(text);
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // ---------- wiring ----------
 
 function init() {
@@ -423,8 +479,25 @@ function init() {
   });
   $("sign-out").addEventListener("click", () => signOut());
   $("export-form").addEventListener("submit", startExport);
-  $("filters").addEventListener("change", () => { state.page = 1; loadJobs(); });
-  $("filters").addEventListener("submit", (event) => event.preventDefault());
+  $("import-form").addEventListener("submit", startImport);
+  const reload = () => { state.page = 1; loadJobs(); };
+  $("filters").addEventListener("change", reload);
+  $("filters").addEventListener("submit", (event) => { event.preventDefault(); reload(); });
+  let typing = null;
+  $("filter-id").addEventListener("input", () => {
+    clearTimeout(typing);
+    if ($("filter-id").checkValidity()) typing = setTimeout(reload, 400);
+  });
+  $("clear-filters").addEventListener("click", () => {
+    $("filters").reset();
+    reload();
+    $("filter-id").focus();
+  });
+  for (const th of document.querySelectorAll("#jobs th[data-sort]")) {
+    th.querySelector("button").addEventListener("click", () => sortBy(th.dataset.sort));
+  }
+  // Relative times, durations and time left move on without an answer from the service.
+  setInterval(() => { for (const id of state.rows.keys()) paint(id); }, 15_000);
   $("refresh").addEventListener("click", () => loadJobs());
   $("prev-page").addEventListener("click", () => { state.page -= 1; loadJobs(); });
   $("next-page").addEventListener("click", () => { state.page += 1; loadJobs(); });

@@ -147,10 +147,13 @@ export function createClient({ baseUrl = "", getToken = () => null, fetch: fetch
     };
   }
 
-  /** GET /v1/jobs. Resolves with {jobs, total, page, pageSize, totalPages}. */
-  async function listJobs({ page, pageSize, status, jobType } = {}, { signal } = {}) {
+  /**
+   * GET /v1/jobs. Resolves with {jobs, total, page, pageSize, totalPages}. `idPrefix`: only
+   * jobs whose id starts with it.
+   */
+  async function listJobs({ page, pageSize, status, jobType, idPrefix } = {}, { signal } = {}) {
     const query = new URLSearchParams();
-    for (const [key, value] of Object.entries({ page, pageSize, status, jobType })) {
+    for (const [key, value] of Object.entries({ page, pageSize, status, jobType, idPrefix })) {
       if (value !== undefined && value !== null && value !== "") query.set(key, String(value));
     }
     const suffix = query.toString() ? `?${query}` : "";
