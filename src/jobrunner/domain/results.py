@@ -40,6 +40,7 @@ class DataProcessingResult(ResultModel):
 
     dataset: Literal["customers", "quotes"]
     mode: Literal["insert", "upsert"]
+    fileName: str | None = None  # the uploaded file's name (what the page and the CLI show)
     recordCount: int
     inserted: int
     updated: int

@@ -144,6 +144,7 @@ async def run_import(ctx: JobContext[DataProcessingPayload]) -> dict[str, Any]:
     return {
         "dataset": dataset.name,
         "mode": payload.mode,
+        "fileName": upload["filename"],
         "recordCount": parsed.records,
         "inserted": written.inserted,
         "updated": written.updated,

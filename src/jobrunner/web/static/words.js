@@ -50,7 +50,8 @@ export function describe(job) {
       return parts.join(" · ");
     }
     case "data_processing": {
-      const name = uploadName(p.uploadId);
+      // The finished import names its file; before that, this browser may remember it.
+      const name = (job.result && job.result.fileName) || uploadName(p.uploadId);
       const what = `${DATASET_NAMES[p.dataset] || p.dataset || "Data"} import`;
       return [what, name || "uploaded CSV", p.mode === "upsert" ? "update existing" : null].filter(Boolean).join(" · ");
     }
