@@ -52,6 +52,11 @@ async def fresh_database(server_url: str, name: str, orgs: int) -> str:
     return url
 
 
+# Workers run in their own session (so a Ctrl-C reaches only the benchmark, which stops
+# them in order). A SIGTERM to the benchmark must unwind too, or its `finally: stop(...)`
+# never runs and the workers keep claiming jobs from the next run's database.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
 def spawn_worker(database_url: str, concurrency: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     environment = dict(os.environ)
     environment.update(
