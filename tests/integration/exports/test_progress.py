@@ -13,7 +13,7 @@ from jobrunner.worker.context import ProgressState
 from jobrunner.worker.standalone import run_in_memory
 from tests.integration.exports.test_memory import add_quotes
 
-ROWS = 500_000  # large enough that the fixed start (planning, the first COPY chunk) is well under 10 % on a busy machine
+ROWS = 1_000_000  # a large export, as the issue means it: the fixed start (planning, the first COPY chunk) stays well under 10 %
 MAX_JUMP = 25
 MAX_STILL = 0.10  # of the run
 MAX_AHEAD = 45  # points ahead of the share of time spent (steps 1 and 2 start at 40 at once)
