@@ -55,7 +55,11 @@ def test_prefixes_everywhere_and_ids_that_copy_back(live_service: LiveService) -
 
     ambiguous = cli(live_service, "jobs", "status", shared)
     assert ambiguous.returncode == 1 and ambiguous.stdout == ""
-    assert "ambiguous" in ambiguous.stderr and all(i in ambiguous.stderr for i in ids if i[0] == shared)
+    sharing = [i for i in ids if i[0] == shared]
+    # The message counts them and names the first five, all of which share the prefix.
+    assert "ambiguous" in ambiguous.stderr and f"{len(sharing)} of your jobs" in ambiguous.stderr
+    named = [i for i in ids if i in ambiguous.stderr]
+    assert len(named) == min(len(sharing), 5) and set(named) <= set(sharing), ambiguous.stderr
     unknown = cli(live_service, "jobs", "cancel", unused)
     assert unknown.returncode == 1 and "No job of yours" in unknown.stderr
     nonsense = cli(live_service, "jobs", "status", "not-an-id")
