@@ -25,7 +25,7 @@ import sys
 import time
 from contextvars import ContextVar
 from collections.abc import MutableMapping
-from typing import IO, Any, BinaryIO, Literal, cast
+from typing import IO, Any, Literal
 
 import orjson
 import structlog
@@ -106,25 +106,45 @@ class _FlushOncePerLoopTurn:
         self._raw.flush()
 
 
+_LEVEL_NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error"}
+
+
 class _Sink:
-    """Where configured events go: a structlog logger of the chosen format and level."""
+    """Where configured events go, at the chosen level: JSON objects written straight to
+    the stream (the hot paths write one per request and per job event, so the same keys as
+    structlog's JSON renderer, without its processor chain), or structlog's console
+    renderer on a terminal."""
 
     def __init__(self, level: int, json: bool, stream: Any) -> None:
         self.level = level
-        stamp = _Timestamp()
+        self._stamp = _Timestamp()
+        self._out: _FlushOncePerLoopTurn | None = None
+        self.logger: Any = None
         if json:
-            raw = stream.buffer if hasattr(stream, "buffer") else stream
-            logger: Any = structlog.BytesLogger(cast(BinaryIO, _FlushOncePerLoopTurn(raw)))
-            renderer: Any = structlog.processors.JSONRenderer(serializer=_orjson)
-        else:
-            logger = structlog.PrintLogger(stream)
-            renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+            self._out = _FlushOncePerLoopTurn(stream.buffer if hasattr(stream, "buffer") else stream)
+            return
         # bind(): a bound logger now, not a proxy that binds on every line.
         self.logger = structlog.wrap_logger(
-            logger,
-            processors=[structlog.processors.add_log_level, stamp, renderer],
+            structlog.PrintLogger(stream),
+            processors=[
+                structlog.processors.add_log_level,
+                self._stamp,
+                structlog.dev.ConsoleRenderer(colors=stream.isatty()),
+            ],
             wrapper_class=structlog.make_filtering_bound_logger(level),
         ).bind()
+
+    def emit(self, level: int, event: str, name: str, fields: dict[str, Any]) -> None:
+        out = self._out
+        if out is None:
+            self.logger.log(level, event, logger=name, **fields)
+            return
+        line: dict[str, Any] = {"event": event, "logger": name}
+        line.update(fields)
+        line["level"] = _LEVEL_NAMES[level]
+        self._stamp(None, "", line)
+        out.write(orjson.dumps(line, default=str, option=orjson.OPT_APPEND_NEWLINE))
+        out.flush()
 
 
 _sink: _Sink | None = None
@@ -159,7 +179,7 @@ class EventLog:
                 self._stdlib.log(level, "%s %s", event, fields, extra=fields)
             return
         if level >= sink.level:
-            sink.logger.log(level, event, logger=self.name, **fields)
+            sink.emit(level, event, self.name, fields)
 
 
 def log_is_json(log_format: LogFormat, stream: IO[str] | None = None) -> bool:

@@ -100,7 +100,7 @@ WITH picked AS (
 SELECT ARRAY(SELECT id FROM changed) AS ids, (SELECT count(*) FROM picked) > $10 AS more;
 
 -- The organization's running jobs against its limit (organizations.max_concurrent_jobs,
--- else the setting $2). Held jobs, as the claim counts them (jobs_locked_idx).
+-- else the setting $2). Held jobs, as the claim counts them (jobs_held_idx).
 -- name: admin_queue_running
 SELECT (SELECT count(*) FROM jobs WHERE locked_by IS NOT NULL AND organization_id = $1)::integer AS running,
        coalesce((SELECT max_concurrent_jobs FROM organizations WHERE id = $1), $2::integer) AS max_running;
@@ -133,7 +133,7 @@ SELECT b.start AS bucket_start,
  ORDER BY b.start;
 
 -- The worker processes (shared by every organization): slots in use in all, and by the
--- caller's organization (jobs_locked_idx).
+-- caller's organization (jobs_held_idx: held jobs are few).
 -- name: admin_workers
 SELECT w.id, w.hostname, w.pid, w.concurrency, w.started_at, w.heartbeat_at,
        extract(epoch FROM now() - w.heartbeat_at)::float8 AS heartbeat_age,

@@ -75,13 +75,21 @@ UPDATE export_files SET deleted_at = now()
  WHERE job_id = ANY($1::uuid[]) AND deleted_at IS NULL
 RETURNING storage_key;
 
--- Global retention (maintenance, JOBRUNNER_JOB_RETENTION_DAYS = $1): finished jobs of any
--- organization completed before the cutoff, oldest first, nobody holding them
--- (jobs_retention_idx, migration 0007). Deleted with delete_jobs like cleanup's.
+-- Global retention (maintenance, JOBRUNNER_JOB_RETENTION_DAYS = $1): up to $2 finished jobs
+-- completed before the cutoff, nobody holding them. Organization by organization, each
+-- one's oldest first through jobs_finished_idx (no index of its own: migration 0015), so
+-- an organization without expired jobs costs one index probe. Deleted with delete_jobs
+-- like cleanup's.
 -- name: lock_expired_jobs
-SELECT id, job_type FROM jobs
- WHERE status IN ('succeeded', 'failed', 'cancelled') AND locked_by IS NULL
-   AND completed_at < now() - make_interval(days => $1)
- ORDER BY completed_at
- LIMIT $2
-   FOR UPDATE SKIP LOCKED;
+SELECT e.id, e.job_type
+  FROM organizations o
+ CROSS JOIN LATERAL (
+     SELECT j.id, j.job_type FROM jobs j
+      WHERE j.organization_id = o.id
+        AND j.status IN ('succeeded', 'failed', 'cancelled') AND j.locked_by IS NULL
+        AND j.completed_at < now() - make_interval(days => $1)
+      ORDER BY j.completed_at
+      LIMIT $2
+        FOR UPDATE SKIP LOCKED
+ ) e
+ LIMIT $2;

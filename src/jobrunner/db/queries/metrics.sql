@@ -4,7 +4,7 @@
 
 -- Jobs waiting (queued, retrying between attempts) and running, by state and type, with
 -- the age of the oldest one that is due. Waiting jobs through jobs_ready_idx's predicate,
--- running ones through jobs_locked_idx's.
+-- running ones through jobs_held_idx's.
 -- name: metrics_active_jobs
 SELECT status::text AS status, job_type, count(*) AS jobs,
        coalesce(extract(epoch FROM now() - min(coalesce(scheduled_at, created_at))
