@@ -43,7 +43,7 @@ Admin = Annotated[AdminService, Depends(admin_service)]
     operation_id="listAdminJobs",
     summary="Every job of the organization, newest first, with search",
     response_model=AdminJobListResponse,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 async def list_admin_jobs(
     caller: Caller,
@@ -75,7 +75,7 @@ async def list_admin_jobs(
     operation_id="getAdminJob",
     summary="One job of the organization: payload, result and its history from the audit log",
     response_model=AdminJobDetail,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def get_admin_job(job_id: uuid.UUID, caller: Caller, admin: Admin) -> Any:
     return await admin.detail(caller, str(job_id))
@@ -86,7 +86,7 @@ async def get_admin_job(job_id: uuid.UUID, caller: Caller, admin: Admin) -> Any:
     operation_id="bulkCancelJobs",
     summary="Cancel a selection of jobs, or the jobs a filter names (at most 1000 per call)",
     response_model=BulkActionResponse,
-    responses=problem_responses(401, 403, 413, 422),
+    responses=problem_responses(401, 403, 413, 422, 503),
 )
 async def bulk_cancel_jobs(body: BulkActionRequest, caller: Caller, admin: Admin) -> Any:
     return await admin.bulk_cancel(caller, body)
@@ -97,7 +97,7 @@ async def bulk_cancel_jobs(body: BulkActionRequest, caller: Caller, admin: Admin
     operation_id="bulkRetryJobs",
     summary="Retry anyway the failed jobs of a selection or a filter (at most 1000 per call)",
     response_model=BulkActionResponse,
-    responses=problem_responses(401, 403, 413, 422),
+    responses=problem_responses(401, 403, 413, 422, 503),
 )
 async def bulk_retry_jobs(body: BulkActionRequest, caller: Caller, admin: Admin) -> Any:
     return await admin.bulk_retry(caller, body)
@@ -108,7 +108,7 @@ async def bulk_retry_jobs(body: BulkActionRequest, caller: Caller, admin: Admin)
     operation_id="adminRetryJob",
     summary="Retry anyway: a failed job back to the queue with a fresh retry budget, retries left or not",
     response_model=MessageResponse,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
 async def admin_retry_job(job_id: uuid.UUID, caller: Caller, admin: Admin) -> Any:
     await admin.retry_anyway(caller, str(job_id))
@@ -120,7 +120,7 @@ async def admin_retry_job(job_id: uuid.UUID, caller: Caller, admin: Admin) -> An
     operation_id="getQueue",
     summary="The organization's live queue: running vs its limit, waiting by type, the last hour",
     response_model=QueueResponse,
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 503),
 )
 async def get_queue(caller: Caller, admin: Admin) -> Any:
     return await admin.queue(caller)
@@ -131,7 +131,7 @@ async def get_queue(caller: Caller, admin: Admin) -> Any:
     operation_id="listWorkers",
     summary="The worker processes: host, pid, slots in use, last heartbeat",
     response_model=WorkersResponse,
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 503),
 )
 async def list_workers(caller: Caller, admin: Admin) -> Any:
     return await admin.workers(caller)
