@@ -254,4 +254,4 @@ async def test_the_endpoints_are_in_openapi_with_their_operation_ids(client: htt
     } <= ids
     detail = spec["paths"]["/v1/admin/jobs/{job_id}"]["get"]
     assert detail["parameters"][0]["schema"]["format"] == "uuid"
-    assert set(detail["responses"]) == {"200", "401", "403", "404", "422"}
+    assert set(detail["responses"]) == {"200", "401", "403", "404", "422", "503"}
