@@ -1,8 +1,10 @@
 """A job as the engine reads it from the database: typed, instead of a driver row.
 
 ``Job.from_row`` takes any mapping (an asyncpg ``Record``, a dict): the domain does not
-know the driver. The columns are the ``job_columns`` fragment of db/queries/jobs.sql
-(what the API may show) plus the engine's ``attempts``.
+know the driver. The columns are those of the ``job_columns`` fragment of
+db/queries/jobs.sql (what the API may show) plus the engine's ``attempts`` and
+``queue_wait``; the claim reads only those the engine needs, the others keep their
+defaults.
 """
 
 from __future__ import annotations
@@ -39,17 +41,16 @@ class Job:
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     attempts: int = 0  # attempts started, this one included (an engine column)
+    # Seconds from when the job was due (created, or scheduled) to the start of this
+    # attempt, by the database's clock (an engine column, computed by the claim).
+    queue_wait: float = 0.0
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Job:
         """The job of a row that has at least the required columns (id … max_retries);
         missing optional ones take their defaults."""
-        values = {name: row[name] for name in _REQUIRED}
+        values = {name: value for name, value in row.items() if name in _FIELDS}
         values["status"] = JobStatus(values["status"])
-        for name in _OPTIONAL:
-            value = row.get(name, _MISSING)
-            if value is not _MISSING:
-                values[name] = value
         if values.get("payload") is None:
             values["payload"] = {}
         return cls(**values)
@@ -60,6 +61,4 @@ class Job:
         return self.status == JobStatus.RETRYING
 
 
-_MISSING = object()
-_REQUIRED = ("id", "organization_id", "user_id", "job_type", "status", "retry_count", "max_retries")
-_OPTIONAL = tuple(f.name for f in fields(Job) if f.name not in _REQUIRED)
+_FIELDS = frozenset(f.name for f in fields(Job))

@@ -33,18 +33,9 @@ def _line(log: Any, event: str, worker_id: str | None, ctx: Any, **extra: Any) -
     )
 
 
-def queue_wait_seconds(job: Job) -> float:
-    """From when the job was due (created, or scheduled: delayed jobs, retries) to the
-    start of this attempt, by the database's clock."""
-    if job.started_at is None or job.created_at is None:
-        return 0.0
-    due = job.created_at if job.scheduled_at is None or job.scheduled_at < job.created_at else job.scheduled_at
-    return max((job.started_at - due).total_seconds(), 0.0)
-
-
 def claimed(worker_id: str, job: Job, ctx: Any) -> float:
     """A job starts an attempt here (``ctx``: its context); returns its queue wait."""
-    wait = queue_wait_seconds(job)
+    wait = job.queue_wait
     counts = JOBS.of(job.job_type)
     counts.started += 1
     counts.wait.observe(wait)

@@ -6,8 +6,15 @@
 -- (organizations.max_concurrent_jobs overrides it). See jobrunner_claim_jobs in 0007:
 -- organizations in round-robin turn, each offering its best jobs up to its free slots.
 -- UPDATE … RETURNING has no order: sort so the batch starts best first.
+-- Only what the engine reads (domain/job.py), not every column the API shows: the claim
+-- is the hot path, and decoding timestamps the engine never reads costs it. The queue
+-- wait (from when the job was due, created or scheduled, to this attempt's start) comes
+-- computed, by the database's clock.
 -- name: claim_jobs
-SELECT {{job_columns}}, attempts
+SELECT id, organization_id, user_id, job_type, status::text AS status, priority, retry_count,
+       max_retries, payload, total_steps, attempts,
+       greatest(extract(epoch FROM started_at - greatest(created_at, coalesce(scheduled_at, created_at))),
+                0)::float8 AS queue_wait
   FROM jobrunner_claim_jobs($1, $2, $3)
  ORDER BY priority DESC, seq;
 
