@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from jobrunner.domain.job import Job
 from jobrunner.domain.jobtypes import JOB_TYPES, JobType, Step, progress_at
 from jobrunner.domain.payload_model import PayloadModel
 from jobrunner.settings import Settings
@@ -20,6 +21,11 @@ DECLARATION = JobType("unit_steps", PayloadModel, steps=STEPS)
 
 async def _noop(ctx: object) -> None:
     return None
+
+
+def claimed(row: dict[str, Any]) -> Job:
+    """The Job a claim would answer for ``row``."""
+    return Job.from_row({"status": "running", "retry_count": 0, "max_retries": 3, **row})
 
 
 def make_context() -> tuple[LiveJobContext, list[tuple[int, int, str | None, bool]]]:
@@ -38,7 +44,7 @@ def make_context() -> tuple[LiveJobContext, list[tuple[int, int, str | None, boo
         "payload": {},
     }
     ctx = LiveJobContext(
-        row,
+        claimed(row),
         Processor(DECLARATION, _noop),
         pool=None,
         settings=Settings(),  # type: ignore[arg-type]
@@ -158,5 +164,5 @@ def test_a_worker_without_the_processor_still_gets_a_context() -> None:
         "attempts": 1,
         "payload": None,
     }
-    ctx = LiveJobContext(row, None, pool=None, settings=Settings(), report=lambda state: None)  # type: ignore[arg-type]
+    ctx = LiveJobContext(claimed(row), None, pool=None, settings=Settings(), report=lambda state: None)  # type: ignore[arg-type]
     assert ctx.job_type == "x" * 80 and ctx.raw_payload == {} and ctx.processor is None

@@ -20,6 +20,7 @@ Never put a secret in a field: no header, no token, no raw path (a route templat
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import sys
 import time
@@ -79,31 +80,33 @@ def _orjson(event: MutableMapping[str, Any], **_kw: Any) -> bytes:
 
 
 class _FlushOncePerLoopTurn:
-    """A binary stream whose ``flush`` (structlog's BytesLogger flushes each line) writes at
-    the end of the event loop's current turn: the lines of many requests or jobs finishing
-    together cost one write. Outside a running loop, at once."""
+    """A binary stream that keeps the lines written during the event loop's current turn
+    and writes them, in one write, at its end: the lines of many requests or jobs
+    finishing together cost one system call. Outside a running loop, at once."""
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw
-        self._pending = False
+        self._lines: list[bytes] = []
+        atexit.register(self._flush_now)  # lines of the loop's last turn
 
     def write(self, data: bytes) -> None:
-        self._raw.write(data)
+        self._lines.append(data)
 
     def flush(self) -> None:
-        if self._pending:
-            return
+        if len(self._lines) > 1:
+            return  # a write at the end of this turn is already due
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self._raw.flush()
+            self._flush_now()
             return
-        self._pending = True
         loop.call_soon(self._flush_now)
 
     def _flush_now(self) -> None:
-        self._pending = False
-        self._raw.flush()
+        lines, self._lines = self._lines, []
+        if lines:
+            self._raw.write(b"".join(lines))
+            self._raw.flush()
 
 
 _LEVEL_NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error"}
@@ -171,6 +174,11 @@ class EventLog:
 
     def error(self, event: str, **fields: Any) -> None:
         self._emit(logging.ERROR, event, fields)
+
+    def enabled(self, level: int) -> bool:
+        """Whether a line at ``level`` would be written (skip building one that would not)."""
+        sink = _sink
+        return self._stdlib.isEnabledFor(level) if sink is None else level >= sink.level
 
     def _emit(self, level: int, event: str, fields: dict[str, Any]) -> None:
         sink = _sink

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from jobrunner.domain.errors import JobrunnerError
 from jobrunner.domain.jobtypes import JobType, progress_at
 from jobrunner.domain.payload_model import PayloadModel
+from jobrunner.domain.job import Job
 
 if TYPE_CHECKING:
     import asyncpg
@@ -172,35 +173,35 @@ class JobContext(Generic[P]):
 
 
 class LiveJobContext(JobContext[Any]):
-    """The context of a job the worker claimed: made from its row, reporting to the
+    """The context of a job the worker claimed: made from its ``Job``, reporting to the
     worker's writer, plus what the engine keeps about the attempt (its task, why it was
     asked to stop). ``processor`` is the job type's ``Processor`` (None: no processor in
     this worker, which the engine fails)."""
 
     def __init__(
         self,
-        row: Any,
+        job: Job,
         processor: Any,
         *,
         pool: asyncpg.Pool,
         settings: Settings,
         report: Reporter,
     ) -> None:
-        declaration = processor.job_type if processor is not None else _unknown(row["job_type"])
+        declaration = processor.job_type if processor is not None else _unknown(job.job_type)
         super().__init__(
             declaration,
-            job_id=row["id"],
-            organization_id=row["organization_id"],
-            user_id=row["user_id"],
-            raw_payload=row["payload"] or {},
+            job_id=job.id,
+            organization_id=job.organization_id,
+            user_id=job.user_id,
+            raw_payload=job.payload or {},
             pool=pool,
             settings=settings,
             reporter=report,
-            attempt=row["attempts"],
+            attempt=job.attempts,
         )
-        self.job_type = row["job_type"]
+        self.job_type = job.job_type
         self.payload = None
-        self.row = row
+        self.job = job
         self.processor = processor
         # Why the worker asked the processor to stop: "cancelled", "lost" or "shutdown".
         self.stop_reason: str | None = None

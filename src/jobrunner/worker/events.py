@@ -9,6 +9,7 @@ timeouts warnings."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -39,8 +40,9 @@ def claimed(worker_id: str, job: Job, ctx: Any) -> float:
     counts = JOBS.of(job.job_type)
     counts.started += 1
     counts.wait.observe(wait)
-    WORKER.slots_in_use.inc()
-    _line(JOB_LOG.debug, "claimed", worker_id, ctx, queue_wait_ms=round(wait * 1000, 1))
+    WORKER.running += 1
+    if JOB_LOG.enabled(logging.DEBUG):
+        _line(JOB_LOG.debug, "claimed", worker_id, ctx, queue_wait_ms=round(wait * 1000, 1))
     return wait
 
 
@@ -52,7 +54,7 @@ def step(worker_id: str, ctx: Any) -> None:
 def ended(worker_id: str, ctx: Any, status: JobStatus | None, seconds: float, **details: Any) -> None:
     """An attempt ended: ``status`` is its outcome (succeeded, failed, retrying with a retry
     counted, or queued/retrying without one: handed back at shutdown); None: cancelled."""
-    WORKER.slots_in_use.dec()
+    WORKER.running -= 1
     counts = JOBS.of(ctx.job_type)
     counts.duration.observe(seconds)
     if status == JobStatus.SUCCEEDED:

@@ -20,7 +20,6 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 import orjson
@@ -49,23 +48,9 @@ STOP_GRACE_SECONDS = 1.0
 ABANDON_AFTER_SECONDS = 5.0
 
 
-class _JobRow:
-    """The claimed ``Job`` as the context reads it (``row["job_type"]``): an adapter
-    until worker/context.py takes a Job. ``ctx.row.job`` is the Job."""
-
-    __slots__ = ("job",)
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self.job, key)
-
-
 def job_of(ctx: LiveJobContext) -> Job:
     """The Job a context runs."""
-    job: Job = ctx.row.job
-    return job
+    return ctx.job
 
 
 class Worker:
@@ -272,7 +257,7 @@ class Worker:
     def _start_job(self, job: Job) -> None:
         assert self._writer is not None and self.pool is not None
         processor = get_processor(job.job_type)
-        ctx = LiveJobContext(_JobRow(job), processor, pool=self.pool, settings=self.settings, report=self._report)
+        ctx = LiveJobContext(job, processor, pool=self.pool, settings=self.settings, report=self._report)
         events.claimed(self.id, job, ctx)
         ctx.task = asyncio.create_task(self._execute(ctx))
         self.running_jobs[ctx.job_id] = ctx

@@ -38,7 +38,7 @@ from jobrunner.domain.states import (
     is_allowed,
 )
 from jobrunner.worker.context import LiveJobContext
-from jobrunner.worker.loop import Worker, _JobRow
+from jobrunner.worker.loop import Worker
 from jobrunner.worker.rescuer import Rescuer
 from jobrunner.worker.writer import Writer
 from tests.integration.api.conftest import state_columns
@@ -108,7 +108,7 @@ async def test_staying_in_a_state_is_no_transition(pool: asyncpg.Pool) -> None:
     writer = Writer(pool, "w1", progress_interval=0)
     writer.progress(types.SimpleNamespace(job_id=retrying, progress=30, step=1, label="x", urgent=True))  # type: ignore[arg-type]
     await writer.flush()
-    ctx = LiveJobContext(_JobRow(job), None, pool=pool, settings=fast_settings(), report=lambda _: None)
+    ctx = LiveJobContext(job, None, pool=pool, settings=fast_settings(), report=lambda _: None)
     outcome = Worker("unused", fast_settings(), worker_id="w1")._failure(ctx, RetryLater("again"))
     assert outcome is not None and outcome.status == JobStatus.RETRYING
     writer.finish(outcome)
@@ -172,7 +172,7 @@ async def run_sequence(database_url: str, steps: list[tuple]) -> None:
                 job = claimed[w].get(job_id) or Job.from_row(
                     await pool.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
                 )
-                ctx = LiveJobContext(_JobRow(job), None, pool=pool, settings=s, report=lambda _: None)
+                ctx = LiveJobContext(job, None, pool=pool, settings=s, report=lambda _: None)
                 engine = engines[w]
                 if step[3] == "ok":
                     outcome = engine._success(ctx, {"ok": True})
