@@ -250,3 +250,18 @@ async def test_the_database_refuses_a_second_job_for_one_firing(
             job["schedule_id"],
             job["scheduled_for"],
         )
+
+
+def test_fire_times_follow_the_zones_daylight_saving_changes() -> None:
+    from jobrunner.schedules.cron import parse_cron, parse_zone
+
+    paris = parse_zone("Europe/Paris")
+    daily = parse_cron("0 6 * * *", paris, allow_seconds=False)
+    first = daily.next_after(dt.datetime(2026, 3, 27, 12, tzinfo=dt.UTC))
+    second = daily.next_after(first)
+    # 06:00 in Paris both days: 05:00 UTC in winter time, 04:00 UTC in summer time.
+    assert (first, second) == (dt.datetime(2026, 3, 28, 5, tzinfo=dt.UTC), dt.datetime(2026, 3, 29, 4, tzinfo=dt.UTC))
+    before = dt.datetime(2026, 3, 28, 12, tzinfo=dt.UTC)
+    # 02:30 does not exist on the spring day: the first moment after it.
+    skipped = parse_cron("30 2 * * *", paris, allow_seconds=False).next_after(before)
+    assert skipped == dt.datetime(2026, 3, 29, 1, tzinfo=dt.UTC)  # 03:00 summer time
