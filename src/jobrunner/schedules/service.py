@@ -9,15 +9,17 @@ import dataclasses
 import datetime as dt
 import math
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
+from pydantic import BaseModel, ValidationError
 
 from jobrunner.auth import rbac
 from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.schedules_repository import ScheduleFields, SchedulesRepository
-from jobrunner.domain.errors import NotFound
+from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.jobtypes import JOB_TYPES
+from jobrunner.jobs.models import field_errors
 from jobrunner.jobs.service import known_job_type, validated_payload
 from jobrunner.schedules.cron import parse_cron, parse_zone
 from jobrunner.schedules.models import CreateScheduleRequest, UpdateScheduleRequest
@@ -25,6 +27,7 @@ from jobrunner.settings import Settings
 from jobrunner.timestamps import iso_utc
 
 SCHEDULE_NOT_FOUND = "schedule not found"
+M = TypeVar("M", bound=BaseModel)
 
 
 def parse_schedule_id(text: str) -> uuid.UUID:
@@ -76,8 +79,10 @@ class ScheduleService:
         access = await self._repo.access(claims.organization_id, claims.user_id, needed)
         rbac.require(access, *needed)
 
-    async def create(self, claims: TokenClaims, request: CreateScheduleRequest) -> dict[str, Any]:
-        await self._require(claims, request.jobType)
+    async def create(self, claims: TokenClaims, body: Any) -> dict[str, Any]:
+        name = body.get("jobType") if isinstance(body, dict) else None
+        await self._require(claims, name if isinstance(name, str) else None)
+        request = _validated(CreateScheduleRequest, body)
         job_type = known_job_type(request.jobType)
         fields = ScheduleFields(
             cron=request.cron,
@@ -109,9 +114,10 @@ class ScheduleService:
         await self._require(claims)
         return present_schedule(await self._row(claims, parse_schedule_id(schedule_id)))
 
-    async def update(self, claims: TokenClaims, schedule_id: str, request: UpdateScheduleRequest) -> dict[str, Any]:
+    async def update(self, claims: TokenClaims, schedule_id: str, body: Any) -> dict[str, Any]:
         ident = parse_schedule_id(schedule_id)
         await self._require(claims)
+        request = _validated(UpdateScheduleRequest, body)
         row = await self._row(claims, ident)
         given = request.model_dump(exclude_unset=True)
         job_type_name = given.get("jobType", row["job_type"])
@@ -160,6 +166,13 @@ class ScheduleService:
         cron = parse_cron(fields.cron, zone, allow_seconds=self._settings.schedule_allow_seconds)
         next_run_at = None if fields.paused else cron.next_after(dt.datetime.now(dt.UTC))
         return dataclasses.replace(fields, cron=cron.expression, next_run_at=next_run_at)
+
+
+def _validated(model: type[M], body: Any) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidInput("invalid request body", field_errors(exc)) from exc
 
 
 # Request field, column: a change of these recomputes the next fire time.

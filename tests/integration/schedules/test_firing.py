@@ -44,9 +44,7 @@ async def latest_3am(db: asyncpg.Connection) -> dt.datetime:
 
 
 async def jobs_of(db: asyncpg.Connection, schedule_id: str) -> list[asyncpg.Record]:
-    return await db.fetch(
-        "SELECT * FROM jobs WHERE schedule_id = $1 ORDER BY scheduled_for", uuid.UUID(schedule_id)
-    )
+    return await db.fetch("SELECT * FROM jobs WHERE schedule_id = $1 ORDER BY scheduled_for", uuid.UUID(schedule_id))
 
 
 async def schedule_row(db: asyncpg.Connection, schedule_id: str) -> asyncpg.Record:
@@ -88,9 +86,7 @@ async def test_a_due_firing_creates_one_job_linked_back_to_the_schedule(
     assert audit["details"]["scheduleId"] == schedule["id"]
 
 
-async def test_jobs_created_through_the_api_have_no_schedule(
-    client: httpx.AsyncClient, db: asyncpg.Connection
-) -> None:
+async def test_jobs_created_through_the_api_have_no_schedule(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
     from tests.integration.api.conftest import EXPORT_BODY
 
     created = await client.post("/v1/jobs", json=EXPORT_BODY, headers=auth("user_member"))
@@ -98,9 +94,7 @@ async def test_jobs_created_through_the_api_have_no_schedule(
     assert status["job"]["scheduleId"] is None
 
 
-async def test_missed_firings_run_once_on_recovery_by_default(
-    create_schedule, db: asyncpg.Connection, pool
-) -> None:
+async def test_missed_firings_run_once_on_recovery_by_default(create_schedule, db: asyncpg.Connection, pool) -> None:
     schedule = await create_schedule(**DAILY)
     await make_due(db, schedule["id"], 5)  # workers were down for five days
     assert await scheduler(pool).run_once() == 1
@@ -124,9 +118,7 @@ async def test_missed_firings_are_dropped_with_misfire_policy_skip(
     assert "were skipped (misfirePolicy skip)" in row["last_error"]
 
 
-async def test_firings_within_the_grace_each_make_their_job(
-    create_schedule, db: asyncpg.Connection, pool
-) -> None:
+async def test_firings_within_the_grace_each_make_their_job(create_schedule, db: asyncpg.Connection, pool) -> None:
     # A round that comes late (but within JOBRUNNER_SCHEDULE_MISFIRE_GRACE_SECONDS) catches up exactly.
     schedule = await create_schedule(**DAILY, misfirePolicy="skip")
     await make_due(db, schedule["id"], 3)
@@ -166,7 +158,10 @@ async def test_overlap_allow_creates_a_job_per_firing(create_schedule, db: async
 @pytest.mark.parametrize(
     ("revoke", "reason"),
     [
-        ("UPDATE user_roles SET role_name = 'viewer' WHERE user_id = 'user_admin'", "lacks the permission jobs.create_jobs"),
+        (
+            "UPDATE user_roles SET role_name = 'viewer' WHERE user_id = 'user_admin'",
+            "lacks the permission jobs.create_jobs",
+        ),
         (
             "DELETE FROM role_permissions WHERE role_name = 'admin' AND permission_name = 'reports.export_reports'",
             "lacks the permission reports.export_reports",
@@ -200,12 +195,10 @@ async def test_the_quotas_of_post_jobs_apply(create_schedule, db: asyncpg.Connec
     assert "jobs waiting to start, its limit" in row["last_error"]
 
 
-async def test_a_payload_no_longer_valid_is_skipped_and_recorded(
-    create_schedule, db: asyncpg.Connection, pool
-) -> None:
+async def test_a_payload_no_longer_valid_is_skipped_and_recorded(create_schedule, db: asyncpg.Connection, pool) -> None:
     schedule = await create_schedule(**DAILY)
     await make_due(db, schedule["id"], 1)
-    await db.execute("UPDATE schedules SET payload = payload || '{\"format\": \"pdf\"}'")
+    await db.execute('UPDATE schedules SET payload = payload || \'{"format": "pdf"}\'')
     assert await scheduler(pool).run_once() == 0
     assert "the payload is no longer valid" in (await schedule_row(db, schedule["id"]))["last_error"]
 
@@ -236,9 +229,7 @@ async def test_deleting_a_schedule_keeps_its_jobs_without_the_link(
     assert status["job"]["scheduleId"] is None
 
 
-async def test_the_database_refuses_a_second_job_for_one_firing(
-    create_schedule, db: asyncpg.Connection, pool
-) -> None:
+async def test_the_database_refuses_a_second_job_for_one_firing(create_schedule, db: asyncpg.Connection, pool) -> None:
     schedule = await create_schedule(**DAILY)
     await make_due(db, schedule["id"], 1)
     assert await scheduler(pool).run_once() == 1

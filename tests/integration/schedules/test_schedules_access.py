@@ -23,9 +23,7 @@ ENDPOINTS = [
 
 @pytest.mark.parametrize("user", ["user_member", "user_viewer"])
 @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
-async def test_403_without_manage_schedules(
-    client: httpx.AsyncClient, user: str, method: str, path: str, body
-) -> None:
+async def test_403_without_manage_schedules(client: httpx.AsyncClient, user: str, method: str, path: str, body) -> None:
     response = await client.request(method, path, json=body, headers=auth(user))
     assert assert_problem(response, 403)["detail"] == "missing permission schedules.manage_schedules"
 

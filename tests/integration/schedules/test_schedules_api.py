@@ -71,9 +71,7 @@ async def test_get_and_list_show_the_organizations_schedules(client: httpx.Async
     assert [s["id"] for s in paged["schedules"]] == [first["id"]] and paged["totalPages"] == 2
 
 
-async def test_pause_and_resume_with_patch(
-    client: httpx.AsyncClient, create_schedule, db: asyncpg.Connection
-) -> None:
+async def test_pause_and_resume_with_patch(client: httpx.AsyncClient, create_schedule, db: asyncpg.Connection) -> None:
     schedule = await create_schedule()
     path = f"/v1/schedules/{schedule['id']}"
     paused = await client.patch(path, json={"paused": True}, headers=auth("user_admin"))
@@ -99,15 +97,17 @@ async def test_patch_changes_only_what_is_given_and_recomputes_the_next_run(
         schedule["nextRunAt"],
         "0 6 * * 1",
     )
-    body = (await client.patch(path, json={"cron": "30 23 * * *", "timezone": "UTC"}, headers=auth("user_admin"))).json()
+    body = (
+        await client.patch(path, json={"cron": "30 23 * * *", "timezone": "UTC"}, headers=auth("user_admin"))
+    ).json()
     next_run = parse(body["nextRunAt"])
     assert (next_run.hour, next_run.minute) == (23, 30) and next_run > dt.datetime.now(dt.UTC)
-    details = await db.fetchval(
-        "SELECT details FROM audit_logs WHERE action = 'schedule.updated' ORDER BY id LIMIT 1"
-    )
+    details = await db.fetchval("SELECT details FROM audit_logs WHERE action = 'schedule.updated' ORDER BY id LIMIT 1")
     assert details["changes"] == {"priority": 9, "overlap_policy": "skip"}
     payload = {**EXPORT_PAYLOAD, "format": "xlsx"}
-    assert (await client.patch(path, json={"payload": payload}, headers=auth("user_admin"))).json()["payload"] == payload
+    assert (await client.patch(path, json={"payload": payload}, headers=auth("user_admin"))).json()[
+        "payload"
+    ] == payload
 
 
 async def test_delete_answers_204_then_404_and_is_audited(
@@ -151,7 +151,14 @@ async def test_invalid_input_is_a_422_naming_the_field(client: httpx.AsyncClient
 
 @pytest.mark.parametrize(
     "change",
-    [{"cron": None}, {"paused": None}, {"cron": "nope"}, {"payload": {"format": "csv"}}, {"id": "x"}, {"priority": "5"}],
+    [
+        {"cron": None},
+        {"paused": None},
+        {"cron": "nope"},
+        {"payload": {"format": "csv"}},
+        {"id": "x"},
+        {"priority": "5"},
+    ],
 )
 async def test_invalid_patch_is_a_422_and_changes_nothing(
     client: httpx.AsyncClient, create_schedule, change: dict
@@ -168,9 +175,7 @@ async def test_an_unknown_report_type_is_accepted_as_at_job_creation(create_sche
     assert schedule["payload"]["reportType"] == "invoices"
 
 
-async def test_seconds_field_when_the_settings_allow_it(
-    client: httpx.AsyncClient, app, create_schedule
-) -> None:
+async def test_seconds_field_when_the_settings_allow_it(client: httpx.AsyncClient, app, create_schedule) -> None:
     app.state.settings = app.state.settings.model_copy(update={"schedule_allow_seconds": True})
     schedule = await create_schedule(cron="*/10 * * * * *", timezone="UTC")
     assert parse(schedule["nextRunAt"]).second % 10 == 0
@@ -184,3 +189,21 @@ async def test_max_retries_defaults_to_the_job_types(create_schedule) -> None:
 async def test_a_schedule_id_that_is_not_a_uuid_is_a_404(client: httpx.AsyncClient) -> None:
     for path in ("/v1/schedules/not-a-uuid", f"/v1/schedules/{uuid.uuid4()}"):
         assert_problem(await client.get(path, headers=auth("user_admin")), 404)
+
+
+async def test_bodies_that_are_not_json_objects_are_problems(client: httpx.AsyncClient, create_schedule) -> None:
+    admin = auth("user_admin")
+    schedule = await create_schedule()
+    path = f"/v1/schedules/{schedule['id']}"
+    for method, url in (("POST", "/v1/schedules"), ("PATCH", path)):
+        malformed = await client.request(
+            method, url, content=b'{"cron": \xff', headers={**admin, "Content-Type": "application/json"}
+        )
+        assert_problem(malformed, 422)
+        assert_problem(
+            await client.request(method, url, content=b"cron=x", headers={**admin, "Content-Type": "text/plain"}), 415
+        )
+        assert_problem(await client.request(method, url, json=["a list"], headers=admin), 422)
+    # The permission comes before the body's fields, as for POST /v1/jobs.
+    assert_problem(await client.post("/v1/schedules", json={"cron": 5}, headers=auth("user_member")), 403)
+    assert_problem(await client.patch(path, json={"cron": 5}, headers=auth("user_member")), 403)

@@ -17,7 +17,11 @@ WEEKLY = {
     "cron": "0 6 * * 1",
     "timezone": "Europe/Paris",
     "jobType": "export_report",
-    "payload": {"reportType": "quotes", "format": "xlsx", "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-03-31"}},
+    "payload": {
+        "reportType": "quotes",
+        "format": "xlsx",
+        "filters": {"dateFrom": "2024-01-01", "dateTo": "2024-03-31"},
+    },
 }
 
 

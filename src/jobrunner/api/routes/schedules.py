@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from jobrunner.api.bodies import json_response
+from jobrunner.api.bodies import JSON, json_response, read_json
 from jobrunner.api.deps import Caller
 from jobrunner.api.errors import problem_responses
+from jobrunner.api.openapi import schema_ref
 from jobrunner.db.schedules_repository import SchedulesRepository
 from jobrunner.jobs.service import MAX_PAGE
 from jobrunner.schedules.models import (
@@ -41,6 +42,7 @@ ScheduleId = Annotated[
     status_code=201,
     operation_id="createSchedule",
     summary="Create a recurring schedule",
+    openapi_extra={"requestBody": {"required": True, "content": {JSON: {"schema": schema_ref(CreateScheduleRequest)}}}},
     description="Needs `schedules.manage_schedules` and what creating the job type needs "
     "(`jobs.create_jobs` and the type's permission). The caller owns the schedule: its jobs "
     "are created as them.",
@@ -54,12 +56,17 @@ ScheduleId = Annotated[
                     "schema": {"type": "string", "format": "uri-reference"},
                 }
             },
+            # What a client does next with the new schedule's id.
+            "links": {
+                operation: {"operationId": operation, "parameters": {"schedule_id": "$response.body#/id"}}
+                for operation in ("getSchedule", "updateSchedule", "deleteSchedule")
+            },
         },
-        **problem_responses(401, 403, 422, 503),
+        **problem_responses(401, 403, 413, 415, 422, 503),
     },
 )
-async def create_schedule(body: CreateScheduleRequest, caller: Caller, schedules: Schedules) -> Response:
-    created = await schedules.create(caller, body)
+async def create_schedule(request: Request, caller: Caller, schedules: Schedules) -> Response:
+    created = await schedules.create(caller, await read_json(request))
     return json_response(created, status_code=201, headers={"Location": f"/v1/schedules/{created['id']}"})
 
 
@@ -95,12 +102,11 @@ async def get_schedule(schedule_id: ScheduleId, caller: Caller, schedules: Sched
     operation_id="updateSchedule",
     summary='Change a schedule; pause it with {"paused": true}, resume it with {"paused": false}',
     response_model=ScheduleOut,
-    responses=problem_responses(401, 403, 404, 422, 503),
+    openapi_extra={"requestBody": {"required": True, "content": {JSON: {"schema": schema_ref(UpdateScheduleRequest)}}}},
+    responses=problem_responses(401, 403, 404, 413, 415, 422, 503),
 )
-async def update_schedule(
-    schedule_id: ScheduleId, body: UpdateScheduleRequest, caller: Caller, schedules: Schedules
-) -> Any:
-    return await schedules.update(caller, schedule_id, body)
+async def update_schedule(schedule_id: ScheduleId, request: Request, caller: Caller, schedules: Schedules) -> Any:
+    return await schedules.update(caller, schedule_id, await read_json(request))
 
 
 @router.delete(
