@@ -68,9 +68,11 @@ class SchedulesRepository(JobsRepository):
         return await self._fetchrow(Q.get_schedule, organization_id, schedule_id)
 
     async def update(
-        self, organization_id: str, schedule_id: uuid.UUID, editor_id: str, fields: ScheduleFields
+        self, organization_id: str, schedule_id: uuid.UUID, editor_id: str, fields: ScheduleFields, *, retimed: bool
     ) -> asyncpg.Record | None:
-        return await self._fetchrow(Q.update_schedule, organization_id, schedule_id, editor_id, *fields.args())
+        """``retimed``: ``fields.next_run_at`` is new (cron, zone or paused changed); else the
+        row keeps its own, which the scheduler may have moved on meanwhile."""
+        return await self._fetchrow(Q.update_schedule, organization_id, schedule_id, editor_id, *fields.args(), retimed)
 
     async def delete(self, organization_id: str, schedule_id: uuid.UUID, editor_id: str) -> bool:
         return bool(await self._fetchval(Q.delete_schedule, organization_id, schedule_id, editor_id))

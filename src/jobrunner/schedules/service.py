@@ -140,9 +140,10 @@ class ScheduleService:
             overlap_policy=given.get("overlap", row["overlap_policy"]),
             next_run_at=row["next_run_at"],
         )
-        if any(given.get(key, row[column]) != row[column] for key, column in _TIMING):
+        retimed = any(given.get(key, row[column]) != row[column] for key, column in _TIMING)
+        if retimed:
             fields = self._timed(fields)
-        updated = await self._repo.update(claims.organization_id, ident, claims.user_id, fields)
+        updated = await self._repo.update(claims.organization_id, ident, claims.user_id, fields, retimed=retimed)
         if updated is None:
             raise NotFound(SCHEDULE_NOT_FOUND)
         return present_schedule(updated)

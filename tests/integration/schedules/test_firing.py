@@ -256,3 +256,38 @@ def test_fire_times_follow_the_zones_daylight_saving_changes() -> None:
     # 02:30 does not exist on the spring day: the first moment after it.
     skipped = parse_cron("30 2 * * *", paris, allow_seconds=False).next_after(before)
     assert skipped == dt.datetime(2026, 3, 29, 1, tzinfo=dt.UTC)  # 03:00 summer time
+
+
+async def test_a_change_that_keeps_the_timing_keeps_the_schedulers_next_run(
+    create_schedule, db: asyncpg.Connection, pool
+) -> None:
+    """A PATCH reads the row, then writes it: a firing in between moved next_run_at on,
+    and the write must not put it back (the fire time would come round again)."""
+    import dataclasses
+
+    from jobrunner.db.schedules_repository import ScheduleFields, SchedulesRepository
+
+    schedule = await create_schedule(**DAILY)
+    repository = SchedulesRepository(pool)
+    stale = await repository.get("org_acme", uuid.UUID(schedule["id"]))
+    moved = await db.fetchval(
+        "UPDATE schedules SET next_run_at = next_run_at + interval '1 day' WHERE id = $1 RETURNING next_run_at",
+        uuid.UUID(schedule["id"]),
+    )
+    fields = ScheduleFields(
+        cron=stale["cron"],
+        timezone=stale["timezone"],
+        job_type=stale["job_type"],
+        payload=stale["payload"],
+        priority=9,
+        max_retries=stale["max_retries"],
+        paused=False,
+        misfire_policy=stale["misfire_policy"],
+        overlap_policy=stale["overlap_policy"],
+        next_run_at=stale["next_run_at"],
+    )
+    kept = await repository.update("org_acme", stale["id"], "user_admin", fields, retimed=False)
+    assert (kept["priority"], kept["next_run_at"]) == (9, moved)
+    later = dt.datetime(2099, 1, 1, 3, tzinfo=dt.UTC)
+    retimed = dataclasses.replace(fields, next_run_at=later)
+    assert (await repository.update("org_acme", stale["id"], "user_admin", retimed, retimed=True))["next_run_at"] == later

@@ -38,8 +38,10 @@ SELECT {{schedule_columns}}
 SELECT {{schedule_columns}} FROM schedules WHERE id = $2 AND organization_id = $1;
 
 -- Every editable column at once (the service merged the change into the current row).
--- $3 is the user making the change (audited; the owner stays). `changes` names what
--- differs from before.
+-- $3 is the user making the change (audited; the owner stays). $14: whether the timing
+-- changed (cron, zone, paused), so $13 is the new next fire time; otherwise the row's own
+-- stays, as the scheduler may have moved it on since the service read the row. `changes`
+-- names what differs from before.
 -- name: update_schedule
 WITH before AS (
     SELECT * FROM schedules WHERE id = $2 AND organization_id = $1 FOR UPDATE
@@ -47,7 +49,9 @@ WITH before AS (
     UPDATE schedules s
        SET cron = $4, timezone = $5, job_type = $6, payload = $7::jsonb, priority = $8::integer,
            max_retries = $9::integer, paused = $10::boolean, misfire_policy = $11,
-           overlap_policy = $12, next_run_at = $13::timestamptz, updated_at = now()
+           overlap_policy = $12,
+           next_run_at = CASE WHEN $14::boolean THEN $13::timestamptz ELSE b.next_run_at END,
+           updated_at = now()
       FROM before b
      WHERE s.id = b.id
     RETURNING s.*
