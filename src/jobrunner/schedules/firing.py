@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from jobrunner.auth import rbac
+from jobrunner.backoff import backoff_seconds
 from jobrunner.db.errors import DRIVER_ERRORS, wait_for_database
 from jobrunner.db.jobs_repository import NewJob
 from jobrunner.db.pool import FairPool, create_pool
@@ -163,14 +164,29 @@ async def _run(database_url: str, settings: Settings) -> None:
         cap=settings.database_reconnect_cap_seconds,
     )
     scheduler = Scheduler(pool, settings)
+    failures = 0
     try:
         while True:
             try:
                 await scheduler.run_once()
-            except ROUND_ERRORS as exc:  # the database is away: next round
-                log.warning("scheduler round failed (%r)", exc)
+                failures = 0
+            except ROUND_ERRORS as exc:  # the database is away: try again, backing off
+                failures += 1
+                if failures == 1:
+                    log.warning("scheduler round failed (%r); backing off until the database answers", exc)
             except Exception:  # a bug must not stop every later firing
+                failures += 1
                 log.exception("scheduler round failed")
-            await asyncio.sleep(settings.scheduler_interval_seconds)
+            await asyncio.sleep(_pause(settings, failures))
     finally:
         pool.terminate()
+
+
+def _pause(settings: Settings, failures: int) -> float:
+    """The interval; after failed rounds in a row, the reconnect backoff (at least the interval)."""
+    if failures == 0:
+        return settings.scheduler_interval_seconds
+    wait = backoff_seconds(
+        failures - 1, base=settings.database_reconnect_base_seconds, cap=settings.database_reconnect_cap_seconds
+    )
+    return max(settings.scheduler_interval_seconds, wait)
