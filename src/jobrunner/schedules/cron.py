@@ -20,6 +20,8 @@ MAX_CRON_LENGTH = 200
 # At most this many firings of one schedule are created per scheduler round; the rest
 # (only possible with a seconds field and a long grace) wait for the next round.
 MAX_FIRINGS_PER_ROUND = 100
+# What croniter raises for an expression with no further fire time in its search window.
+CRON_ERRORS: tuple[type[Exception], ...] = (CroniterBadDateError, ValueError, OverflowError)
 # Fire times are whole seconds: a boundary half a second off one never ties with one.
 _HALF_SECOND = dt.timedelta(milliseconds=500)
 
@@ -74,7 +76,7 @@ def parse_cron(expression: str, zone: zoneinfo.ZoneInfo, *, allow_seconds: bool,
     cron = Cron(text, zone)
     try:
         cron.next_after(dt.datetime.now(dt.UTC))
-    except (CroniterBadDateError, ValueError, OverflowError):
+    except CRON_ERRORS:
         raise InvalidInput("cron never fires", [{"loc": loc, "message": "never fires (no such date)"}]) from None
     return cron
 

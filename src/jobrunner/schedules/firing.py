@@ -31,7 +31,7 @@ from jobrunner.domain.jobtypes import JOB_TYPES
 from jobrunner.domain.quotas import JobQuotas
 from jobrunner.jobs.service import validated_payload
 from jobrunner.observability.metrics import JOBS_CREATED
-from jobrunner.schedules.cron import Cron, due_firings, parse_cron, parse_zone
+from jobrunner.schedules.cron import CRON_ERRORS, Cron, due_firings, parse_cron, parse_zone
 from jobrunner.settings import Settings
 from jobrunner.timestamps import iso_utc
 
@@ -42,6 +42,9 @@ MAX_SCHEDULES_PER_ROUND = 100
 # A stored expression that no longer parses (its time zone left the tz database) is
 # looked at again after this long.
 BROKEN_RETRY = dt.timedelta(hours=1)
+# A stored schedule that cannot be fired (a time zone gone from the tz database, an
+# expression with no next fire time in croniter's window).
+UNFIREABLE: tuple[type[Exception], ...] = (InvalidInput, *CRON_ERRORS)
 # The database is away (or refused): try again next round.
 ROUND_ERRORS: tuple[type[BaseException], ...] = (*DRIVER_ERRORS, JobrunnerError)
 
@@ -69,10 +72,12 @@ class Scheduler:
         now: dt.datetime = row["now"]
         try:
             cron = _cron_of(row)
-        except InvalidInput as exc:
-            await tx.fired(row["id"], now + BROKEN_RETRY, None, None, f"cannot fire: {exc.detail}")
+            plan = due_firings(cron, row["next_run_at"], now, grace=self._grace, misfire_policy=row["misfire_policy"])
+        except UNFIREABLE as exc:
+            # Not this schedule's turn to block the others: look again later.
+            detail = exc.detail if isinstance(exc, InvalidInput) else "its cron expression has no next fire time"
+            await tx.fired(row["id"], now + BROKEN_RETRY, None, None, f"cannot fire: {detail}")
             return 0
-        plan = due_firings(cron, row["next_run_at"], now, grace=self._grace, misfire_policy=row["misfire_policy"])
         error: str | None = None
         if plan.skipped_missed is not None:
             error = f"missed fire times up to {iso_utc(plan.skipped_missed)} were skipped (misfirePolicy skip)"

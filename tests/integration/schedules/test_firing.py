@@ -291,3 +291,18 @@ async def test_a_change_that_keeps_the_timing_keeps_the_schedulers_next_run(
     later = dt.datetime(2099, 1, 1, 3, tzinfo=dt.UTC)
     retimed = dataclasses.replace(fields, next_run_at=later)
     assert (await repository.update("org_acme", stale["id"], "user_admin", retimed, retimed=True))["next_run_at"] == later
+
+
+async def test_a_schedule_that_cannot_fire_is_recorded_and_does_not_block_the_others(
+    create_schedule, db: asyncpg.Connection, pool
+) -> None:
+    broken = await create_schedule(**DAILY)
+    fine = await create_schedule(**DAILY)
+    await make_due(db, broken["id"], 2)
+    await make_due(db, fine["id"], 1)
+    # As if its zone had left the tz database since it was saved.
+    await db.execute("UPDATE schedules SET timezone = 'Gone/Away' WHERE id = $1", uuid.UUID(broken["id"]))
+    assert await scheduler(pool).run_once() == 1
+    assert len(await jobs_of(db, fine["id"])) == 1
+    row = await schedule_row(db, broken["id"])
+    assert row["last_error"].startswith("cannot fire:") and row["next_run_at"] > await db.fetchval("SELECT now()")
