@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from jobrunner.cli_admin import admin_app
+from jobrunner.cli_schedules import schedules_app
 from jobrunner.cli_client import export_command, import_command, jobs_app
 from jobrunner.settings import Settings, get_settings, invalid_setting
 
@@ -238,6 +239,7 @@ def run(
 app.add_typer(jobs_app, name="jobs")
 app.command("export")(export_command)
 app.add_typer(admin_app, name="admin")
+app.add_typer(schedules_app, name="schedules")
 app.command("import")(import_command)
 
 if __name__ == "__main__":

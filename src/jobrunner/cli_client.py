@@ -78,8 +78,16 @@ def call(url: str | None, token: str | None, action: str, work: Callable[[Jobrun
     return call_with(JobrunnerClient, url, token, action, work)
 
 
-def call_with(client: type[C], url: str | None, token: str | None, action: str, work: Callable[[C], Awaitable[T]]) -> T:
-    """``call`` with a client class of one's own (``jobrunner admin`` uses ``AdminClient``)."""
+def call_with(
+    client: type[C],
+    url: str | None,
+    token: str | None,
+    action: str,
+    work: Callable[[C], Awaitable[T]],
+    thing: str = "job",
+) -> T:
+    """``call`` with a client class of one's own (``jobrunner admin`` uses ``AdminClient``);
+    ``thing``: what a 404 says does not exist."""
     url = url or default_url()
 
     async def run() -> T:
@@ -90,7 +98,7 @@ def call_with(client: type[C], url: str | None, token: str | None, action: str, 
     try:
         return asyncio.run(run())
     except ApiError as exc:
-        errors.print(f"[red]{explain(exc, action)}[/red]")
+        errors.print(f"[red]{explain(exc, action, thing)}[/red]")
         raise typer.Exit(1) from exc
     except JobIdError as exc:
         errors.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)

@@ -24,6 +24,7 @@ from jobrunner.domain.errors import ConfigurationError
 from jobrunner.maintenance import periodic_maintenance
 from jobrunner.observability.logs import configure_logging
 from jobrunner.runtime import Runtime
+from jobrunner.schedules.firing import periodic_scheduler
 from jobrunner.settings import Settings
 from jobrunner.worker.loop import Worker
 from jobrunner.storage import close_storage
@@ -48,10 +49,14 @@ def build_worker(runtime: Runtime, concurrency: int | None = None) -> Worker:
 
 @asynccontextmanager
 async def _maintained(worker: Worker) -> AsyncIterator[None]:
-    """Beside a started worker, the service's maintenance; on the way out, maintenance
-    ends first, then the worker stops gracefully (``Worker.stop``)."""
+    """Beside a started worker, the service's maintenance and the scheduler of recurring
+    schedules (``schedules/firing.py``); on the way out, they end first, then the worker
+    stops gracefully (``Worker.stop``)."""
     try:
-        async with periodic_maintenance(worker.database_url, worker.settings):
+        async with (
+            periodic_maintenance(worker.database_url, worker.settings),
+            periodic_scheduler(worker.database_url, worker.settings),
+        ):
             yield
     finally:
         await worker.stop()

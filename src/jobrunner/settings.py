@@ -107,6 +107,16 @@ class Settings(BaseSettings):
     # maintenance); 0 keeps them forever. Each organization's `cleanup` job may delete sooner.
     job_retention_days: int = Field(default=30, ge=0)
 
+    # Recurring schedules (docs/workflows.md): every worker process runs the scheduler.
+    scheduler_enabled: bool = True
+    # How often each worker process's scheduler looks for due schedules.
+    scheduler_interval_seconds: float = Field(default=1.0, gt=0)
+    # A fire time further in the past than this was missed (no worker was running): the
+    # schedule's misfire policy applies (run once, or skip). Closer, it simply fires.
+    schedule_misfire_grace_seconds: float = Field(default=60.0, ge=0)
+    # Whether cron expressions may have a sixth, leading seconds field (firing every second).
+    schedule_allow_seconds: bool = False
+
     # Notifications: email over SMTP, webhooks to the organization's endpoint
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

@@ -16,6 +16,8 @@ CANCEL_JOBS = "jobs.cancel_jobs"
 RETRY_JOBS = "jobs.retry_jobs"
 # The operations console: every job of the organization, bulk actions, retry anyway.
 MANAGE_JOBS = "jobs.manage_jobs"
+# Recurring schedules of the organization (admin role; docs/workflows.md).
+MANAGE_SCHEDULES = "schedules.manage_schedules"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,9 @@ class ApiError(Exception):
         super().__init__(self.problem.get("detail") or self.problem.get("title") or f"HTTP {status}")
 
 
-def explain(error: ApiError, action: str = "do that") -> str:
-    """The error in plain words, e.g. for a 403: "You don't have permission to cancel jobs"."""
+def explain(error: ApiError, action: str = "do that", thing: str = "job") -> str:
+    """The error in plain words, e.g. for a 403: "You don't have permission to cancel jobs".
+    ``thing``: what the request was about (``job``, ``schedule``), for a 404."""
     detail = str(error)
     if error.status == 401:
         return (
@@ -26,7 +27,7 @@ def explain(error: ApiError, action: str = "do that") -> str:
     if error.status == 403:
         return f"You don't have permission to {action} ({detail})."
     if error.status == 404:
-        return "No such job (it does not exist, or it isn't yours)."
+        return f"No such {thing} (it does not exist, or it isn't yours)."
     if error.status == 409:
         return f"Can't {action} in the job's current state ({detail})."
     if error.status == 422:

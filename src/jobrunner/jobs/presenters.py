@@ -62,6 +62,7 @@ def present_job(row: Mapping[str, Any], omitted: Sequence[str] = ()) -> dict[str
         "scheduledAt": iso_utc(row["scheduled_at"]),
         "createdAt": iso_utc(row["created_at"]),
         "updatedAt": iso_utc(row["updated_at"]),
+        "scheduleId": str(row["schedule_id"]) if row["schedule_id"] is not None else None,
         "omitted": list(omitted),
     }
 

@@ -16,7 +16,7 @@ from jobrunner.auth import rbac
 from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.jobs_repository import JobsRepository, NewJob
 from jobrunner.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from jobrunner.domain.jobtypes import JOB_TYPES
+from jobrunner.domain.jobtypes import JOB_TYPES, JobType
 from jobrunner.domain.payload_bounds import check_json, check_text
 from jobrunner.domain.quotas import JobQuotas
 from jobrunner.jobs.models import CreateJobRequest, field_errors
@@ -61,22 +61,9 @@ class JobService:
         access = await self._repo.access(claims.organization_id, claims.user_id, needed)
         rbac.require(access, rbac.CREATE_JOBS)
         request = _validate_request(body)
-        if job_type is None:
-            raise InvalidInput(
-                "unknown job type",
-                [{"loc": "jobType", "message": f"unknown job type; known: {', '.join(sorted(JOB_TYPES))}"}],
-            )
+        job_type = known_job_type(request.jobType)
         rbac.require(access, job_type.permission)
-        check_json(
-            request.payload,
-            loc="payload",
-            max_depth=self._settings.payload_max_depth,
-            max_bytes=self._settings.payload_max_bytes,
-        )
-        try:
-            payload = job_type.payload_model.model_validate(request.payload)
-        except ValidationError as exc:
-            raise InvalidInput("invalid payload", field_errors(exc, "payload")) from exc
+        payload = validated_payload(job_type, request.payload, self._settings)
         job_id = await self._repo.create(
             NewJob(
                 organization_id=claims.organization_id,
@@ -86,7 +73,7 @@ class JobService:
                 max_retries=request.maxRetries
                 if "maxRetries" in request.model_fields_set
                 else job_type.retry.max_retries,
-                payload=payload.model_dump(mode="json", exclude_unset=True),
+                payload=payload,
                 total_steps=job_type.total_steps,
                 scheduled_at=_future(request.scheduledAt),
             ),
@@ -162,6 +149,30 @@ class JobService:
             raise NotFound(JOB_NOT_FOUND)
         if not outcome.changed:
             raise Conflict(conflict)
+
+
+def known_job_type(name: str) -> JobType:
+    """The declared job type ``name``, or ``InvalidInput`` naming the known ones."""
+    job_type = JOB_TYPES.get(name)
+    if job_type is None:
+        raise InvalidInput(
+            "unknown job type",
+            [{"loc": "jobType", "message": f"unknown job type; known: {', '.join(sorted(JOB_TYPES))}"}],
+        )
+    return job_type
+
+
+def validated_payload(job_type: JobType, payload: Any, settings: Settings) -> dict[str, Any]:
+    """A job's payload as it is stored, checked exactly as at creation: bounds (depth,
+    size, NUL), then the job type's payload model (unknown fields, money, types...).
+    Checks that need data (does the report type exist) stay in the job's first step.
+    Used by POST /v1/jobs and by schedules (when saved and at each firing)."""
+    check_json(payload, loc="payload", max_depth=settings.payload_max_depth, max_bytes=settings.payload_max_bytes)
+    try:
+        model = job_type.payload_model.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidInput("invalid payload", field_errors(exc, "payload")) from exc
+    return model.model_dump(mode="json", exclude_unset=True)
 
 
 def _validate_request(body: Any) -> CreateJobRequest:

@@ -20,7 +20,7 @@ step_label, started_at, completed_at, scheduled_at, created_at, updated_at
 -- owner's whole (organization, user) index range instead, one row per job they own.
 -- name: job_with_access
 WITH job AS MATERIALIZED (
-    SELECT {{job_columns}} FROM jobs WHERE id = $4
+    SELECT {{job_columns}}, schedule_id FROM jobs WHERE id = $4
 )
 SELECT a.is_member, a.allowed, j.*
   FROM (SELECT EXISTS (SELECT 1 FROM organization_members m
@@ -71,12 +71,12 @@ SELECT id, organization_id, user_id, job_type, status, priority, retry_count, ma
        CASE WHEN payload_big THEN NULL ELSE payload END AS payload,
        CASE WHEN result_big THEN NULL ELSE result END AS result,
        error_message, progress, total_steps, current_step, step_label, started_at,
-       completed_at, scheduled_at, created_at, updated_at,
+       completed_at, scheduled_at, created_at, updated_at, schedule_id,
        array_remove(ARRAY[CASE WHEN payload_big THEN 'payload' END,
                           CASE WHEN result_big THEN 'result' END], NULL) AS omitted
   FROM (SELECT p.*, octet_length(p.payload::text) > $7 AS payload_big,
                coalesce(octet_length(p.result::text) > $7, false) AS result_big
-          FROM (SELECT {{job_columns}}, seq
+          FROM (SELECT {{job_columns}}, schedule_id, seq
                   FROM jobs
                  WHERE organization_id = $1 AND user_id = $2
                    AND ($3::job_status IS NULL OR status = $3::job_status)

@@ -6,6 +6,7 @@ import { ApiError, allowedActions, createClient, isFinal } from "/static/jobrunn
 import { announce, el, showAlert } from "/static/dom.js";
 import { buildRow, fillDetails, paintRow } from "/static/job-row.js";
 import { importRequest, uploadFile } from "/static/upload.js";
+import { loadSchedules } from "/static/schedules.js";
 import { describe, failureText, humanSize, rememberUploadName, runSeconds } from "/static/words.js";
 
 const TOKEN_KEY = "jobrunner.token";
@@ -148,6 +149,8 @@ async function enterApp() {
   }
   if ($("report-type").selectedOptions[0]?.disabled) $("report-type").value = "quotes";
   $("console-link").hidden = !can("jobs.manage_jobs");
+  $("schedules").hidden = !can("schedules.manage_schedules");
+  if (can("schedules.manage_schedules")) loadSchedules(client).catch((error) => handleError(error, "see schedules"));
   announce(`Signed in as ${state.me.displayName || state.me.userId}`);
   state.page = 1;
   await loadJobs();
