@@ -15,14 +15,14 @@ job; this revision takes two away:
   finished jobs through ``jobs_finished_idx`` (db/queries/cleanup.sql).
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
 revision = "0015"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
