@@ -58,6 +58,7 @@ EXAMPLE_JOB: dict[str, Any] = {
     "scheduledAt": None,
     "createdAt": "2024-01-30T10:29:55.000Z",
     "updatedAt": "2024-01-30T10:30:15.000Z",
+    "templateId": None,
     "omitted": [],
 }
 
@@ -147,6 +148,9 @@ class JobOut(BaseModel):
     scheduledAt: Timestamp | None
     createdAt: Timestamp
     updatedAt: Timestamp
+    templateId: uuid.UUID | None = Field(
+        description="The job template it was started from (`/v1/job-templates`); else null."
+    )
     omitted: list[Literal["payload", "result"]] = Field(
         description="Fields shown as null because they are too large for a list answer "
         "(larger than JOBRUNNER_LIST_FIELD_MAX_BYTES) or cannot be shown at all; fetch the "

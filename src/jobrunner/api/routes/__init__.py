@@ -1,11 +1,12 @@
 """Every router of the HTTP API. A feature adds its own with one line here; the app
 factory (``jobrunner/app.py``) includes them, with the page's (``jobrunner/web``)."""
 
-from jobrunner.api.routes import admin, docs, downloads, health, integrations, jobs, me, uploads
+from jobrunner.api.routes import admin, docs, downloads, health, integrations, jobs, me, templates, uploads
 
 ROUTERS = [
     health.router,
     jobs.router,
+    templates.router,
     downloads.router,
     me.router,
     integrations.router,
