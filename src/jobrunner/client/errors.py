@@ -26,6 +26,8 @@ def explain(error: ApiError, action: str = "do that") -> str:
     if error.status == 403:
         return f"You don't have permission to {action} ({detail})."
     if error.status == 404:
+        if "template" in detail:
+            return "No such template (it does not exist, or it belongs to another organization)."
         return "No such job (it does not exist, or it isn't yours)."
     if error.status == 409:
         return f"Can't {action} in the job's current state ({detail})."
