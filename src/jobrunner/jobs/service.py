@@ -87,11 +87,11 @@ class JobService:
         """A new job from a body of ``POST /v1/jobs`` (a job type and payload, or a
         ``templateId`` with overrides). With an idempotency key: the first answer again
         for the same key and body (``Created.replayed``), a 422 for another body."""
-        key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
         access = await self._repo.access(
             claims.organization_id, claims.user_id, [rbac.CREATE_JOBS, *creation_permissions()]
         )
         rbac.require(access, rbac.CREATE_JOBS)
+        key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
         if key is None:
             job = await self._new_job(claims, access, body)
             job_id = await self._repo.create(job, self._quotas)
