@@ -30,6 +30,17 @@ def _service(request: Request) -> TemplateService:
     return TemplateService(TemplatesRepository(pool), JobsRepository(pool), request.app.state.settings)
 
 
+def _links(id_expression: str, *operations: str) -> dict:
+    """What a client does next with a template's id (OpenAPI links; the stateful
+    schemathesis run follows them)."""
+    return {
+        operation: {"operationId": operation, "parameters": {"template_id": id_expression}} for operation in operations
+    }
+
+
+_ITEM_OPERATIONS = ("getJobTemplate", "updateJobTemplate", "deleteJobTemplate")
+
+
 def _body(model: type) -> dict:
     return {"requestBody": {"required": True, "content": {JSON: {"schema": schema_ref(model)}}}}
 
@@ -50,6 +61,7 @@ def _body(model: type) -> dict:
                     "schema": {"type": "string", "format": "uri-reference"},
                 }
             },
+            "links": _links("$response.body#/id", *_ITEM_OPERATIONS),
         },
         **problem_responses(401, 403, 409, 413, 415, 422, 503),
     },
@@ -64,7 +76,11 @@ async def create_template(request: Request, caller: Caller) -> Response:
     operation_id="listJobTemplates",
     summary="The organization's job templates, by name",
     responses={
-        200: {"model": TemplateListResponse, "description": "One page"},
+        200: {
+            "model": TemplateListResponse,
+            "description": "One page",
+            "links": _links("$response.body#/templates/0/id", *_ITEM_OPERATIONS),
+        },
         **problem_responses(401, 422, 503),
     },
 )
@@ -82,7 +98,11 @@ async def list_templates(
     operation_id="getJobTemplate",
     summary="One job template",
     responses={
-        200: {"model": TemplateOut, "description": "The template"},
+        200: {
+            "model": TemplateOut,
+            "description": "The template",
+            "links": _links("$response.body#/id", *_ITEM_OPERATIONS),
+        },
         **problem_responses(401, 404, 503),
     },
 )
@@ -96,7 +116,11 @@ async def get_template(template_id: TemplateId, request: Request, caller: Caller
     summary="Change some of a job template's fields",
     openapi_extra=_body(TemplatePatch),
     responses={
-        200: {"model": TemplateOut, "description": "The template as changed"},
+        200: {
+            "model": TemplateOut,
+            "description": "The template as changed",
+            "links": _links("$response.body#/id", *_ITEM_OPERATIONS),
+        },
         **problem_responses(401, 403, 404, 409, 413, 415, 422, 503),
     },
 )
