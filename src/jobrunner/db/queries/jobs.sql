@@ -6,11 +6,13 @@
 -- The columns of a job the service reads, listed once: the API shows them (status as
 -- text, which needs no type look-up by the driver), the worker reads them as a Job
 -- (domain/job.py). The engine's own columns (seq, locked_by, locked_at, attempts,
--- cancelled_at) are not among them.
+-- cancelled_at) are not among them. The API's statements add template_id (the job
+-- template a job was started from), which the worker does not read: the claim's
+-- columns stay as they were.
 -- fragment: job_columns
 id, organization_id, user_id, job_type, status::text AS status, priority, retry_count,
 max_retries, payload, result, error_message, progress, total_steps, current_step,
-step_label, started_at, completed_at, scheduled_at, created_at, updated_at, template_id
+step_label, started_at, completed_at, scheduled_at, created_at, updated_at
 
 -- The status poll in ONE round trip (it is the hot path): membership, the permission
 -- ($3), and the job ($4) if it is the caller's. The job is joined only when the
@@ -20,7 +22,7 @@ step_label, started_at, completed_at, scheduled_at, created_at, updated_at, temp
 -- owner's whole (organization, user) index range instead, one row per job they own.
 -- name: job_with_access
 WITH job AS MATERIALIZED (
-    SELECT {{job_columns}} FROM jobs WHERE id = $4
+    SELECT {{job_columns}}, template_id FROM jobs WHERE id = $4
 )
 SELECT a.is_member, a.allowed, j.*
   FROM (SELECT EXISTS (SELECT 1 FROM organization_members m
@@ -79,7 +81,7 @@ SELECT id, organization_id, user_id, job_type, status, priority, retry_count, ma
                           CASE WHEN result_big THEN 'result' END], NULL) AS omitted
   FROM (SELECT p.*, octet_length(p.payload::text) > $7 AS payload_big,
                coalesce(octet_length(p.result::text) > $7, false) AS result_big
-          FROM (SELECT {{job_columns}}, seq
+          FROM (SELECT {{job_columns}}, template_id, seq
                   FROM jobs
                  WHERE organization_id = $1 AND user_id = $2
                    AND ($3::job_status IS NULL OR status = $3::job_status)
