@@ -156,3 +156,15 @@ async def test_openapi_declares_the_headers(client):
     [parameter] = [p for p in operation["parameters"] if p["in"] == "header"]
     assert parameter["name"] == "Idempotency-Key" and parameter["schema"]["maxLength"] == 255
     assert "Idempotent-Replayed" in operation["responses"]["202"]["headers"]
+
+
+async def test_a_replay_is_authorized_like_a_creation(client, db):
+    """Revocation holds for replays: no stored answer for whoever may no longer create jobs."""
+    assert (await client.post("/v1/jobs", json=EXPORT_BODY, headers=keyed("user_member"))).status_code == 202
+    await db.execute("DELETE FROM role_permissions WHERE role_name = 'member' AND permission_name = 'jobs.create_jobs'")
+    assert_problem(await client.post("/v1/jobs", json=EXPORT_BODY, headers=keyed("user_member")), 403)
+    await db.execute("DELETE FROM organization_members WHERE user_id = 'user_member'")
+    assert_problem(await client.post("/v1/jobs", json=EXPORT_BODY, headers=keyed("user_member")), 401)
+    # Another user with the same key never gets it.
+    other = await client.post("/v1/jobs", json=EXPORT_BODY, headers=keyed("user_admin"))
+    assert other.status_code == 202 and "Idempotent-Replayed" not in other.headers
