@@ -26,6 +26,7 @@ from jobrunner.api.routing import DirectDispatch, DirectRoute
 from jobrunner.db.errors import DatabaseUnavailable
 from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.pool import FairPool, create_pool
+from jobrunner.db.templates_repository import TemplatesRepository
 from jobrunner.exports.presenter import export_result_presenter
 from jobrunner.jobs.presenters import register_result_presenter
 from jobrunner.jobs.service import JobService
@@ -99,7 +100,7 @@ def create_app(
         try:
             plugins.load_imports(settings)
             app.state.pool = pool
-            app.state.jobs = JobService(JobsRepository(pool), settings)
+            app.state.jobs = JobService(JobsRepository(pool), settings, TemplatesRepository(pool))
             async with AsyncExitStack() as stack:
                 if settings.metrics_token:
                     await stack.enter_async_context(_snapshots(app, settings))

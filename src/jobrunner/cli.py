@@ -22,6 +22,7 @@ from rich.markup import escape
 from jobrunner.cli_admin import admin_app
 from jobrunner.cli_schedules import schedules_app
 from jobrunner.cli_client import export_command, import_command, jobs_app
+from jobrunner.cli_templates import templates_app
 from jobrunner.settings import Settings, get_settings, invalid_setting
 
 app = typer.Typer(help="jobrunner: background jobs with a status API for frontends.", no_args_is_help=True)
@@ -240,6 +241,7 @@ app.add_typer(jobs_app, name="jobs")
 app.command("export")(export_command)
 app.add_typer(admin_app, name="admin")
 app.add_typer(schedules_app, name="schedules")
+app.add_typer(templates_app, name="templates")
 app.command("import")(import_command)
 
 if __name__ == "__main__":

@@ -25,7 +25,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jobrunner.client import ApiError, JobIdError, JobrunnerClient, explain, resolve_job_id, short_ids
+from jobrunner.client import (
+    ApiError,
+    JobIdError,
+    JobrunnerClient,
+    TemplateNotFound,
+    explain,
+    resolve_job_id,
+    resolve_template,
+    short_ids,
+)
 from jobrunner.domain.states import FINAL_STATES, JobStatus
 
 Url = Annotated[
@@ -100,7 +109,7 @@ def call_with(
     except ApiError as exc:
         errors.print(f"[red]{explain(exc, action, thing)}[/red]")
         raise typer.Exit(1) from exc
-    except JobIdError as exc:
+    except (JobIdError, TemplateNotFound) as exc:
         errors.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(1) from exc
     except httpx.HTTPError as exc:
@@ -131,31 +140,55 @@ def describe(status: dict[str, Any]) -> None:
 
 @jobs_app.command("create")
 def create_command(
-    job_type: Annotated[str, typer.Argument(help="Job type, e.g. export_report")],
-    payload: Annotated[str, typer.Option("--payload", help="The payload as JSON")] = "{}",
+    job_type: Annotated[Optional[str], typer.Argument(help="Job type, e.g. export_report (or --template)")] = None,
+    payload: Annotated[
+        Optional[str], typer.Option("--payload", help="The payload as JSON (with --template: merged over its payload)")
+    ] = None,
+    template: Annotated[
+        Optional[str], typer.Option("--template", help="Start from this job template (its name or id)")
+    ] = None,
     priority: Annotated[Optional[int], typer.Option(help="0-10, higher runs first")] = None,
     max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="0-10")] = None,
     scheduled_at: Annotated[
         Optional[str], typer.Option("--scheduled-at", help="ISO 8601 time of the first run")
     ] = None,
+    idempotency_key: Annotated[
+        Optional[str],
+        typer.Option(
+            "--idempotency-key",
+            help="Run the command again with the same key and arguments (within 24 h): no second job, the first id",
+        ),
+    ] = None,
     url: Url = None,
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
-    """Start a job; prints its id."""
-    try:
-        body = json.loads(payload)
-    except json.JSONDecodeError as exc:
-        errors.print(f"[red]--payload is not JSON: {exc}[/red]")
-        raise typer.Exit(2) from exc
-    answer = call(
-        url,
-        token,
-        "create jobs",
-        lambda api: api.create_job(
-            job_type, body, priority=priority, max_retries=max_retries, scheduled_at=scheduled_at
-        ),
-    )
+    """Start a job, of a type or from a template; prints its id."""
+    if (job_type is None) == (template is None):
+        errors.print("[red]give a job type or --template NAME_OR_ID (one of them)[/red]")
+        raise typer.Exit(2)
+    body: dict[str, Any] | None = None
+    if payload is not None:
+        try:
+            body = json.loads(payload)
+        except json.JSONDecodeError as exc:
+            errors.print(f"[red]--payload is not JSON: {exc}[/red]")
+            raise typer.Exit(2) from exc
+    options: dict[str, Any] = {
+        "priority": priority,
+        "max_retries": max_retries,
+        "scheduled_at": scheduled_at,
+        "idempotency_key": idempotency_key,
+    }
+
+    async def work(api: JobrunnerClient) -> dict[str, Any]:
+        if template is None:
+            assert job_type is not None
+            return await api.create_job(job_type, body if body is not None else {}, **options)
+        found = await resolve_template(api, template)
+        return await api.create_job_from_template(found["id"], payload=body, **options)
+
+    answer = call(url, token, "create jobs", work)
     print_json(answer) if as_json else typer.echo(answer["jobId"])
 
 

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # Finished jobs completed longer ago than this are deleted (in batches, by the same
     # maintenance); 0 keeps them forever. Each organization's `cleanup` job may delete sooner.
     job_retention_days: int = Field(default=30, ge=0)
+    # An Idempotency-Key's stored answer on POST /v1/jobs is replayed for this long (24 h,
+    # as Stripe's); older keys are free again and deleted by the same maintenance.
+    idempotency_key_ttl_seconds: int = Field(default=24 * 3600, gt=0)
 
     # Recurring schedules (docs/workflows.md): every worker process runs the scheduler.
     scheduler_enabled: bool = True

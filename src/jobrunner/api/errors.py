@@ -70,6 +70,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[JobrunnerError], int], ...] = (
 # Retry-After on a 503 when the app's settings do not say (JOBRUNNER_UNAVAILABLE_RETRY_AFTER_SECONDS).
 DEFAULT_RETRY_AFTER_SECONDS = 5
 INTERNAL_ERROR = "internal error"
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
 UNAVAILABLE = "the service is temporarily unavailable; try again shortly"
 
 
@@ -220,6 +221,10 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         detail = "no such endpoint"
     if exc.status_code == 304:
         return Response(status_code=304, headers=exc.headers)
+    if exc.status_code == 400 and detail == _FASTAPI_BODY_ERROR:
+        # A body FastAPI could not decode (not UTF-8, say) for a route with a body model:
+        # malformed input, answered as read_json answers it.
+        return problem_response(422, "malformed JSON", errors=[{"loc": "body", "message": "not valid JSON"}])
     return problem_response(exc.status_code, detail, headers=dict(exc.headers) if exc.headers else None)
 
 

@@ -4,6 +4,7 @@ from any Python program: ``async with JobrunnerClient(url, token) as api: ...``.
 from jobrunner.client.errors import ApiError, explain
 from jobrunner.client.http import FINAL_STATES, JobrunnerClient, StatusAnswer
 from jobrunner.client.ids import SHORT_ID, JobIdError, resolve_job_id, short_ids
+from jobrunner.client.templates import TemplateNotFound, resolve_template
 
 __all__ = [
     "ApiError",
@@ -12,7 +13,9 @@ __all__ = [
     "JobIdError",
     "JobrunnerClient",
     "StatusAnswer",
+    "TemplateNotFound",
     "explain",
     "resolve_job_id",
+    "resolve_template",
     "short_ids",
 ]

@@ -27,6 +27,8 @@ def explain(error: ApiError, action: str = "do that", thing: str = "job") -> str
     if error.status == 403:
         return f"You don't have permission to {action} ({detail})."
     if error.status == 404:
+        if "template" in detail:
+            return "No such template (it does not exist, or it belongs to another organization)."
         return f"No such {thing} (it does not exist, or it isn't yours)."
     if error.status == 409:
         return f"Can't {action} in the job's current state ({detail})."

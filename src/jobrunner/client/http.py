@@ -90,12 +90,74 @@ class JobrunnerClient:
         priority: int | None = None,
         max_retries: int | None = None,
         scheduled_at: str | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """POST /v1/jobs: ``{"jobId", "message"}``."""
+        """POST /v1/jobs: ``{"jobId", "message"}``. With ``idempotency_key`` the call is
+        safe to repeat (after a timeout, say): the same key and arguments within 24 h get
+        the first answer back, and no second job."""
         body: dict[str, Any] = {"jobType": job_type, "payload": payload}
+        return await self._create(body, priority, max_retries, scheduled_at, idempotency_key)
+
+    async def create_job_from_template(
+        self,
+        template_id: str,
+        *,
+        payload: dict[str, Any] | None = None,
+        priority: int | None = None,
+        max_retries: int | None = None,
+        scheduled_at: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/jobs with ``templateId``: the template's job, ``payload`` merged over
+        the template's (JSON Merge Patch), the other arguments overriding its own."""
+        body: dict[str, Any] = {"templateId": template_id}
+        if payload is not None:
+            body["payload"] = payload
+        return await self._create(body, priority, max_retries, scheduled_at, idempotency_key)
+
+    async def _create(
+        self,
+        body: dict[str, Any],
+        priority: int | None,
+        max_retries: int | None,
+        scheduled_at: str | None,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
         optional = {"priority": priority, "maxRetries": max_retries, "scheduledAt": scheduled_at}
         body.update({key: value for key, value in optional.items() if value is not None})
-        return (await self._send("POST", "/v1/jobs", json=body)).json()
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
+        return (await self._send("POST", "/v1/jobs", json=body, headers=headers)).json()
+
+    async def list_templates(self, *, page: int = 1, page_size: int = 100) -> dict[str, Any]:
+        """GET /v1/job-templates: the organization's templates, by name."""
+        params = {"page": page, "pageSize": page_size}
+        return (await self._send("GET", "/v1/job-templates", params=params)).json()
+
+    async def all_templates(self) -> AsyncIterator[dict[str, Any]]:
+        page = 1
+        while True:
+            answer = await self.list_templates(page=page)
+            for template in answer["templates"]:
+                yield template
+            if page >= answer["totalPages"]:
+                return
+            page += 1
+
+    async def create_template(
+        self, name: str, job_type: str, payload: dict[str, Any], *, priority: int = 0, max_retries: int | None = None
+    ) -> dict[str, Any]:
+        """POST /v1/job-templates (templates.manage_templates)."""
+        body: dict[str, Any] = {"name": name, "jobType": job_type, "payload": payload, "priority": priority}
+        if max_retries is not None:
+            body["maxRetries"] = max_retries
+        return (await self._send("POST", "/v1/job-templates", json=body)).json()
+
+    async def update_template(self, template_id: str, **fields: Any) -> dict[str, Any]:
+        """PATCH /v1/job-templates/{id}: ``name``, ``jobType``, ``payload``, ``priority``, ``maxRetries``."""
+        return (await self._send("PATCH", f"/v1/job-templates/{template_id}", json=fields)).json()
+
+    async def delete_template(self, template_id: str) -> None:
+        await self._send("DELETE", f"/v1/job-templates/{template_id}")
 
     async def get_status(self, job_id: str, *, etag: str | None = None) -> StatusAnswer:
         headers = {"If-None-Match": etag} if etag else {}

@@ -14,11 +14,12 @@ import asyncpg
 from jobrunner.auth.rbac import Access
 from jobrunner.db.errors import DRIVER_ERRORS, DatabaseError, translate
 from jobrunner.db.sql import Q
+from jobrunner.domain.errors import Conflict
 from jobrunner.domain.quotas import JobQuotas, job_refusal
 
 NO_QUOTAS = JobQuotas()
 
-__all__ = ["DatabaseError", "JobsRepository", "NewJob", "Transition"]
+__all__ = ["DatabaseError", "IdempotentAnswer", "JobsRepository", "NewJob", "StoredAnswer", "Transition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,31 @@ class NewJob:
     payload: dict[str, Any]
     total_steps: int | None
     scheduled_at: dt.datetime | None
+    template_id: uuid.UUID | None = None
+    # Chosen by the caller (an idempotent creation); None: the database picks one.
+    id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentAnswer:
+    """The answer an idempotent creation stores with its key (``ttl_seconds``: how long a
+    stored answer counts)."""
+
+    key: str
+    request_hash: bytes
+    ttl_seconds: float
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """A key's stored answer: replayed to a request with the same key and body."""
+
+    request_hash: bytes
+    job_id: uuid.UUID
+    status: int
+    body: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +85,48 @@ class JobsRepository:
     async def create(self, job: NewJob, quotas: JobQuotas = NO_QUOTAS) -> uuid.UUID:
         """Insert the job if the organization's quotas admit it (``QuotaExceeded`` if
         not); ``quotas`` are the settings' limits, organization_limits overrides them."""
-        row = await self._fetchrow(
-            Q.create_job,
-            job.organization_id,
-            job.user_id,
-            job.job_type,
-            job.priority,
-            job.max_retries,
-            job.payload,
-            job.total_steps,
-            job.scheduled_at,
-            quotas.max_queued_jobs,
-            quotas.max_creations_per_minute,
-        )
-        if row["refused"] is not None:
-            raise job_refusal(row["refused"], row["quota"], row["retry_after"])
-        return row["id"]
+        try:
+            return await _insert_job(self._pool, job, quotas)
+        except DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+
+    async def stored_answer(
+        self, organization_id: str, user_id: str, key: str, ttl_seconds: float
+    ) -> StoredAnswer | None:
+        """The live answer stored with an idempotency key, if any."""
+        return _stored(await self._fetchrow(Q.find_idempotency_key, organization_id, user_id, key, ttl_seconds))
+
+    async def create_idempotent(self, job: NewJob, quotas: JobQuotas, answer: IdempotentAnswer) -> StoredAnswer | None:
+        """Take the key and create the job (``job.id`` set) in one transaction: both or
+        neither (a refused job, e.g. a quota, leaves the key free). None when the job was
+        created; the stored answer when another request holds the key (a concurrent one
+        with the same key waits for it to commit, then gets its answer here)."""
+        async with self._pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    taken = await conn.fetchval(
+                        Q.take_idempotency_key,
+                        job.organization_id,
+                        job.user_id,
+                        answer.key,
+                        answer.ttl_seconds,
+                        answer.request_hash,
+                        job.id,
+                        answer.status,
+                        answer.body,
+                    )
+                    if not taken:
+                        row = await conn.fetchrow(
+                            Q.find_idempotency_key, job.organization_id, job.user_id, answer.key, answer.ttl_seconds
+                        )
+                        stored = _stored(row)
+                        if stored is None:  # expired between the two statements
+                            raise Conflict("the idempotency key is being reused; try again")
+                        return stored
+                    await _insert_job(conn, job, quotas)
+            except DRIVER_ERRORS as exc:
+                raise translate(exc) from exc
+        return None
 
     async def list_page(
         self,
@@ -119,3 +171,35 @@ class JobsRepository:
             return await self._pool.fetchval(query, *args)
         except DRIVER_ERRORS as exc:
             raise translate(exc) from exc
+
+
+async def _insert_job(db: asyncpg.Pool | asyncpg.Connection, job: NewJob, quotas: JobQuotas) -> uuid.UUID:
+    row = await db.fetchrow(
+        Q.create_job,
+        job.organization_id,
+        job.user_id,
+        job.job_type,
+        job.priority,
+        job.max_retries,
+        job.payload,
+        job.total_steps,
+        job.scheduled_at,
+        quotas.max_queued_jobs,
+        quotas.max_creations_per_minute,
+        job.template_id,
+        job.id,
+    )
+    if row["refused"] is not None:
+        raise job_refusal(row["refused"], row["quota"], row["retry_after"])
+    return row["id"]
+
+
+def _stored(row: asyncpg.Record | None) -> StoredAnswer | None:
+    if row is None:
+        return None
+    return StoredAnswer(
+        request_hash=bytes(row["request_hash"]),
+        job_id=row["job_id"],
+        status=row["response_status"],
+        body=row["response_body"],
+    )

@@ -59,6 +59,7 @@ EXAMPLE_JOB: dict[str, Any] = {
     "createdAt": "2024-01-30T10:29:55.000Z",
     "updatedAt": "2024-01-30T10:30:15.000Z",
     "scheduleId": None,
+    "templateId": None,
     "omitted": [],
 }
 
@@ -150,6 +151,9 @@ class JobOut(BaseModel):
     updatedAt: Timestamp
     scheduleId: uuid.UUID | None = Field(
         description="The recurring schedule whose firing created the job (/v1/schedules); null for other jobs."
+    )
+    templateId: uuid.UUID | None = Field(
+        description="The job template it was started from (`/v1/job-templates`); else null."
     )
     omitted: list[Literal["payload", "result"]] = Field(
         description="Fields shown as null because they are too large for a list answer "

@@ -63,8 +63,13 @@ def present_job(row: Mapping[str, Any], omitted: Sequence[str] = ()) -> dict[str
         "createdAt": iso_utc(row["created_at"]),
         "updatedAt": iso_utc(row["updated_at"]),
         "scheduleId": str(row["schedule_id"]) if row["schedule_id"] is not None else None,
+        "templateId": _text(row["template_id"]),
         "omitted": list(omitted),
     }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 # Nesting the answers add around a job's payload or result ({"jobs": [{"payload": …}]}),

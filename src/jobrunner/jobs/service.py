@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import uuid
@@ -14,17 +15,23 @@ from pydantic import ValidationError
 
 from jobrunner.auth import rbac
 from jobrunner.auth.tokens import TokenClaims
-from jobrunner.db.jobs_repository import JobsRepository, NewJob
+from jobrunner.db.jobs_repository import IdempotentAnswer, JobsRepository, NewJob, StoredAnswer
+from jobrunner.db.templates_repository import TemplatesRepository
+from jobrunner.domain import idempotency
 from jobrunner.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from jobrunner.domain.jobtypes import JOB_TYPES, JobType
-from jobrunner.domain.payload_bounds import check_json, check_text
+from jobrunner.domain.merge_patch import merge_patch
+from jobrunner.domain.payload_bounds import check_text
 from jobrunner.domain.quotas import JobQuotas
 from jobrunner.jobs.models import CreateJobRequest, field_errors
 from jobrunner.jobs.presenters import present_job
+from jobrunner.jobs.template_models import CreateJobFromTemplateRequest
+from jobrunner.jobs.validation import creation_permissions, known_job_type, validated_payload
 from jobrunner.observability.metrics import JOBS_CREATED
 from jobrunner.settings import Settings
 
 JOB_NOT_FOUND = "job not found"
+TEMPLATE_NOT_FOUND = "template not found"
+CREATED_STATUS = 202
 # OFFSET beyond this is refused as input rather than sent to the database.
 MAX_PAGE = 100_000
 
@@ -48,39 +55,105 @@ class Page:
     id_prefix: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Created:
+    """The answer to a creation: status and body, and whether it is a replay of the first
+    answer to the same idempotency key."""
+
+    job_id: uuid.UUID
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def created_body(job_id: uuid.UUID) -> dict[str, Any]:
+    return {"jobId": str(job_id), "message": "Job created successfully"}
+
+
+def _replay(stored: StoredAnswer, fingerprint: bytes) -> Created:
+    if stored.request_hash != fingerprint:
+        raise idempotency.body_mismatch()
+    return Created(stored.job_id, stored.status, stored.body, replayed=True)
+
+
 class JobService:
-    def __init__(self, repository: JobsRepository, settings: Settings) -> None:
+    def __init__(self, repository: JobsRepository, settings: Settings, templates: TemplatesRepository) -> None:
         self._repo = repository
+        self._templates = templates
         self._settings = settings
         self._quotas = JobQuotas(settings.quota_max_queued_jobs, settings.quota_max_creations_per_minute)
 
-    async def create(self, claims: TokenClaims, body: Any) -> uuid.UUID:
-        name = body.get("jobType") if isinstance(body, dict) else None
-        job_type = JOB_TYPES.get(name) if isinstance(name, str) else None
-        needed = [rbac.CREATE_JOBS] + ([job_type.permission] if job_type else [])
-        access = await self._repo.access(claims.organization_id, claims.user_id, needed)
+    async def create(self, claims: TokenClaims, body: Any, idempotency_key: str | None = None) -> Created:
+        """A new job from a body of ``POST /v1/jobs`` (a job type and payload, or a
+        ``templateId`` with overrides). With an idempotency key: the first answer again
+        for the same key and body (``Created.replayed``), a 422 for another body."""
+        access = await self._repo.access(
+            claims.organization_id, claims.user_id, [rbac.CREATE_JOBS, *creation_permissions()]
+        )
         rbac.require(access, rbac.CREATE_JOBS)
+        key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
+        if key is None:
+            job = await self._new_job(claims, access, body)
+            job_id = await self._repo.create(job, self._quotas)
+            JOBS_CREATED.labels(job.job_type).inc()
+            return Created(job_id, CREATED_STATUS, created_body(job_id))
+        fingerprint = idempotency.request_hash(body)
+        ttl = self._settings.idempotency_key_ttl_seconds
+        # A replay first: it must not depend on what changed since (a scheduledAt now past).
+        stored = await self._repo.stored_answer(claims.organization_id, claims.user_id, key, ttl)
+        if stored is not None:
+            return _replay(stored, fingerprint)
+        job = dataclasses.replace(await self._new_job(claims, access, body), id=uuid.uuid4())
+        assert job.id is not None
+        answer = IdempotentAnswer(key, fingerprint, ttl, CREATED_STATUS, created_body(job.id))
+        stored = await self._repo.create_idempotent(job, self._quotas, answer)
+        if stored is not None:  # a concurrent request with this key won
+            return _replay(stored, fingerprint)
+        JOBS_CREATED.labels(job.job_type).inc()
+        return Created(job.id, answer.status, answer.body)
+
+    async def _new_job(self, claims: TokenClaims, access: rbac.Access, body: Any) -> NewJob:
+        if isinstance(body, dict) and "templateId" in body:
+            return await self._from_template(claims, access, body)
         request = _validate_request(body)
         job_type = known_job_type(request.jobType)
         rbac.require(access, job_type.permission)
-        payload = validated_payload(job_type, request.payload, self._settings)
-        job_id = await self._repo.create(
-            NewJob(
-                organization_id=claims.organization_id,
-                user_id=claims.user_id,
-                job_type=job_type.name,
-                priority=request.priority,
-                max_retries=request.maxRetries
-                if "maxRetries" in request.model_fields_set
-                else job_type.retry.max_retries,
-                payload=payload,
-                total_steps=job_type.total_steps,
-                scheduled_at=_future(request.scheduledAt),
-            ),
-            self._quotas,
+        return NewJob(
+            organization_id=claims.organization_id,
+            user_id=claims.user_id,
+            job_type=job_type.name,
+            priority=request.priority,
+            max_retries=request.maxRetries if "maxRetries" in request.model_fields_set else job_type.retry.max_retries,
+            payload=validated_payload(job_type, request.payload, self._settings),
+            total_steps=job_type.total_steps,
+            scheduled_at=_future(request.scheduledAt),
         )
-        JOBS_CREATED.labels(job_type.name).inc()
-        return job_id
+
+    async def _from_template(self, claims: TokenClaims, access: rbac.Access, body: dict[str, Any]) -> NewJob:
+        """The template's configuration with the request's overrides, checked as a job
+        created directly is (the job type's permission, the merged payload)."""
+        try:
+            request = CreateJobFromTemplateRequest.model_validate(body)
+        except ValidationError as exc:
+            raise InvalidInput("invalid request body", field_errors(exc)) from exc
+        template = await self._templates.get(claims.organization_id, request.templateId)
+        if template is None:
+            raise NotFound(TEMPLATE_NOT_FOUND)
+        job_type = known_job_type(template["job_type"], loc="templateId")
+        rbac.require(access, job_type.permission)
+        sent = request.model_fields_set
+        payload = merge_patch(template["payload"], request.payload) if "payload" in sent else template["payload"]
+        return NewJob(
+            organization_id=claims.organization_id,
+            user_id=claims.user_id,
+            job_type=job_type.name,
+            priority=request.priority if "priority" in sent else template["priority"],
+            max_retries=request.maxRetries if "maxRetries" in sent else template["max_retries"],
+            payload=validated_payload(job_type, payload, self._settings),
+            total_steps=job_type.total_steps,
+            scheduled_at=_future(request.scheduledAt),
+            template_id=template["id"],
+        )
 
     async def status_row(self, claims: TokenClaims, job_id: str) -> asyncpg.Record:
         """The caller's job, permission and membership checked in the same round trip."""
@@ -149,30 +222,6 @@ class JobService:
             raise NotFound(JOB_NOT_FOUND)
         if not outcome.changed:
             raise Conflict(conflict)
-
-
-def known_job_type(name: str) -> JobType:
-    """The declared job type ``name``, or ``InvalidInput`` naming the known ones."""
-    job_type = JOB_TYPES.get(name)
-    if job_type is None:
-        raise InvalidInput(
-            "unknown job type",
-            [{"loc": "jobType", "message": f"unknown job type; known: {', '.join(sorted(JOB_TYPES))}"}],
-        )
-    return job_type
-
-
-def validated_payload(job_type: JobType, payload: Any, settings: Settings) -> dict[str, Any]:
-    """A job's payload as it is stored, checked exactly as at creation: bounds (depth,
-    size, NUL), then the job type's payload model (unknown fields, money, types...).
-    Checks that need data (does the report type exist) stay in the job's first step.
-    Used by POST /v1/jobs and by schedules (when saved and at each firing)."""
-    check_json(payload, loc="payload", max_depth=settings.payload_max_depth, max_bytes=settings.payload_max_bytes)
-    try:
-        model = job_type.payload_model.model_validate(payload)
-    except ValidationError as exc:
-        raise InvalidInput("invalid payload", field_errors(exc, "payload")) from exc
-    return model.model_dump(mode="json", exclude_unset=True)
 
 
 def _validate_request(body: Any) -> CreateJobRequest:

@@ -29,7 +29,7 @@ from jobrunner.db.schedules_repository import FiringTransaction, firing_transact
 from jobrunner.domain.errors import InvalidInput, JobrunnerError, QuotaExceeded
 from jobrunner.domain.jobtypes import JOB_TYPES
 from jobrunner.domain.quotas import JobQuotas
-from jobrunner.jobs.service import validated_payload
+from jobrunner.jobs.validation import validated_payload
 from jobrunner.observability.metrics import JOBS_CREATED
 from jobrunner.schedules.cron import CRON_ERRORS, Cron, due_firings, parse_cron, parse_zone
 from jobrunner.settings import Settings

@@ -20,7 +20,7 @@ from jobrunner.db.schedules_repository import ScheduleFields, SchedulesRepositor
 from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.jobtypes import JOB_TYPES
 from jobrunner.jobs.models import field_errors
-from jobrunner.jobs.service import known_job_type, validated_payload
+from jobrunner.jobs.validation import known_job_type, validated_payload
 from jobrunner.schedules.cron import parse_cron, parse_zone
 from jobrunner.schedules.models import CreateScheduleRequest, UpdateScheduleRequest
 from jobrunner.settings import Settings

@@ -108,7 +108,7 @@ async def test_openapi_is_truthful(client):
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     paths = document["paths"]
     expected = {
-        ("/v1/jobs", "post"): {"202", "401", "403", "413", "415", "422", "429", "503"},
+        ("/v1/jobs", "post"): {"202", "401", "403", "404", "409", "413", "415", "422", "429", "503"},
         ("/v1/jobs", "get"): {"200", "401", "403", "422", "503"},
         ("/v1/jobs/{job_id}/status", "get"): {"200", "304", "401", "403", "404", "503"},
         ("/v1/jobs/{job_id}/cancel", "post"): {"200", "401", "403", "404", "409", "503"},
@@ -126,7 +126,13 @@ async def test_openapi_is_truthful(client):
     assert schemas["CreateJobRequest"]["examples"][0]["payload"]["reportType"] == "quotes"
     assert schemas["JobStatusResponse"]["examples"][0]["job"]["progress"] == 60
     body = paths["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert body == {"$ref": "#/components/schemas/CreateJobRequest"}
+    # A job type and its payload, or a template with overrides (docs/workflows.md).
+    assert body == {
+        "oneOf": [
+            {"$ref": "#/components/schemas/CreateJobRequest"},
+            {"$ref": "#/components/schemas/CreateJobFromTemplateRequest"},
+        ]
+    }
     assert (await client.get("/docs")).status_code == 200
 
 

@@ -1,11 +1,23 @@
 """Every router of the HTTP API. A feature adds its own with one line here; the app
 factory (``jobrunner/app.py``) includes them, with the page's (``jobrunner/web``)."""
 
-from jobrunner.api.routes import admin, docs, downloads, health, integrations, jobs, me, schedules, uploads
+from jobrunner.api.routes import (
+    admin,
+    docs,
+    downloads,
+    health,
+    integrations,
+    jobs,
+    me,
+    schedules,
+    templates,
+    uploads,
+)
 
 ROUTERS = [
     health.router,
     jobs.router,
+    templates.router,
     downloads.router,
     me.router,
     integrations.router,

@@ -13,7 +13,9 @@ from starlette.responses import Response
 from jobrunner.api.bodies import JSON, json_response, read_json
 from jobrunner.api.deps import JOB_ID_DESCRIPTION, Caller, JobId, Jobs, authenticate
 from jobrunner.api.errors import problem_responses
+from jobrunner.api.openapi import schema_ref
 from jobrunner.api.routing import DirectRoute
+from jobrunner.domain import idempotency
 from jobrunner.domain.states import JobStatus
 from jobrunner.jobs.models import (
     CreateJobResponse,
@@ -23,6 +25,7 @@ from jobrunner.jobs.models import (
 )
 from jobrunner.jobs.presenters import dumps_jobs_answer, present_status, retry_after, status_etag
 from jobrunner.jobs.service import MAX_PAGE, Page
+from jobrunner.jobs.template_models import CreateJobFromTemplateRequest
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -39,8 +42,31 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 _CREATE_BODY = {
     "required": True,
-    "content": {JSON: {"schema": {"$ref": "#/components/schemas/CreateJobRequest"}}},
+    "content": {
+        JSON: {
+            "schema": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/CreateJobRequest"},
+                    schema_ref(CreateJobFromTemplateRequest),
+                ]
+            }
+        }
+    },
 }
+
+_IDEMPOTENCY_PARAMETERS = [
+    {
+        "name": idempotency.HEADER,
+        "in": "header",
+        "required": False,
+        "description": "Makes the creation safe to retry: the same key with the same body within 24 h "
+        "(JOBRUNNER_IDEMPOTENCY_KEY_TTL_SECONDS) answers the first answer again (same status and body, "
+        f"`{idempotency.REPLAYED_HEADER}: true`) and creates nothing; the same key with another body is a 422. "
+        "Per user and organization. 1-255 printable ASCII characters (e.g. a UUID).",
+        "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+        "example": "5f2b9c1e-6c1d-4a53-9a51-0b8e6f9d7c11",
+    }
+]
 
 
 @router.post(
@@ -48,7 +74,9 @@ _CREATE_BODY = {
     status_code=202,
     operation_id="createJob",
     summary="Create a job",
-    openapi_extra={"requestBody": _CREATE_BODY},
+    description="A job type and its payload, or `templateId` (a job template of the organization) with "
+    "overrides. Send `Idempotency-Key` to make a retry after a lost answer safe.",
+    openapi_extra={"requestBody": _CREATE_BODY, "parameters": _IDEMPOTENCY_PARAMETERS},
     responses={
         202: {
             "model": CreateJobResponse,
@@ -57,7 +85,12 @@ _CREATE_BODY = {
                 "Location": {
                     "description": "/v1/jobs/{jobId}/status",
                     "schema": {"type": "string", "format": "uri-reference"},
-                }
+                },
+                idempotency.REPLAYED_HEADER: {
+                    "description": "`true` when this is the stored answer to an earlier request with the same "
+                    "`Idempotency-Key` and body (no job was created); absent otherwise.",
+                    "schema": {"type": "string", "enum": ["true"]},
+                },
             },
             # What a client does next with the new job's id.
             "links": {
@@ -65,16 +98,15 @@ _CREATE_BODY = {
                 for operation in ("getJobStatus", "cancelJob", "retryJob")
             },
         },
-        **problem_responses(401, 403, 413, 415, 422, 429, 503),
+        **problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
     },
 )
 async def create_job(request: Request, caller: Caller, jobs: Jobs) -> Response:
-    job_id = await jobs.create(caller, await read_json(request))
-    return json_response(
-        {"jobId": str(job_id), "message": "Job created successfully"},
-        status_code=202,
-        headers={"Location": f"/v1/jobs/{job_id}/status"},
-    )
+    created = await jobs.create(caller, await read_json(request), request.headers.get(idempotency.HEADER))
+    headers = {"Location": f"/v1/jobs/{created.job_id}/status"}
+    if created.replayed:
+        headers[idempotency.REPLAYED_HEADER] = "true"
+    return json_response(created.body, status_code=created.status, headers=headers)
 
 
 _POLL_HEADERS: dict[str, Any] = {

@@ -6,11 +6,14 @@
 -- The columns of a job the service reads, listed once: the API shows them (status as
 -- text, which needs no type look-up by the driver), the worker reads them as a Job
 -- (domain/job.py). The engine's own columns (seq, locked_by, locked_at, attempts,
--- cancelled_at) are not among them.
+-- cancelled_at) are not among them. The API's statements add template_id (the job
+-- template a job was started from), which the worker does not read: the claim's
+-- columns stay as they were.
 -- fragment: job_columns
 id, organization_id, user_id, job_type, status::text AS status, priority, retry_count,
 max_retries, payload, result, error_message, progress, total_steps, current_step,
-step_label, started_at, completed_at, scheduled_at, created_at, updated_at
+step_label, started_at, completed_at, scheduled_at, created_at, updated_at, schedule_id,
+template_id
 
 -- The status poll in ONE round trip (it is the hot path): membership, the permission
 -- ($3), and the job ($4) if it is the caller's. The job is joined only when the
@@ -20,7 +23,7 @@ step_label, started_at, completed_at, scheduled_at, created_at, updated_at
 -- owner's whole (organization, user) index range instead, one row per job they own.
 -- name: job_with_access
 WITH job AS MATERIALIZED (
-    SELECT {{job_columns}}, schedule_id FROM jobs WHERE id = $4
+    SELECT {{job_columns}} FROM jobs WHERE id = $4
 )
 SELECT a.is_member, a.allowed, j.*
   FROM (SELECT EXISTS (SELECT 1 FROM organization_members m
@@ -34,22 +37,25 @@ SELECT a.is_member, a.allowed, j.*
 -- A new job and its audit row in one statement (one transaction), if the organization's
 -- quotas admit it: jobrunner_admit_job (migration 0004) takes the organization's turn
 -- (an advisory lock held to commit) and counts with a fresh snapshot, so concurrent
--- creations never exceed a limit. $9/$10: the settings' limits (NULL: none). Answers
--- the new id, or NULL and why not. The INSERT trigger wakes the workers.
+-- creations never exceed a limit. $9/$10: the settings' limits (NULL: none). $11: the
+-- template the job is started from (NULL: none); $12: the job's id when the caller chose
+-- it (an idempotent creation names it in its stored answer first; NULL: a new one).
+-- Answers the new id, or NULL and why not. The INSERT trigger wakes the workers.
 -- name: create_job
 WITH admit AS MATERIALIZED (
     SELECT refused, quota, retry_after FROM jobrunner_admit_job($1, $2, $9, $10)
 ), job AS (
-    INSERT INTO jobs (organization_id, user_id, job_type, priority, max_retries, payload,
-                      total_steps, scheduled_at)
-    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::timestamptz
+    INSERT INTO jobs (id, organization_id, user_id, job_type, priority, max_retries, payload,
+                      total_steps, scheduled_at, template_id)
+    SELECT coalesce($12::uuid, gen_random_uuid()), $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::timestamptz, $11::uuid
       FROM admit WHERE admit.refused IS NULL
-    RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at
+    RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at, template_id
 ), audit AS (
     INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
     SELECT organization_id, user_id, 'user', 'job.created', id,
            jsonb_build_object('jobType', job_type, 'priority', priority,
-                              'maxRetries', max_retries, 'scheduledAt', scheduled_at)
+                              'maxRetries', max_retries, 'scheduledAt', scheduled_at,
+                              'templateId', template_id)
       FROM job
 )
 SELECT (SELECT id FROM job) AS id, refused, quota, retry_after FROM admit;
@@ -71,12 +77,12 @@ SELECT id, organization_id, user_id, job_type, status, priority, retry_count, ma
        CASE WHEN payload_big THEN NULL ELSE payload END AS payload,
        CASE WHEN result_big THEN NULL ELSE result END AS result,
        error_message, progress, total_steps, current_step, step_label, started_at,
-       completed_at, scheduled_at, created_at, updated_at, schedule_id,
+       completed_at, scheduled_at, created_at, updated_at, schedule_id, template_id,
        array_remove(ARRAY[CASE WHEN payload_big THEN 'payload' END,
                           CASE WHEN result_big THEN 'result' END], NULL) AS omitted
   FROM (SELECT p.*, octet_length(p.payload::text) > $7 AS payload_big,
                coalesce(octet_length(p.result::text) > $7, false) AS result_big
-          FROM (SELECT {{job_columns}}, schedule_id, seq
+          FROM (SELECT {{job_columns}}, seq
                   FROM jobs
                  WHERE organization_id = $1 AND user_id = $2
                    AND ($3::job_status IS NULL OR status = $3::job_status)

@@ -1,4 +1,4 @@
-// The jobs page: sign in, start an export or an import, watch my jobs live, cancel, retry,
+// The jobs page: sign in, start an export, an import or a job from a template, watch my jobs live, cancel, retry,
 // run again, download. Everything goes through the public API with jobrunner-client.js
 // (demo sign-in aside). job-row.js draws each job; words.js says what a job is and how it
 // does, in a person's words; upload.js sends an import's file.
@@ -151,6 +151,7 @@ async function enterApp() {
   $("console-link").hidden = !can("jobs.manage_jobs");
   $("schedules").hidden = !can("schedules.manage_schedules");
   if (can("schedules.manage_schedules")) loadSchedules(client).catch((error) => handleError(error, "see schedules"));
+  await loadTemplates();
   announce(`Signed in as ${state.me.displayName || state.me.userId}`);
   state.page = 1;
   await loadJobs();
@@ -424,6 +425,61 @@ async function startExport(event) {
   }
 }
 
+// ---------- starting a job from a template ----------
+
+/** The organization's templates in the "Start from a template" list (hidden when there are none). */
+async function loadTemplates() {
+  const section = $("templates");
+  section.hidden = true;
+  if (!can("jobs.create_jobs")) return;
+  let answer;
+  try {
+    answer = await client.listTemplates({ pageSize: 100 });
+  } catch {
+    return; // templates are optional: the rest of the page works without them
+  }
+  const options = answer.templates.map((template) =>
+    el("option", { value: template.id }, `${template.name} · ${describe(template)}`));
+  $("template-select").replaceChildren(...options);
+  section.hidden = options.length === 0;
+}
+
+/** A random idempotency key (crypto.randomUUID needs a secure context; getRandomValues does not). */
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function startFromTemplate(event) {
+  event.preventDefault();
+  const select = $("template-select");
+  const box = $("template-errors");
+  const name = select.selectedOptions[0]?.textContent || "";
+  showFormErrors([], box);
+  const button = $("start-template");
+  button.disabled = true;
+  try {
+    // One key per click: a retry of this request after a lost answer starts no second job.
+    await client.createJob({ templateId: select.value, idempotencyKey: newKey() });
+    announce(`${name} started`);
+    state.page = 1;
+    await loadJobs();
+  } catch (error) {
+    if (error instanceof ApiError && [403, 404, 422].includes(error.status)) {
+      const text = error.status === 404
+        ? "That template no longer exists. The list now shows the current ones."
+        : explain(error, "start this job");
+      showFormErrors([text], box, "The job was not started.");
+      announce(text);
+      if (error.status === 404) await loadTemplates();
+    } else {
+      handleError(error, "start jobs");
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // ---------- starting an import ----------
 
 async function startImport(event) {
@@ -483,6 +539,7 @@ function init() {
   $("sign-out").addEventListener("click", () => signOut());
   $("export-form").addEventListener("submit", startExport);
   $("import-form").addEventListener("submit", startImport);
+  $("template-form").addEventListener("submit", startFromTemplate);
   const reload = () => { state.page = 1; loadJobs(); };
   $("filters").addEventListener("change", reload);
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); reload(); });

@@ -122,14 +122,38 @@ export function createClient({ baseUrl = "", getToken = () => null, fetch: fetch
 
   const jobPath = (jobId, action) => `/v1/jobs/${encodeURIComponent(jobId)}/${action}`;
 
-  /** POST /v1/jobs. Resolves with {jobId, message, location}. */
-  async function createJob({ jobType, payload, priority, maxRetries, scheduledAt }, { signal } = {}) {
-    const body = { jobType, payload };
+  /**
+   * POST /v1/jobs: a jobType and its payload, or a templateId (a job template of the
+   * organization; payload, if given, is merged over the template's). With idempotencyKey
+   * (e.g. crypto.randomUUID(), kept while retrying) a repeated call creates no second job.
+   * Resolves with {jobId, message, location, replayed}; replayed: the answer is the stored
+   * one of an earlier call with the same key.
+   */
+  async function createJob(
+    { jobType, templateId, payload, priority, maxRetries, scheduledAt, idempotencyKey },
+    { signal } = {},
+  ) {
+    const body = templateId !== undefined ? { templateId } : { jobType, payload };
+    if (templateId !== undefined && payload !== undefined) body.payload = payload;
     if (priority !== undefined) body.priority = priority;
     if (maxRetries !== undefined) body.maxRetries = maxRetries;
     if (scheduledAt !== undefined) body.scheduledAt = scheduledAt;
-    const { response, data } = await send("POST", "/v1/jobs", { body, signal });
-    return { ...data, location: response.headers.get("Location") };
+    const headers = idempotencyKey !== undefined ? { "Idempotency-Key": idempotencyKey } : {};
+    const { response, data } = await send("POST", "/v1/jobs", { body, headers, signal });
+    return {
+      ...data,
+      location: response.headers.get("Location"),
+      replayed: response.headers.get("Idempotent-Replayed") === "true",
+    };
+  }
+
+  /** GET /v1/job-templates: {templates, total, page, pageSize, totalPages}, by name. */
+  async function listTemplates({ page, pageSize } = {}, { signal } = {}) {
+    const query = new URLSearchParams();
+    if (page !== undefined) query.set("page", String(page));
+    if (pageSize !== undefined) query.set("pageSize", String(pageSize));
+    const suffix = query.toString() ? `?${query}` : "";
+    return (await send("GET", `/v1/job-templates${suffix}`, { signal })).data;
   }
 
   /**
@@ -210,5 +234,5 @@ export function createClient({ baseUrl = "", getToken = () => null, fetch: fetch
     return last;
   }
 
-  return { createJob, getStatus, listJobs, cancelJob, retryJob, me, watchJob, send };
+  return { createJob, listTemplates, getStatus, listJobs, cancelJob, retryJob, me, watchJob, send };
 }
