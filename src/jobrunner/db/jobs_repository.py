@@ -14,6 +14,7 @@ import asyncpg
 from jobrunner.auth.rbac import Access
 from jobrunner.db.errors import DRIVER_ERRORS, DatabaseError, translate
 from jobrunner.db.sql import Q
+from jobrunner.domain.dependencies import DependencyRef, Resolved, resolve
 from jobrunner.domain.quotas import JobQuotas, job_refusal
 
 NO_QUOTAS = JobQuotas()
@@ -31,6 +32,7 @@ class NewJob:
     payload: dict[str, Any]
     total_steps: int | None
     scheduled_at: dt.datetime | None
+    depends_on: tuple[DependencyRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +60,39 @@ class JobsRepository:
 
     async def create(self, job: NewJob, quotas: JobQuotas = NO_QUOTAS) -> uuid.UUID:
         """Insert the job if the organization's quotas admit it (``QuotaExceeded`` if
-        not); ``quotas`` are the settings' limits, organization_limits overrides them."""
-        row = await self._fetchrow(
-            Q.create_job,
-            job.organization_id,
-            job.user_id,
-            job.job_type,
-            job.priority,
-            job.max_retries,
-            job.payload,
-            job.total_steps,
-            job.scheduled_at,
-            quotas.max_queued_jobs,
-            quotas.max_creations_per_minute,
-        )
-        if row["refused"] is not None:
-            raise job_refusal(row["refused"], row["quota"], row["retry_after"])
+        not); ``quotas`` are the settings' limits, organization_limits overrides them.
+        With dependencies, they are checked and marked in the same transaction
+        (``NotFound``/``InvalidInput`` as ``domain.dependencies.resolve`` decides)."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                resolved = await self._resolve_dependencies(conn, job) if job.depends_on else Resolved([], 0)
+                row = await conn.fetchrow(
+                    Q.create_job,
+                    job.organization_id,
+                    job.user_id,
+                    job.job_type,
+                    job.priority,
+                    job.max_retries,
+                    job.payload,
+                    job.total_steps,
+                    job.scheduled_at,
+                    quotas.max_queued_jobs,
+                    quotas.max_creations_per_minute,
+                    resolved.depends_on,
+                    resolved.blocked_by,
+                )
+                if row["refused"] is not None:
+                    raise job_refusal(row["refused"], row["quota"], row["retry_after"])
+        except DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
         return row["id"]
+
+    @staticmethod
+    async def _resolve_dependencies(conn: asyncpg.Connection, job: NewJob) -> Resolved:
+        rows = await conn.fetch(
+            Q.mark_dependencies, job.organization_id, job.user_id, [ref.job_id for ref in job.depends_on]
+        )
+        return resolve(job.depends_on, {row["id"]: (row["job_type"], row["status"]) for row in rows})
 
     async def list_page(
         self,

@@ -62,6 +62,8 @@ def present_job(row: Mapping[str, Any], omitted: Sequence[str] = ()) -> dict[str
         "scheduledAt": iso_utc(row["scheduled_at"]),
         "createdAt": iso_utc(row["created_at"]),
         "updatedAt": iso_utc(row["updated_at"]),
+        "dependsOn": row["depends_on"],
+        "blockedBy": row["blocked_by"],
         "omitted": list(omitted),
     }
 

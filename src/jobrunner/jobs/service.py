@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from jobrunner.auth import rbac
 from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.jobs_repository import JobsRepository, NewJob
+from jobrunner.domain.dependencies import DependencyRef
 from jobrunner.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from jobrunner.domain.jobtypes import JOB_TYPES
 from jobrunner.domain.payload_bounds import check_json, check_text
@@ -57,10 +58,13 @@ class JobService:
     async def create(self, claims: TokenClaims, body: Any) -> uuid.UUID:
         name = body.get("jobType") if isinstance(body, dict) else None
         job_type = JOB_TYPES.get(name) if isinstance(name, str) else None
-        needed = [rbac.CREATE_JOBS] + ([job_type.permission] if job_type else [])
+        needed = [rbac.CREATE_JOBS, rbac.VIEW_JOBS] + ([job_type.permission] if job_type else [])
         access = await self._repo.access(claims.organization_id, claims.user_id, needed)
         rbac.require(access, rbac.CREATE_JOBS)
         request = _validate_request(body)
+        if request.dependsOn:
+            # Depending on a job means reading its outcome (and its result): as polling it.
+            rbac.require(access, rbac.VIEW_JOBS)
         if job_type is None:
             raise InvalidInput(
                 "unknown job type",
@@ -89,6 +93,10 @@ class JobService:
                 payload=payload.model_dump(mode="json", exclude_unset=True),
                 total_steps=job_type.total_steps,
                 scheduled_at=_future(request.scheduledAt),
+                depends_on=tuple(
+                    DependencyRef(item) if isinstance(item, uuid.UUID) else DependencyRef(item.jobId, item.as_)
+                    for item in request.dependsOn
+                ),
             ),
             self._quotas,
         )

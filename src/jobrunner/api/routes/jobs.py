@@ -65,7 +65,7 @@ _CREATE_BODY = {
                 for operation in ("getJobStatus", "cancelJob", "retryJob")
             },
         },
-        **problem_responses(401, 403, 413, 415, 422, 429, 503),
+        **problem_responses(401, 403, 404, 413, 415, 422, 429, 503),
     },
 )
 async def create_job(request: Request, caller: Caller, jobs: Jobs) -> Response:

@@ -10,7 +10,8 @@
 -- fragment: job_columns
 id, organization_id, user_id, job_type, status::text AS status, priority, retry_count,
 max_retries, payload, result, error_message, progress, total_steps, current_step,
-step_label, started_at, completed_at, scheduled_at, created_at, updated_at
+step_label, started_at, completed_at, scheduled_at, created_at, updated_at, depends_on,
+blocked_by
 
 -- The status poll in ONE round trip (it is the hot path): membership, the permission
 -- ($3), and the job ($4) if it is the caller's. The job is joined only when the
@@ -35,21 +36,24 @@ SELECT a.is_member, a.allowed, j.*
 -- quotas admit it: jobrunner_admit_job (migration 0004) takes the organization's turn
 -- (an advisory lock held to commit) and counts with a fresh snapshot, so concurrent
 -- creations never exceed a limit. $9/$10: the settings' limits (NULL: none). Answers
--- the new id, or NULL and why not. The INSERT trigger wakes the workers.
+-- the new id, or NULL and why not. The INSERT trigger wakes the workers. $11/$12: the
+-- dependencies (domain/dependencies.py; '[]' and 0 for none) and how many are unmet.
 -- name: create_job
 WITH admit AS MATERIALIZED (
     SELECT refused, quota, retry_after FROM jobrunner_admit_job($1, $2, $9, $10)
 ), job AS (
     INSERT INTO jobs (organization_id, user_id, job_type, priority, max_retries, payload,
-                      total_steps, scheduled_at)
-    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::timestamptz
+                      total_steps, scheduled_at, depends_on, blocked_by)
+    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::timestamptz,
+           $11::jsonb, $12::integer
       FROM admit WHERE admit.refused IS NULL
-    RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at
+    RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at, depends_on
 ), audit AS (
     INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
     SELECT organization_id, user_id, 'user', 'job.created', id,
            jsonb_build_object('jobType', job_type, 'priority', priority,
                               'maxRetries', max_retries, 'scheduledAt', scheduled_at)
+           || CASE WHEN depends_on = '[]' THEN '{}' ELSE jsonb_build_object('dependsOn', depends_on) END
       FROM job
 )
 SELECT (SELECT id FROM job) AS id, refused, quota, retry_after FROM admit;
@@ -71,7 +75,7 @@ SELECT id, organization_id, user_id, job_type, status, priority, retry_count, ma
        CASE WHEN payload_big THEN NULL ELSE payload END AS payload,
        CASE WHEN result_big THEN NULL ELSE result END AS result,
        error_message, progress, total_steps, current_step, step_label, started_at,
-       completed_at, scheduled_at, created_at, updated_at,
+       completed_at, scheduled_at, created_at, updated_at, depends_on, blocked_by,
        array_remove(ARRAY[CASE WHEN payload_big THEN 'payload' END,
                           CASE WHEN result_big THEN 'result' END], NULL) AS omitted
   FROM (SELECT p.*, octet_length(p.payload::text) > $7 AS payload_big,
