@@ -199,7 +199,7 @@ class JobOut(BaseModel):
     blockedBy: int = Field(
         ge=0,
         description="How many of `dependsOn` had not succeeded yet: while queued and above 0, the job waits "
-        "for them (no worker takes it). 0 once they all succeeded."
+        "for them (no worker takes it). 0 once they all succeeded.",
     )
     omitted: list[Literal["payload", "result"]] = Field(
         description="Fields shown as null because they are too large for a list answer "

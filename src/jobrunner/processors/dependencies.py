@@ -54,17 +54,24 @@ def shareable(dependencies: list[Dependency], settings: Settings) -> dict[str, d
     for dependency in dependencies:
         result = dependency.result
         if dependency.job_type == EXPORT_JOB_TYPE and isinstance(result, dict) and settings.jwt_secret:
-            result = present_export_result(
-                result,
-                {"id": dependency.job_id, "user_id": dependency.user_id, "organization_id": dependency.organization_id},
-                secret=settings.jwt_secret,
-                ttl_seconds=settings.notification_link_ttl_seconds,
-            )
-            url = result.get("downloadUrl") if isinstance(result, dict) else None
-            if isinstance(url, str) and url.startswith("/"):
-                result = {**result, "downloadUrl": public_url(settings) + url}
+            result = _emailable_export(result, dependency, settings, settings.jwt_secret)
         shown[dependency.name] = dependency.shown(result)
     return shown
+
+
+def _emailable_export(result: dict[str, Any], export: Dependency, settings: Settings, secret: str) -> dict[str, Any]:
+    signed = present_export_result(
+        result,
+        {"id": export.job_id, "user_id": export.user_id, "organization_id": export.organization_id},
+        secret=secret,
+        ttl_seconds=settings.notification_link_ttl_seconds,
+    )
+    if not signed:
+        return result
+    url = signed.get("downloadUrl")
+    if isinstance(url, str) and url.startswith("/"):
+        return {**signed, "downloadUrl": public_url(settings) + url}
+    return signed
 
 
 def public_url(settings: Settings) -> str:

@@ -123,12 +123,18 @@ END $$;
 """
 
 
-def _indexes(blocked: bool, drop: bool = True) -> str:
+def _indexes(blocked: bool) -> str:
     """0001's claim index and wake-up index, over the ready jobs."""
     ready = _ready("jobs", blocked=blocked).replace("jobs.", "")
-    return ("DROP INDEX jobs_ready_idx;\nDROP INDEX jobs_scheduled_idx;\n" if drop else "") + f"""
+    return f"""
 CREATE INDEX jobs_ready_idx ON jobs (organization_id, priority DESC, seq) WHERE {ready};
 CREATE INDEX jobs_scheduled_idx ON jobs (scheduled_at) WHERE {ready} AND scheduled_at IS NOT NULL;
+"""
+
+
+_DROP_INDEXES = """
+DROP INDEX jobs_ready_idx;
+DROP INDEX jobs_scheduled_idx;
 """
 
 
@@ -197,6 +203,7 @@ CREATE TRIGGER jobs_resolve_dependants AFTER UPDATE OF status ON jobs
           AND NEW.status IN ('succeeded', 'failed', 'cancelled'))
     EXECUTE FUNCTION jobrunner_resolve_dependants();
 """
+        + _DROP_INDEXES
         + _indexes(blocked=True)
         + _count_queue(blocked=True)
         + _claim(blocked=True)
@@ -211,15 +218,14 @@ DROP FUNCTION jobrunner_resolve_dependants();
 """
         + _claim(blocked=False)
         + _count_queue(blocked=False)
+        + _DROP_INDEXES
         + """
-DROP INDEX jobs_ready_idx;
-DROP INDEX jobs_scheduled_idx;
 ALTER TABLE jobs
     DROP COLUMN has_dependants,
     DROP COLUMN blocked_by,
     DROP COLUMN depends_on;
 """
-        + _indexes(blocked=False, drop=False)
+        + _indexes(blocked=False)
         + """
 -- Jobs that were waiting are ready now: count them as 0007 does.
 INSERT INTO job_queue_orgs (organization_id, ready)
