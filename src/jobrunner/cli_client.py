@@ -113,6 +113,11 @@ def describe(status: dict[str, Any]) -> None:
     )
     if job.get("errorMessage"):
         console.print(f"[red]{job['errorMessage']}[/red]")
+    if job.get("dependsOn"):
+        names = ", ".join(f"{d['as']} ({d['jobId']})" for d in job["dependsOn"])
+        waiting = job.get("blockedBy", 0)
+        shown = f"waiting for {waiting} of them" if job["status"] == "queued" and waiting else ""
+        console.print(f"depends on {names}" + (f"  [yellow]{shown}[/yellow]" if shown else ""))
     if job.get("result"):
         console.print(f"result: {json.dumps(job['result'])}")
     console.print(
@@ -130,6 +135,14 @@ def create_command(
     scheduled_at: Annotated[
         Optional[str], typer.Option("--scheduled-at", help="ISO 8601 time of the first run")
     ] = None,
+    depends_on: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--depends-on",
+            help="ID[:NAME]: a job (or the start of its id) that must succeed first, named NAME "
+            "for the job's templates; repeat for several",
+        ),
+    ] = None,
     url: Url = None,
     token: Token = None,
     as_json: AsJson = False,
@@ -140,14 +153,23 @@ def create_command(
     except json.JSONDecodeError as exc:
         errors.print(f"[red]--payload is not JSON: {exc}[/red]")
         raise typer.Exit(2) from exc
-    answer = call(
-        url,
-        token,
-        "create jobs",
-        lambda api: api.create_job(
-            job_type, body, priority=priority, max_retries=max_retries, scheduled_at=scheduled_at
-        ),
-    )
+
+    async def create(api: JobrunnerClient) -> dict[str, Any]:
+        dependencies: list[str | dict[str, str]] = []
+        for item in depends_on or []:
+            prefix, _, name = item.partition(":")
+            job_id = await resolve_job_id(api, prefix)
+            dependencies.append({"jobId": job_id, "as": name} if name else job_id)
+        return await api.create_job(
+            job_type,
+            body,
+            priority=priority,
+            max_retries=max_retries,
+            scheduled_at=scheduled_at,
+            depends_on=dependencies,
+        )
+
+    answer = call(url, token, "create jobs", create)
     print_json(answer) if as_json else typer.echo(answer["jobId"])
 
 

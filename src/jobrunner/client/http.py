@@ -90,10 +90,17 @@ class JobrunnerClient:
         priority: int | None = None,
         max_retries: int | None = None,
         scheduled_at: str | None = None,
+        depends_on: list[str | dict[str, str]] | None = None,
     ) -> dict[str, Any]:
-        """POST /v1/jobs: ``{"jobId", "message"}``."""
+        """POST /v1/jobs: ``{"jobId", "message"}``. ``depends_on``: job ids, or
+        ``{"jobId", "as"}``, that must succeed first."""
         body: dict[str, Any] = {"jobType": job_type, "payload": payload}
-        optional = {"priority": priority, "maxRetries": max_retries, "scheduledAt": scheduled_at}
+        optional = {
+            "priority": priority,
+            "maxRetries": max_retries,
+            "scheduledAt": scheduled_at,
+            "dependsOn": depends_on or None,
+        }
         body.update({key: value for key, value in optional.items() if value is not None})
         return (await self._send("POST", "/v1/jobs", json=body)).json()
 
