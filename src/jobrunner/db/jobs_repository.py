@@ -62,7 +62,8 @@ class JobsRepository:
         """Insert the job if the organization's quotas admit it (``QuotaExceeded`` if
         not); ``quotas`` are the settings' limits, organization_limits overrides them.
         With dependencies, they are checked and marked in the same transaction
-        (``NotFound``/``InvalidInput`` as ``domain.dependencies.resolve`` decides)."""
+        (``NotFound``/``InvalidInput`` as ``domain.dependencies.resolve`` decides); one
+        that already failed or was cancelled cancels the new job at once."""
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 resolved = await self._resolve_dependencies(conn, job) if job.depends_on else Resolved([], 0)
@@ -83,6 +84,11 @@ class JobsRepository:
                 )
                 if row["refused"] is not None:
                     raise job_refusal(row["refused"], row["quota"], row["retry_after"])
+                if resolved.ended is not None:
+                    ended = resolved.ended
+                    await conn.execute(
+                        Q.cancel_for_ended_dependency, row["id"], ended.job_id, ended.job_type, ended.status
+                    )
         except DRIVER_ERRORS as exc:
             raise translate(exc) from exc
         return row["id"]

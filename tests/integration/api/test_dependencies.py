@@ -180,14 +180,17 @@ async def test_dependencies_already_final_at_creation(client, db) -> None:
     shown = await job(client, ready)
     assert shown["blockedBy"] == 0 and shown["dependsOn"] == [{"jobId": done, "as": "export_report"}]
     assert await claim(db) == {ready}
-    # Failed or cancelled: refused, nothing created.
-    before = await db.fetchval("SELECT count(*) FROM jobs")
-    for index, refused in ((1, failed), (0, cancelled)):
-        body = depending(*([done, refused] if index else [refused]))
-        response = await create(client, body)
-        assert response.status_code == 422, response.text
-        assert response.json()["errors"][0]["loc"] == f"dependsOn.{index}.jobId"
-    assert await db.fetchval("SELECT count(*) FROM jobs") == before
+    # Failed or cancelled: created and cancelled at once, as if it had ended a moment
+    # later (the outcome does not depend on which came first), in the same transaction.
+    for refused, status in ((failed, "failed"), (cancelled, "cancelled")):
+        doomed = await created(client, depending(done, named=refused))
+        shown = await job(client, doomed)
+        assert shown["status"] == "cancelled" and shown["completedAt"] is not None, shown
+        assert shown["errorMessage"] == f"Cancelled: its dependency named (job {refused}, export_report) {status}"
+        history = await db.fetch("SELECT actor, action FROM audit_logs WHERE job_id = $1 ORDER BY id", uuid.UUID(doomed))
+        assert [(r["actor"], r["action"]) for r in history] == [("user", "job.created"), ("system", "job.cancelled")]
+    assert await claim(db) == set()
+    assert await db.fetchval(COUNTED) == await db.fetchval(RECOUNT)
 
 
 async def test_dependencies_of_other_users_and_organizations_are_not_found(client, db) -> None:

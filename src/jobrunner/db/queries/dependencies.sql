@@ -10,6 +10,12 @@ UPDATE jobs SET has_dependants = true
  WHERE id = ANY($3::uuid[]) AND organization_id = $1 AND user_id = $2
 RETURNING id, job_type, status::text AS status;
 
+-- A new job one of whose dependencies ($2, a $3 job) had already ended $4 (failed or
+-- cancelled) before it was created: cancelled at once, in its creation's transaction, as
+-- the trigger would have cancelled it had that dependency ended a moment later.
+-- name: cancel_for_ended_dependency
+SELECT jobrunner_cancel_dependants($2, $3, $4::job_status, $1);
+
 -- What a running job sees of the jobs it depends on: each by its name, with its result
 -- (of the job's own organization only). One deleted since (retention) has job_type NULL.
 -- name: dependency_results

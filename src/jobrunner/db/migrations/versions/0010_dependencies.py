@@ -154,25 +154,49 @@ ALTER TABLE jobs
 -- waiting jobs are in it, so it stays as small as the set of jobs that wait.
 CREATE INDEX jobs_waiting_on_idx ON jobs USING gin (depends_on jsonb_path_ops) WHERE blocked_by > 0;
 
+-- Cancels the jobs still waiting (queued, blocked_by > 0) on p_dependency, which ended
+-- p_status (failed or cancelled): errorMessage names the dependency, an audit row (actor
+-- system) says why. p_only: only that job (a new job whose dependency had already ended,
+-- db/queries/dependencies.sql). Their own dependants follow through the trigger below.
+CREATE FUNCTION jobrunner_cancel_dependants(p_dependency uuid, p_job_type text, p_status job_status,
+                                            p_only uuid DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    WITH cancelled AS (
+        UPDATE jobs d
+           SET status = 'cancelled', cancelled_at = now(), completed_at = now(), updated_at = now(),
+               error_message = format('Cancelled: its dependency %s (job %s, %s) %s',
+                   (SELECT e->>'as' FROM jsonb_array_elements(d.depends_on) e
+                     WHERE e->>'jobId' = p_dependency::text LIMIT 1),
+                   p_dependency, p_job_type, p_status)
+         WHERE d.depends_on @> jsonb_build_array(jsonb_build_object('jobId', p_dependency::text))
+           AND d.blocked_by > 0 AND d.status = 'queued' AND (p_only IS NULL OR d.id = p_only)
+        RETURNING d.id, d.organization_id
+    )
+    INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
+    SELECT c.organization_id, NULL, 'system', 'job.cancelled', c.id,
+           jsonb_build_object('reason', 'dependency', 'dependency', p_dependency, 'dependencyStatus', p_status)
+      FROM cancelled c;
+END $$;
+
 -- A dependency's final status decides its waiting dependants, in the transaction that
 -- sets it (a worker's outcome, a rescue, a cancel through the API or the console):
 --   succeeded:           each dependant waits for one job less; at 0 it is ready (the
 --                        0007 ready counts see it through their UPDATE trigger) and the
 --                        workers are woken;
---   failed or cancelled: each dependant is cancelled, its errorMessage naming the
---                        dependency, with an audit row; its own dependants follow (this
---                        trigger fires again for them).
+--   failed or cancelled: each dependant is cancelled (jobrunner_cancel_dependants); its
+--                        own dependants follow (this trigger fires again for them).
 -- Only dependants still waiting (queued, blocked_by > 0) are touched: a dependant its
 -- owner cancelled stays as it is.
 CREATE FUNCTION jobrunner_resolve_dependants() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v_ready integer;
-    v_on jsonb := jsonb_build_array(jsonb_build_object('jobId', NEW.id::text));
 BEGIN
     IF NEW.status = 'succeeded' THEN
         WITH unblocked AS (
             UPDATE jobs d SET blocked_by = d.blocked_by - 1, updated_at = now()
-             WHERE d.depends_on @> v_on AND d.blocked_by > 0 AND d.status = 'queued'
+             WHERE d.depends_on @> jsonb_build_array(jsonb_build_object('jobId', NEW.id::text))
+               AND d.blocked_by > 0 AND d.status = 'queued'
             RETURNING d.blocked_by
         )
         SELECT count(*) FILTER (WHERE blocked_by = 0) INTO v_ready FROM unblocked;
@@ -180,20 +204,7 @@ BEGIN
             PERFORM pg_notify('jobrunner_jobs', '');
         END IF;
     ELSE
-        WITH cancelled AS (
-            UPDATE jobs d
-               SET status = 'cancelled', cancelled_at = now(), completed_at = now(), updated_at = now(),
-                   error_message = format('Cancelled: its dependency %s (job %s, %s) %s',
-                       (SELECT e->>'as' FROM jsonb_array_elements(d.depends_on) e
-                         WHERE e->>'jobId' = NEW.id::text LIMIT 1),
-                       NEW.id, NEW.job_type, NEW.status)
-             WHERE d.depends_on @> v_on AND d.blocked_by > 0 AND d.status = 'queued'
-            RETURNING d.id, d.organization_id
-        )
-        INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
-        SELECT c.organization_id, NULL, 'system', 'job.cancelled', c.id,
-               jsonb_build_object('reason', 'dependency', 'dependency', NEW.id, 'dependencyStatus', NEW.status)
-          FROM cancelled c;
+        PERFORM jobrunner_cancel_dependants(NEW.id, NEW.job_type, NEW.status);
     END IF;
     RETURN NULL;
 END $$;
@@ -215,6 +226,7 @@ def downgrade() -> None:
         """
 DROP TRIGGER jobs_resolve_dependants ON jobs;
 DROP FUNCTION jobrunner_resolve_dependants();
+DROP FUNCTION jobrunner_cancel_dependants(uuid, text, job_status, uuid);
 """
         + _claim(blocked=False)
         + _count_queue(blocked=False)
