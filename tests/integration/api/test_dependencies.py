@@ -6,6 +6,7 @@ engine's own statements (claim_jobs, finish_jobs, rescue_jobs)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
+from jobrunner.db.pool import connect
 from jobrunner.db.sql import Q
 from tests.integration.api.conftest import EXPORT_BODY, auth
 
@@ -139,9 +141,7 @@ async def test_cancelling_a_dependency_cancels_its_dependants(client, db, holder
     if holder == "api":
         response = await client.post(f"/v1/jobs/{export}/cancel", headers=auth("user_admin"))
     else:
-        response = await client.post(
-            "/v1/admin/jobs/cancel", json={"jobIds": [export]}, headers=auth("user_admin")
-        )
+        response = await client.post("/v1/admin/jobs/cancel", json={"jobIds": [export]}, headers=auth("user_admin"))
     assert response.status_code == 200, response.text
     shown = await job(client, notify)
     assert shown["status"] == "cancelled"
@@ -187,7 +187,9 @@ async def test_dependencies_already_final_at_creation(client, db) -> None:
         shown = await job(client, doomed)
         assert shown["status"] == "cancelled" and shown["completedAt"] is not None, shown
         assert shown["errorMessage"] == f"Cancelled: its dependency named (job {refused}, export_report) {status}"
-        history = await db.fetch("SELECT actor, action FROM audit_logs WHERE job_id = $1 ORDER BY id", uuid.UUID(doomed))
+        history = await db.fetch(
+            "SELECT actor, action FROM audit_logs WHERE job_id = $1 ORDER BY id", uuid.UUID(doomed)
+        )
         assert [(r["actor"], r["action"]) for r in history] == [("user", "job.created"), ("system", "job.cancelled")]
     assert await claim(db) == set()
     assert await db.fetchval(COUNTED) == await db.fetchval(RECOUNT)
@@ -254,3 +256,29 @@ async def test_the_list_shows_dependencies(client) -> None:
     jobs = {j["id"]: j for j in response.json()["jobs"]}
     assert jobs[notify]["dependsOn"] == [{"jobId": export, "as": "export"}] and jobs[notify]["blockedBy"] == 1
     assert jobs[export]["dependsOn"] == [] and jobs[export]["blockedBy"] == 0
+
+
+@pytest.mark.parametrize("outcome", ["commit", "rollback"])
+async def test_creation_waits_for_a_dependency_being_finished(client, db, database_url, outcome: str) -> None:
+    """A creation racing the dependency's outcome sees it or is seen by it, never neither:
+    marking the dependency waits for the transaction that finishes it."""
+    export = await created(client, EXPORT_BODY)
+    assert await claim(db) == {export}
+    other = await connect(database_url)
+    try:
+        tx = other.transaction()
+        await tx.start()
+        await finish(other, export, "succeeded")  # not committed yet
+        creating = asyncio.ensure_future(created(client, depending(export=export)))
+        await asyncio.sleep(0.5)
+        assert not creating.done()  # waits on the dependency's row
+        await (tx.commit() if outcome == "commit" else tx.rollback())
+        notify = await asyncio.wait_for(creating, 10)
+    finally:
+        await other.close()
+    shown = await job(client, notify)
+    assert shown["blockedBy"] == (0 if outcome == "commit" else 1)
+    if outcome == "rollback":  # still running: its success later unblocks the new job
+        await finish(db, export, "succeeded")
+        assert (await job(client, notify))["blockedBy"] == 0
+    assert await claim(db) == {notify}

@@ -15,7 +15,7 @@ import pytest
 from jobrunner.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.integration.exports.conftest import seed_export_data
-from tests.integration.jobtypes.conftest import auth, start_job, wait_final
+from tests.integration.jobtypes.conftest import start_job, wait_final
 from tests.integration.worker.conftest import fast_settings
 from tests.support.receivers import SmtpSink
 

@@ -100,7 +100,12 @@ def test_jobs_commands(live_service: LiveService):
 
 
 def test_create_a_job_that_depends_on_others(live_service: LiveService):
-    later = ("--payload", json.dumps({"reportType": "quotes", "format": "csv"}), "--scheduled-at", "2099-01-01T00:00:00Z")
+    later = (
+        "--payload",
+        json.dumps({"reportType": "quotes", "format": "csv"}),
+        "--scheduled-at",
+        "2099-01-01T00:00:00Z",
+    )
     first = cli(live_service, "jobs", "create", "export_report", *later).stdout.strip()
     second = cli(live_service, "jobs", "create", "export_report", *later).stdout.strip()
     run = cli(
