@@ -97,7 +97,6 @@ class DependsOn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        populate_by_name=False,
         json_schema_extra={"examples": [{"jobId": EXAMPLE_JOB_ID, "as": "export"}]},
     )
 
