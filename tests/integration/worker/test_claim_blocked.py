@@ -48,3 +48,35 @@ async def test_an_unblocked_job_is_claimed_and_counted(pool: asyncpg.Pool) -> No
     assert await pool.fetchval("SELECT ready FROM job_queue_orgs WHERE organization_id = $1", org) == 1
     assert len(await pool.fetch(Q.claim_jobs, "w1", 10, 5)) == 1
     assert await pool.fetchval("SELECT ready FROM job_queue_orgs WHERE organization_id = $1", org) == 0
+
+
+async def test_a_blocked_job_due_long_ago_does_not_wake_an_idle_worker(pool: asyncpg.Pool) -> None:
+    """An idle worker sleeps until the earliest due job (next_scheduled_at): a blocked
+    one, even past due, must not count, or the worker would wake at once, again and again."""
+    (org,) = await add_organizations(pool, 1)
+    await pool.execute(ADD, org, 3, 1)
+    await pool.execute("UPDATE jobs SET scheduled_at = now() - interval '1 hour'")
+    assert await pool.fetchval(Q.next_scheduled_at) is None
+    await pool.execute(ADD, org, 1, 0)
+    await pool.execute("UPDATE jobs SET scheduled_at = now() + interval '1 hour' WHERE blocked_by = 0")
+    assert 3500 < await pool.fetchval(Q.next_scheduled_at) <= 3600
+    # Served by the wake-up index, whose predicate the query repeats (2,000 other jobs).
+    await pool.execute(ADD, org, 2000, 0)
+    await pool.execute("ANALYZE jobs")
+    plan = "\n".join(r[0] for r in await pool.fetch("EXPLAIN " + Q.next_scheduled_at))
+    assert "jobs_scheduled_idx" in plan and "Seq Scan" not in plan, plan
+
+
+async def test_the_queue_figures_use_the_ready_index_and_leave_blocked_jobs_out(pool: asyncpg.Pool) -> None:
+    """The console's queue and the metrics count jobs waiting for a worker through
+    jobs_ready_idx's predicate; jobs waiting on other jobs are not among them."""
+    (org,) = await add_organizations(pool, 1)
+    await pool.execute(ADD, org, 3000, 1)
+    await pool.execute(ADD, org, 2, 0)
+    await pool.execute("ANALYZE jobs")
+    waiting = await pool.fetch(Q.admin_queue_waiting, org)
+    assert [(r["job_type"], r["due"]) for r in waiting] == [("test_work", 2)]
+    assert [r["jobs"] for r in await pool.fetch(Q.metrics_top_backlog, 10)] == [2]
+    for statement, args in ((Q.admin_queue_waiting, [org]), (Q.metrics_top_backlog, [10]), (Q.metrics_active_jobs, [])):
+        plan = "\n".join(r[0] for r in await pool.fetch("EXPLAIN " + statement, *args))
+        assert "jobs_ready_idx" in plan and "Seq Scan on jobs" not in plan, plan
