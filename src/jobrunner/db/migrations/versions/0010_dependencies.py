@@ -12,10 +12,14 @@ transaction.
   ``jobs_resolve_dependants`` fires only for such jobs (a predicate in its WHEN), so the
   outcomes of ordinary jobs never enter PL/pgSQL.
 
-Changes to 0007's claim and ready-count triggers, each one predicate
-(``blocked_by = 0``), marked ``-- 0010`` below: ``jobrunner_count_queue`` counts a job as
-ready only when it is not blocked; ``jobrunner_claim_jobs`` takes only unblocked jobs
-(so its plan matches the recreated partial index ``jobs_ready_idx``).
+Changes to 0007's claim and ready-count triggers: the same function bodies, re-created
+with one more predicate, ``blocked_by = 0``, in what counts as ready (``_ready`` below;
+``blocked=False`` gives 0007's text back, which the downgrade installs):
+``jobrunner_count_queue`` counts a job as ready only when it is not blocked, in each of
+its four transition-table filters; ``jobrunner_claim_jobs`` takes only unblocked jobs in
+its per-organization LATERAL (so its plan matches the re-created partial index
+``jobs_ready_idx``; the final UPDATE's re-check is unchanged). ``jobs_ready_idx`` and
+``jobs_scheduled_idx`` (0001) are re-created with the predicate.
 
 Revision ID: 0010
 Revises: 0008
