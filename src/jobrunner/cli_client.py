@@ -130,6 +130,11 @@ def describe(status: dict[str, Any]) -> None:
     )
     if job.get("errorMessage"):
         console.print(f"[red]{job['errorMessage']}[/red]")
+    if job.get("dependsOn"):
+        names = ", ".join(f"{d['as']} ({d['jobId']})" for d in job["dependsOn"])
+        waiting = job.get("blockedBy", 0)
+        shown = f"waiting for {waiting} of them" if job["status"] == "queued" and waiting else ""
+        console.print(f"depends on {names}" + (f"  [yellow]{shown}[/yellow]" if shown else ""))
     if job.get("result"):
         console.print(f"result: {json.dumps(job['result'])}")
     console.print(
@@ -159,6 +164,14 @@ def create_command(
             help="Run the command again with the same key and arguments (within 24 h): no second job, the first id",
         ),
     ] = None,
+    depends_on: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--depends-on",
+            help="ID[:NAME]: a job (or the start of its id) that must succeed first, named NAME "
+            "for the job's templates; repeat for several",
+        ),
+    ] = None,
     url: Url = None,
     token: Token = None,
     as_json: AsJson = False,
@@ -184,7 +197,12 @@ def create_command(
     async def work(api: JobrunnerClient) -> dict[str, Any]:
         if template is None:
             assert job_type is not None
-            return await api.create_job(job_type, body if body is not None else {}, **options)
+            dependencies: list[str | dict[str, str]] = []
+            for item in depends_on or []:
+                prefix, _, name = item.partition(":")
+                job_id = await resolve_job_id(api, prefix)
+                dependencies.append({"jobId": job_id, "as": name} if name else job_id)
+            return await api.create_job(job_type, body if body is not None else {}, depends_on=dependencies, **options)
         found = await resolve_template(api, template)
         return await api.create_job_from_template(found["id"], payload=body, **options)
 

@@ -63,7 +63,9 @@ def load_runtime(settings: Settings, *, demo: bool | None = None) -> Runtime:
     demo_mode, reason = resolve_demo_mode(settings, demo)
     url = resolve_database_url(settings.database_url, Path(settings.data_dir))
     return Runtime(
-        settings=settings.model_copy(update={"demo_mode": demo_mode}),
+        # The resolved secret in the settings too: workers sign the links their jobs send
+        # (an export's download link in a notification, processors/dependencies.py).
+        settings=settings.model_copy(update={"demo_mode": demo_mode, "jwt_secret": secret}),
         database_url=url,
         jwt_secret=secret,
         secret_generated=generated,

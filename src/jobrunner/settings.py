@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     smtp_from: str = "jobrunner@localhost"
     smtp_timeout_seconds: float = 30.0
     webhook_timeout_seconds: float = 10.0
+    # Where users reach the service (links in emails); default http://<host>:<port>.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    # How long an export link in a notification (a dependency's downloadUrl) works.
+    notification_link_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
 
     # Uploads and imports (data_processing)
     upload_max_bytes: int = 200 * 1024 * 1024

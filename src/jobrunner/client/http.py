@@ -91,11 +91,15 @@ class JobrunnerClient:
         max_retries: int | None = None,
         scheduled_at: str | None = None,
         idempotency_key: str | None = None,
+        depends_on: list[str | dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """POST /v1/jobs: ``{"jobId", "message"}``. With ``idempotency_key`` the call is
         safe to repeat (after a timeout, say): the same key and arguments within 24 h get
-        the first answer back, and no second job."""
+        the first answer back, and no second job. ``depends_on``: job ids, or
+        ``{"jobId", "as"}``, that must succeed first."""
         body: dict[str, Any] = {"jobType": job_type, "payload": payload}
+        if depends_on:
+            body["dependsOn"] = depends_on
         return await self._create(body, priority, max_retries, scheduled_at, idempotency_key)
 
     async def create_job_from_template(

@@ -14,6 +14,7 @@ import asyncpg
 from jobrunner.auth.rbac import Access
 from jobrunner.db.errors import DRIVER_ERRORS, DatabaseError, translate
 from jobrunner.db.sql import Q
+from jobrunner.domain.dependencies import DependencyRef, Resolved, resolve
 from jobrunner.domain.errors import Conflict
 from jobrunner.domain.quotas import JobQuotas, job_refusal
 
@@ -33,6 +34,7 @@ class NewJob:
     total_steps: int | None
     scheduled_at: dt.datetime | None
     template_id: uuid.UUID | None = None
+    depends_on: tuple[DependencyRef, ...] = ()
     # Chosen by the caller (an idempotent creation); None: the database picks one.
     id: uuid.UUID | None = None
 
@@ -84,9 +86,15 @@ class JobsRepository:
 
     async def create(self, job: NewJob, quotas: JobQuotas = NO_QUOTAS) -> uuid.UUID:
         """Insert the job if the organization's quotas admit it (``QuotaExceeded`` if
-        not); ``quotas`` are the settings' limits, organization_limits overrides them."""
+        not); ``quotas`` are the settings' limits, organization_limits overrides them.
+        With dependencies, they are checked and marked in the same transaction
+        (``NotFound``/``InvalidInput`` as ``domain.dependencies.resolve`` decides); one
+        that already failed or was cancelled cancels the new job at once."""
         try:
-            return await _insert_job(self._pool, job, quotas)
+            if not job.depends_on:
+                return await _insert_job(self._pool, job, quotas)
+            async with self._pool.acquire() as conn, conn.transaction():
+                return await _insert_job(conn, job, quotas)
         except DRIVER_ERRORS as exc:
             raise translate(exc) from exc
 
@@ -174,6 +182,8 @@ class JobsRepository:
 
 
 async def _insert_job(db: asyncpg.Pool | asyncpg.Connection, job: NewJob, quotas: JobQuotas) -> uuid.UUID:
+    """Insert ``job`` (on a connection in a transaction when it has dependencies)."""
+    resolved = await _resolve_dependencies(db, job) if job.depends_on else Resolved([], 0)
     row = await db.fetchrow(
         Q.create_job,
         job.organization_id,
@@ -188,10 +198,21 @@ async def _insert_job(db: asyncpg.Pool | asyncpg.Connection, job: NewJob, quotas
         quotas.max_creations_per_minute,
         job.template_id,
         job.id,
+        resolved.depends_on,
+        resolved.blocked_by,
     )
     if row["refused"] is not None:
         raise job_refusal(row["refused"], row["quota"], row["retry_after"])
-    return row["id"]
+    if resolved.ended is not None:
+        ended = resolved.ended
+        await db.execute(Q.cancel_for_ended_dependency, row["id"], ended.job_id, ended.job_type, ended.status)
+    job_id: uuid.UUID = row["id"]
+    return job_id
+
+
+async def _resolve_dependencies(db: asyncpg.Pool | asyncpg.Connection, job: NewJob) -> Resolved:
+    rows = await db.fetch(Q.mark_dependencies, job.organization_id, job.user_id, [ref.job_id for ref in job.depends_on])
+    return resolve(job.depends_on, {row["id"]: (row["job_type"], row["status"]) for row in rows})
 
 
 def _stored(row: asyncpg.Record | None) -> StoredAnswer | None:

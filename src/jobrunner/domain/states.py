@@ -18,7 +18,10 @@ from enum import StrEnum
 class JobStatus(StrEnum):
     QUEUED = "queued"
     """Waiting to be claimed. In: created through the API, or a manual retry of a failed
-    job. Out: a worker claims it (running), or the user cancels it."""
+    job. Out: a worker claims it (running), or the user cancels it. A job created with
+    ``dependsOn`` stays queued, out of the claim's reach, while ``blocked_by > 0`` (some
+    dependency has not succeeded yet); it is cancelled when a dependency fails or is
+    cancelled (domain/dependencies.py)."""
 
     RUNNING = "running"
     """A worker holds it (``locked_by``) and runs its first attempt. Out: succeeded, failed
@@ -58,6 +61,9 @@ class Actor(StrEnum):
     WORKER = "worker"  # the worker holding the job (claim, outcome, hand-back at shutdown)
     RESCUER = "rescuer"  # any worker, for a job whose worker stopped heartbeating
     ADMIN = "admin"  # an administrator through the operations console (jobs.manage_jobs)
+    # The database, in the transaction of another job's change (migration 0010's trigger
+    # jobrunner_resolve_dependants: a dependency failed or was cancelled).
+    SYSTEM = "system"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,7 @@ TRANSITIONS: Mapping[tuple[JobStatus, JobStatus], tuple[Mover, ...]] = {
     (S.QUEUED, S.CANCELLED): (
         Mover(Actor.USER, "cancel_job", "the user cancels it"),
         Mover(Actor.ADMIN, "admin_cancel_jobs", "an administrator cancels it (bulk)"),
+        Mover(Actor.SYSTEM, "jobrunner_resolve_dependants", "a job it depends on failed or was cancelled"),
     ),
     (S.RUNNING, S.SUCCEEDED): (Mover(Actor.WORKER, "finish_jobs", "the processor returned"),),
     (S.RUNNING, S.FAILED): (

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -25,6 +26,7 @@ from pydantic import (
     create_model,
 )
 
+from jobrunner.domain.dependencies import MAX_DEPENDENCIES, NAME_PATTERN
 from jobrunner.domain.field_errors import field_errors as _field_errors
 from jobrunner.domain.jobtypes import JobType
 from jobrunner.domain.schema import Timestamp
@@ -60,6 +62,8 @@ EXAMPLE_JOB: dict[str, Any] = {
     "updatedAt": "2024-01-30T10:30:15.000Z",
     "scheduleId": None,
     "templateId": None,
+    "dependsOn": [],
+    "blockedBy": 0,
     "omitted": [],
 }
 
@@ -90,6 +94,30 @@ def _iso_datetime_string(value: Any) -> Any:
     return value
 
 
+class DependsOn(BaseModel):
+    """A job the new job waits for, and the name its processor knows it by."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"jobId": EXAMPLE_JOB_ID, "as": "export"}]},
+    )
+
+    jobId: uuid.UUID = Field(description="One of the caller's jobs.")
+    as_: Annotated[StrictStr, Field(pattern=NAME_PATTERN, max_length=50)] | None = Field(
+        default=None,
+        alias="as",
+        description="The dependency's name for the job's processor (a notification template reads "
+        "`dependencies.<name>.result`); default: the dependency's job type.",
+    )
+
+
+def _no_repeats(items: list[Any]) -> list[Any]:
+    ids = [item if isinstance(item, uuid.UUID) else item.jobId for item in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("a job may be named only once in dependsOn")
+    return items
+
+
 _MaxRetries = Annotated[
     StrictInt,
     Field(ge=0, le=10, description="Automatic retries allowed; default: the job type's (3 for built-ins)."),
@@ -112,6 +140,16 @@ class CreateJobRequest(BaseModel):
         BeforeValidator(lambda v: v if v is None else _iso_datetime_string(v)),
         Field(description="Run no earlier than this (ISO 8601, in the future; no offset means UTC)."),
     ] = None
+    dependsOn: Annotated[
+        list[uuid.UUID | DependsOn],
+        Field(
+            max_length=MAX_DEPENDENCIES,
+            description="Jobs of the caller's that must succeed first: the job stays queued until they all "
+            "have (`blockedBy` counts those left) and is cancelled if one fails or is cancelled. "
+            "A job id, or `{jobId, as}` to name it.",
+        ),
+        AfterValidator(_no_repeats),
+    ] = []
 
 
 class CreateJobResponse(BaseModel):
@@ -120,6 +158,15 @@ class CreateJobResponse(BaseModel):
     )
     jobId: uuid.UUID
     message: str
+
+
+class DependencyOut(BaseModel):
+    """A job's dependency: its id and the name its processor knows it by."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"jobId": EXAMPLE_JOB_ID, "as": "export"}]})
+
+    jobId: uuid.UUID
+    as_: str = Field(alias="as")
 
 
 class JobOut(BaseModel):
@@ -154,6 +201,12 @@ class JobOut(BaseModel):
     )
     templateId: uuid.UUID | None = Field(
         description="The job template it was started from (`/v1/job-templates`); else null."
+    )
+    dependsOn: list[DependencyOut] = Field(description="The jobs this one waited or waits for ([] for none).")
+    blockedBy: int = Field(
+        ge=0,
+        description="How many of `dependsOn` had not succeeded yet: while queued and above 0, the job waits "
+        "for them (no worker takes it). 0 once they all succeeded.",
     )
     omitted: list[Literal["payload", "result"]] = Field(
         description="Fields shown as null because they are too large for a list answer "

@@ -62,8 +62,10 @@ def present_job(row: Mapping[str, Any], omitted: Sequence[str] = ()) -> dict[str
         "scheduledAt": iso_utc(row["scheduled_at"]),
         "createdAt": iso_utc(row["created_at"]),
         "updatedAt": iso_utc(row["updated_at"]),
-        "scheduleId": str(row["schedule_id"]) if row["schedule_id"] is not None else None,
+        "scheduleId": _text(row["schedule_id"]),
         "templateId": _text(row["template_id"]),
+        "dependsOn": row["depends_on"],
+        "blockedBy": row["blocked_by"],
         "omitted": list(omitted),
     }
 

@@ -18,6 +18,7 @@ from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.jobs_repository import IdempotentAnswer, JobsRepository, NewJob, StoredAnswer
 from jobrunner.db.templates_repository import TemplatesRepository
 from jobrunner.domain import idempotency
+from jobrunner.domain.dependencies import DependencyRef
 from jobrunner.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from jobrunner.domain.merge_patch import merge_patch
 from jobrunner.domain.payload_bounds import check_text
@@ -88,7 +89,7 @@ class JobService:
         ``templateId`` with overrides). With an idempotency key: the first answer again
         for the same key and body (``Created.replayed``), a 422 for another body."""
         access = await self._repo.access(
-            claims.organization_id, claims.user_id, [rbac.CREATE_JOBS, *creation_permissions()]
+            claims.organization_id, claims.user_id, [rbac.CREATE_JOBS, rbac.VIEW_JOBS, *creation_permissions()]
         )
         rbac.require(access, rbac.CREATE_JOBS)
         key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
@@ -116,6 +117,9 @@ class JobService:
         if isinstance(body, dict) and "templateId" in body:
             return await self._from_template(claims, access, body)
         request = _validate_request(body)
+        if request.dependsOn:
+            # Depending on a job means reading its outcome (and its result): as polling it.
+            rbac.require(access, rbac.VIEW_JOBS)
         job_type = known_job_type(request.jobType)
         rbac.require(access, job_type.permission)
         return NewJob(
@@ -127,6 +131,10 @@ class JobService:
             payload=validated_payload(job_type, request.payload, self._settings),
             total_steps=job_type.total_steps,
             scheduled_at=_future(request.scheduledAt),
+            depends_on=tuple(
+                DependencyRef(item) if isinstance(item, uuid.UUID) else DependencyRef(item.jobId, item.as_)
+                for item in request.dependsOn
+            ),
         )
 
     async def _from_template(self, claims: TokenClaims, access: rbac.Access, body: dict[str, Any]) -> NewJob:

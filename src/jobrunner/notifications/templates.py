@@ -1,6 +1,8 @@
 """The built-in notification templates: ``templates/<name>/subject.txt``, ``body.txt`` and
 ``body.html``. HTML is autoescaped; text is not (it is not HTML). A template may use
-``data`` (the payload's data) and ``recipient`` (``name``, ``email``; empty for webhooks).
+``data`` (the payload's data), ``recipient`` (``name``, ``email``; empty for webhooks)
+and ``dependencies`` (the jobs the notification depends on, by name: ``jobId``,
+``jobType``, ``status``, ``result``; empty for none).
 A missing template, or a ``data`` key a template needs, is a permanent failure.
 
 Links go through the ``link`` filter: only ``http``/``https`` URLs with a host and
@@ -76,10 +78,15 @@ def template_exists(name: str) -> bool:
     return True
 
 
-def render(name: str, data: dict[str, Any], recipient: dict[str, str] | None = None) -> Rendered:
+def render(
+    name: str,
+    data: dict[str, Any],
+    recipient: dict[str, str] | None = None,
+    dependencies: dict[str, dict[str, Any]] | None = None,
+) -> Rendered:
     if not template_exists(name):
         raise PermanentError(f"Invalid notification payload: unknown template '{name}'")
-    context = {"data": data, "recipient": recipient or {}}
+    context = {"data": data, "recipient": recipient or {}, "dependencies": dependencies or {}}
     try:
         subject, text, html = (_environment().get_template(f"{name}/{part}").render(context) for part in _PARTS)
     except jinja2.UndefinedError as exc:

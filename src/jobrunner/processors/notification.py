@@ -4,7 +4,12 @@ signed webhook POST to the organization's ``notifications`` integration.
 Transient: the SMTP server is unreachable or refuses, the webhook times out, cannot be
 reached, answers 5xx or 429. Permanent: unknown template, data the template needs is
 missing, a link that is not http(s)/mailto, a recipient outside the organization, no
-``notifications`` integration, a 3xx or 4xx answer, a refused destination. Recipients reached by an earlier attempt are not sent the email again."""
+``notifications`` integration, a 3xx or 4xx answer, a refused destination. Recipients reached by an earlier attempt are not sent the email again.
+
+A notification created with ``dependsOn`` runs once those jobs succeeded; its template
+reads them as ``dependencies.<name>`` (``processors/dependencies.py``): "export, then
+email me the link" is an ``export_ready`` notification depending on an export named
+``export``."""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from jobrunner.timestamps import iso_utc
 from jobrunner.notifications import email
 from jobrunner.notifications.templates import render, template_exists
 from jobrunner.outbound.client import outbound_client
+from jobrunner.processors.dependencies import dependency_results, shareable
 from jobrunner.worker.context import JobContext
 from jobrunner.worker.registry import job_type
 
@@ -46,10 +52,11 @@ async def run_notification(ctx: JobContext[NotificationPayload]) -> dict[str, An
     if not template_exists(payload.template):
         raise PermanentError(f"Invalid notification payload: unknown template '{payload.template}'")
     delivered = {row["recipient"] for row in await ctx.pool.fetch(Q.delivered_recipients, ctx.job_id)}
+    dependencies = shareable(await dependency_results(ctx.pool, ctx.job_id), ctx.settings)
     if payload.channel == "email":
-        sent = await _send_emails(ctx, payload, delivered)
+        sent = await _send_emails(ctx, payload, delivered, dependencies)
     else:
-        sent = await _post_webhook(ctx, payload, delivered)
+        sent = await _post_webhook(ctx, payload, delivered, dependencies)
     return {
         "channel": payload.channel,
         "template": payload.template,
@@ -59,7 +66,12 @@ async def run_notification(ctx: JobContext[NotificationPayload]) -> dict[str, An
     }
 
 
-async def _send_emails(ctx: JobContext[NotificationPayload], payload: NotificationPayload, delivered: set[str]) -> int:
+async def _send_emails(
+    ctx: JobContext[NotificationPayload],
+    payload: NotificationPayload,
+    delivered: set[str],
+    dependencies: dict[str, dict[str, Any]],
+) -> int:
     rows = await ctx.pool.fetch(Q.notification_recipients, ctx.organization_id, payload.recipients)
     users = {row["id"]: row for row in rows}
     unknown = [user for user in payload.recipients if user not in users]
@@ -74,7 +86,12 @@ async def _send_emails(ctx: JobContext[NotificationPayload], payload: Notificati
             ctx.settings.smtp_from,
             user["display_name"],
             user["email"],
-            render(payload.template, payload.data, {"name": user["display_name"], "email": user["email"]}),
+            render(
+                payload.template,
+                payload.data,
+                {"name": user["display_name"], "email": user["email"]},
+                dependencies,
+            ),
         )
         for user in pending
     ]
@@ -90,7 +107,12 @@ async def _send_emails(ctx: JobContext[NotificationPayload], payload: Notificati
     return len(messages)
 
 
-async def _post_webhook(ctx: JobContext[NotificationPayload], payload: NotificationPayload, delivered: set[str]) -> int:
+async def _post_webhook(
+    ctx: JobContext[NotificationPayload],
+    payload: NotificationPayload,
+    delivered: set[str],
+    dependencies: dict[str, dict[str, Any]],
+) -> int:
     integration = await find_integration(ctx.pool, secret_box(ctx.settings), ctx.organization_id, WEBHOOK_INTEGRATION)
     if integration is None:
         raise PermanentError(
@@ -98,7 +120,7 @@ async def _post_webhook(ctx: JobContext[NotificationPayload], payload: Notificat
             f"(PUT /v1/integrations/{WEBHOOK_INTEGRATION})"
         )
     await ctx.step(2)
-    rendered = render(payload.template, payload.data)
+    rendered = render(payload.template, payload.data, dependencies=dependencies)
     document = {
         "id": str(ctx.job_id),
         "type": "notification",

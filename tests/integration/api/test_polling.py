@@ -108,7 +108,7 @@ async def test_openapi_is_truthful(client):
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     paths = document["paths"]
     expected = {
-        ("/v1/jobs", "post"): {"202", "401", "403", "404", "409", "413", "415", "422", "429", "503"},
+        ("/v1/jobs", "post"): {"202", "401", "403", "404", "409", "413", "415", "422", "429", "503"},  # 404: a templateId or dependsOn job
         ("/v1/jobs", "get"): {"200", "401", "403", "422", "503"},
         ("/v1/jobs/{job_id}/status", "get"): {"200", "304", "401", "403", "404", "503"},
         ("/v1/jobs/{job_id}/cancel", "post"): {"200", "401", "403", "404", "409", "503"},

@@ -99,6 +99,37 @@ def test_jobs_commands(live_service: LiveService):
     assert cli(live_service, "jobs", "status", job_id, user="user_admin").returncode == 1  # not theirs: 404
 
 
+def test_create_a_job_that_depends_on_others(live_service: LiveService):
+    later = (
+        "--payload",
+        json.dumps({"reportType": "quotes", "format": "csv"}),
+        "--scheduled-at",
+        "2099-01-01T00:00:00Z",
+    )
+    first = cli(live_service, "jobs", "create", "export_report", *later).stdout.strip()
+    second = cli(live_service, "jobs", "create", "export_report", *later).stdout.strip()
+    run = cli(
+        live_service,
+        "jobs",
+        "create",
+        "export_report",
+        "--payload",
+        json.dumps({"reportType": "customers", "format": "csv"}),
+        "--depends-on",
+        f"{first[:8]}:first",  # the start of an id is enough, as for every jobs command
+        "--depends-on",
+        f"{second}:second",
+    )
+    assert run.returncode == 0, run.stderr
+    waiting = run.stdout.strip()
+    status = json.loads(cli(live_service, "jobs", "status", waiting, "--json").stdout)
+    assert status["job"]["dependsOn"] == [{"jobId": first, "as": "first"}, {"jobId": second, "as": "second"}]
+    shown = cli(live_service, "jobs", "status", waiting, columns=200).stdout
+    assert f"depends on first ({first}), second ({second})" in shown and "waiting for 2 of them" in shown
+    missing = cli(live_service, "jobs", "create", "export_report", "--payload", "{}", "--depends-on", "ffffffff")
+    assert missing.returncode == 1
+
+
 def test_ctrl_c_asks_whether_to_cancel_the_job(database_url: str):
     # No worker: the export stays queued while the CLI waits for it.
     with running_service(database_url, with_worker=False) as service:

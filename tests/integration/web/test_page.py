@@ -233,3 +233,21 @@ def test_pages_filters_and_only_unfinished_jobs_are_polled(page, live_service: L
     time.sleep(1)
     assert polled and not any(done in url for url in polled)
     assert {url.split("/")[-2] for url in polled} <= set(queued)
+
+
+def test_a_job_waiting_on_others_says_so_and_is_cancelled_with_them(page, live_service: LiveService):
+    later = {**EXPORT, "scheduledAt": "2099-01-01T00:00:00.000Z"}
+    with live_service.api() as api:
+        first = api.post("/v1/jobs", json=later).json()["jobId"]
+        second = api.post("/v1/jobs", json=later).json()["jobId"]
+        body = {**EXPORT, "dependsOn": [{"jobId": first, "as": "first"}, {"jobId": second, "as": "second"}]}
+        waiting = api.post("/v1/jobs", json=body).json()["jobId"]
+        sign_in(page, "Max Member")
+        row = job_row(page, waiting)
+        expect(row).to_contain_text("Waiting for 2 jobs")
+        row.get_by_role("button", name="Details").click()
+        expect(details_of(page, waiting)).to_contain_text(f"first ({first[:8]}), second ({second[:8]})")
+        # Cancelling one of them cancels the waiting job, which then says why.
+        assert api.post(f"/v1/jobs/{first}/cancel").status_code == 200
+        expect(row.locator(".badge.cancelled")).to_be_visible(timeout=20_000)
+        expect(row).to_contain_text("Cancelled: a job it waited for did not succeed")

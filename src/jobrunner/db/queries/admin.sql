@@ -107,6 +107,8 @@ SELECT (SELECT count(*) FROM jobs WHERE locked_by IS NOT NULL AND organization_i
 
 -- Waiting jobs by type (jobs_ready_idx): due now, or scheduled later (a delayed job or a
 -- retry's backoff); the oldest due job has waited since it was created or became due.
+-- Jobs waiting on their dependencies (blocked_by > 0) wait for other jobs, not for a
+-- worker: not counted (and the predicate is the index's, migration 0010).
 -- name: admin_queue_waiting
 SELECT job_type,
        count(*) FILTER (WHERE scheduled_at IS NULL OR scheduled_at <= now())::integer AS due,
@@ -114,7 +116,7 @@ SELECT job_type,
        min(greatest(created_at, scheduled_at)) FILTER (WHERE scheduled_at IS NULL OR scheduled_at <= now())
            AS oldest_due_since
   FROM jobs
- WHERE organization_id = $1 AND status IN ('queued', 'retrying') AND locked_by IS NULL
+ WHERE organization_id = $1 AND status IN ('queued', 'retrying') AND locked_by IS NULL AND blocked_by = 0
  GROUP BY job_type
  ORDER BY job_type;
 

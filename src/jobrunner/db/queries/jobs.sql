@@ -13,7 +13,7 @@
 id, organization_id, user_id, job_type, status::text AS status, priority, retry_count,
 max_retries, payload, result, error_message, progress, total_steps, current_step,
 step_label, started_at, completed_at, scheduled_at, created_at, updated_at, schedule_id,
-template_id
+template_id, depends_on, blocked_by
 
 -- The status poll in ONE round trip (it is the hot path): membership, the permission
 -- ($3), and the job ($4) if it is the caller's. The job is joined only when the
@@ -40,22 +40,26 @@ SELECT a.is_member, a.allowed, j.*
 -- creations never exceed a limit. $9/$10: the settings' limits (NULL: none). $11: the
 -- template the job is started from (NULL: none); $12: the job's id when the caller chose
 -- it (an idempotent creation names it in its stored answer first; NULL: a new one).
--- Answers the new id, or NULL and why not. The INSERT trigger wakes the workers.
+-- $13/$14: the dependencies (domain/dependencies.py; '[]' and 0 for none) and how many
+-- are unmet. Answers the new id, or NULL and why not. The INSERT trigger wakes the workers.
 -- name: create_job
 WITH admit AS MATERIALIZED (
     SELECT refused, quota, retry_after FROM jobrunner_admit_job($1, $2, $9, $10)
 ), job AS (
     INSERT INTO jobs (id, organization_id, user_id, job_type, priority, max_retries, payload,
-                      total_steps, scheduled_at, template_id)
-    SELECT coalesce($12::uuid, gen_random_uuid()), $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::timestamptz, $11::uuid
+                      total_steps, scheduled_at, template_id, depends_on, blocked_by)
+    SELECT coalesce($12::uuid, gen_random_uuid()), $1, $2, $3, $4::integer, $5::integer, $6::jsonb,
+           $7::integer, $8::timestamptz, $11::uuid, $13::jsonb, $14::integer
       FROM admit WHERE admit.refused IS NULL
-    RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at, template_id
+    RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at, template_id,
+              depends_on
 ), audit AS (
     INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
     SELECT organization_id, user_id, 'user', 'job.created', id,
            jsonb_build_object('jobType', job_type, 'priority', priority,
                               'maxRetries', max_retries, 'scheduledAt', scheduled_at,
                               'templateId', template_id)
+           || CASE WHEN depends_on = '[]' THEN '{}' ELSE jsonb_build_object('dependsOn', depends_on) END
       FROM job
 )
 SELECT (SELECT id FROM job) AS id, refused, quota, retry_after FROM admit;
@@ -78,6 +82,7 @@ SELECT id, organization_id, user_id, job_type, status, priority, retry_count, ma
        CASE WHEN result_big THEN NULL ELSE result END AS result,
        error_message, progress, total_steps, current_step, step_label, started_at,
        completed_at, scheduled_at, created_at, updated_at, schedule_id, template_id,
+       depends_on, blocked_by,
        array_remove(ARRAY[CASE WHEN payload_big THEN 'payload' END,
                           CASE WHEN result_big THEN 'result' END], NULL) AS omitted
   FROM (SELECT p.*, octet_length(p.payload::text) > $7 AS payload_big,

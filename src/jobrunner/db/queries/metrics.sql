@@ -4,13 +4,14 @@
 
 -- Jobs waiting (queued, retrying between attempts) and running, by state and type, with
 -- the age of the oldest one that is due. Waiting jobs through jobs_ready_idx's predicate,
--- running ones through jobs_held_idx's.
+-- running ones through jobs_held_idx's. Jobs waiting on their dependencies (blocked_by
+-- > 0, migration 0010) are not waiting for a worker: not counted.
 -- name: metrics_active_jobs
 SELECT status::text AS status, job_type, count(*) AS jobs,
        coalesce(extract(epoch FROM now() - min(coalesce(scheduled_at, created_at))
                         FILTER (WHERE coalesce(scheduled_at, created_at) <= now())), 0)::float8 AS oldest_seconds
   FROM jobs
- WHERE status IN ('queued', 'retrying') AND locked_by IS NULL
+ WHERE status IN ('queued', 'retrying') AND locked_by IS NULL AND blocked_by = 0
  GROUP BY status, job_type
 UNION ALL
 SELECT 'running', job_type, count(*), 0
@@ -22,7 +23,7 @@ SELECT 'running', job_type, count(*), 0
 -- name: metrics_top_backlog
 SELECT organization_id, count(*) AS jobs
   FROM jobs
- WHERE status IN ('queued', 'retrying') AND locked_by IS NULL
+ WHERE status IN ('queued', 'retrying') AND locked_by IS NULL AND blocked_by = 0
  GROUP BY organization_id
  ORDER BY jobs DESC, organization_id
  LIMIT $1;

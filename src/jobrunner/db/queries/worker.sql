@@ -18,11 +18,13 @@ SELECT id, organization_id, user_id, job_type, status::text AS status, priority,
   FROM jobrunner_claim_jobs($1, $2, $3)
  ORDER BY priority DESC, seq;
 
--- When the earliest delayed job or retry becomes due (NULL: none waiting).
+-- When the earliest delayed job or retry becomes due (NULL: none waiting). A job waiting
+-- on its dependencies (blocked_by > 0) is not: its last dependency's success wakes the
+-- workers. The predicate is jobs_scheduled_idx's (migration 0010).
 -- name: next_scheduled_at
 SELECT extract(epoch FROM min(scheduled_at) - now())::float8 AS seconds
   FROM jobs
- WHERE status IN ('queued', 'retrying') AND locked_by IS NULL AND scheduled_at IS NOT NULL;
+ WHERE status IN ('queued', 'retrying') AND locked_by IS NULL AND blocked_by = 0 AND scheduled_at IS NOT NULL;
 
 -- Progress and step boundaries of many jobs in one statement. Progress never goes back
 -- within an attempt (greatest); the claim resets it to 0 for each attempt.

@@ -71,7 +71,8 @@ function stepText(job, activity) {
     case "retrying":
       return "Not started yet"; // why: in the State column (waitReason)
     case "succeeded": return resultText(job) || "Done";
-    case "cancelled": return "Cancelled";
+    // An error on a cancelled job: a job it depended on failed or was cancelled.
+    case "cancelled": return job.errorMessage ? "Cancelled: a job it waited for did not succeed" : "Cancelled";
     case "failed": return job.currentStep ? `Stopped at step ${job.currentStep}${job.stepLabel ? ` (${job.stepLabel})` : ""}` : "Failed";
     default: {
       const of = job.totalSteps ? ` of ${job.totalSteps}` : "";
@@ -168,6 +169,9 @@ export function fillDetails({ job, parts }) {
     ["Created", when(job.createdAt)], ["Scheduled", when(job.scheduledAt)],
     ["Started", when(job.startedAt)], ["Finished", when(job.completedAt)], ["Updated", when(job.updatedAt)],
   ];
+  if (job.dependsOn && job.dependsOn.length) {
+    rows.push(["Depends on", job.dependsOn.map((d) => `${d.as} (${d.jobId.slice(0, 8)})`).join(", ")]);
+  }
   if (job.errorMessage) rows.push(["Technical detail", job.errorMessage]);
   if (job.result && job.result.fileSize !== undefined) {
     rows.push(["Rows", job.result.recordCount.toLocaleString()], ["File size", `${humanSize(job.result.fileSize)} (${job.result.fileSize.toLocaleString()} bytes)`]);

@@ -145,7 +145,8 @@ export function secondsLeft(job, now = Date.now()) {
 }
 
 /**
- * Why the job waits, or null: "Scheduled for 10:00", "5 of 5 running in your organization".
+ * Why the job waits, or null: "Waiting for 2 jobs" (its dependencies), "Scheduled for 10:00",
+ * "5 of 5 running in your organization".
  * `activity` is GET /v1/me/activity's answer (or null when unknown).
  */
 export function waitReason(job, activity, now = Date.now()) {
@@ -154,6 +155,7 @@ export function waitReason(job, activity, now = Date.now()) {
   if (job.status === "retrying") {
     return `Trying again${later ? ` at ${clock(job.scheduledAt)}` : " soon"} (attempt ${job.retryCount + 1} of ${job.maxRetries + 1})`;
   }
+  if (job.blockedBy > 0) return `Waiting for ${job.blockedBy} ${job.blockedBy === 1 ? "job" : "jobs"}`;
   if (later) return `Scheduled for ${clock(job.scheduledAt)}`;
   if (activity && activity.organizationRunning >= activity.organizationLimit) {
     return `Waiting: ${activity.organizationRunning} of ${activity.organizationLimit} running in your organization`;
