@@ -31,6 +31,8 @@ class NewJob:
     payload: dict[str, Any]
     total_steps: int | None
     scheduled_at: dt.datetime | None
+    callback_url: str | None = None
+    """None: the organization's default callback URL, if it has one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class JobsRepository:
             job.scheduled_at,
             quotas.max_queued_jobs,
             quotas.max_creations_per_minute,
+            job.callback_url,
         )
         if row["refused"] is not None:
             raise job_refusal(row["refused"], row["quota"], row["retry_after"])
@@ -99,6 +102,12 @@ class JobsRepository:
             except DRIVER_ERRORS as exc:
                 raise translate(exc) from exc
         return total, rows
+
+    async def webhook_deliveries(self, job_id: uuid.UUID) -> list[asyncpg.Record]:
+        try:
+            return await self._pool.fetch(Q.job_webhook_deliveries, job_id)
+        except DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
 
     async def cancel(self, organization_id: str, user_id: str, job_id: uuid.UUID) -> Transition:
         row = await self._fetchrow(Q.cancel_job, organization_id, user_id, job_id)

@@ -22,6 +22,7 @@ from jobrunner.domain.quotas import JobQuotas
 from jobrunner.jobs.models import CreateJobRequest, field_errors
 from jobrunner.jobs.presenters import present_job
 from jobrunner.observability.metrics import JOBS_CREATED
+from jobrunner.outbound.client import policy_from
 from jobrunner.settings import Settings
 
 JOB_NOT_FOUND = "job not found"
@@ -60,7 +61,7 @@ class JobService:
         needed = [rbac.CREATE_JOBS] + ([job_type.permission] if job_type else [])
         access = await self._repo.access(claims.organization_id, claims.user_id, needed)
         rbac.require(access, rbac.CREATE_JOBS)
-        request = _validate_request(body)
+        request = _validate_request(body, self._settings)
         if job_type is None:
             raise InvalidInput(
                 "unknown job type",
@@ -89,6 +90,7 @@ class JobService:
                 payload=payload.model_dump(mode="json", exclude_unset=True),
                 total_steps=job_type.total_steps,
                 scheduled_at=_future(request.scheduledAt),
+                callback_url=request.callbackUrl,
             ),
             self._quotas,
         )
@@ -105,6 +107,11 @@ class JobService:
         if row["id"] is None:
             raise NotFound(JOB_NOT_FOUND)
         return row
+
+    async def webhook_deliveries(self, row: asyncpg.Record) -> list[asyncpg.Record]:
+        """The deliveries of a job with a callback (one indexed look-up); callers skip the
+        call for a job without one (``row["callback_url"] is None``)."""
+        return await self._repo.webhook_deliveries(row["id"])
 
     async def list(self, claims: TokenClaims, page: Page) -> dict[str, Any]:
         access = await self._repo.access(claims.organization_id, claims.user_id, [rbac.VIEW_JOBS])
@@ -164,9 +171,9 @@ class JobService:
             raise Conflict(conflict)
 
 
-def _validate_request(body: Any) -> CreateJobRequest:
+def _validate_request(body: Any, settings: Settings) -> CreateJobRequest:
     try:
-        return CreateJobRequest.model_validate(body)
+        return CreateJobRequest.model_validate(body, context={"policy": policy_from(settings)})
     except ValidationError as exc:
         raise InvalidInput("invalid request body", field_errors(exc)) from exc
 

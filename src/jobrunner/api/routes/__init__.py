@@ -1,7 +1,7 @@
 """Every router of the HTTP API. A feature adds its own with one line here; the app
 factory (``jobrunner/app.py``) includes them, with the page's (``jobrunner/web``)."""
 
-from jobrunner.api.routes import admin, docs, downloads, health, integrations, jobs, me, uploads
+from jobrunner.api.routes import admin, docs, downloads, health, integrations, jobs, me, uploads, webhooks
 
 ROUTERS = [
     health.router,
@@ -9,6 +9,7 @@ ROUTERS = [
     downloads.router,
     me.router,
     integrations.router,
+    webhooks.router,
     uploads.router,
     admin.router,
     docs.router,

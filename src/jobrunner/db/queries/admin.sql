@@ -37,7 +37,7 @@ SELECT id, user_id, job_type, status::text AS status, priority, retry_count, max
 
 -- One job of the organization with the engine's view of it (attempts started, holder).
 -- name: admin_job
-SELECT {{job_columns}}, attempts, locked_by
+SELECT {{job_columns}}, callback_url, attempts, locked_by
   FROM jobs WHERE id = $2 AND organization_id = $1;
 
 -- A job's history: every audit row about it, oldest first, whoever wrote it (the API,

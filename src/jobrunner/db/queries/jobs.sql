@@ -20,7 +20,7 @@ step_label, started_at, completed_at, scheduled_at, created_at, updated_at
 -- owner's whole (organization, user) index range instead, one row per job they own.
 -- name: job_with_access
 WITH job AS MATERIALIZED (
-    SELECT {{job_columns}} FROM jobs WHERE id = $4
+    SELECT {{job_columns}}, callback_url FROM jobs WHERE id = $4
 )
 SELECT a.is_member, a.allowed, j.*
   FROM (SELECT EXISTS (SELECT 1 FROM organization_members m
@@ -35,14 +35,18 @@ SELECT a.is_member, a.allowed, j.*
 -- quotas admit it: jobrunner_admit_job (migration 0004) takes the organization's turn
 -- (an advisory lock held to commit) and counts with a fresh snapshot, so concurrent
 -- creations never exceed a limit. $9/$10: the settings' limits (NULL: none). Answers
--- the new id, or NULL and why not. The INSERT trigger wakes the workers.
+-- the new id, or NULL and why not. The INSERT trigger wakes the workers. $11: the
+-- callback URL given; without one, the organization's default (organization_webhooks),
+-- fixed for the job from now on.
 -- name: create_job
 WITH admit AS MATERIALIZED (
     SELECT refused, quota, retry_after FROM jobrunner_admit_job($1, $2, $9, $10)
 ), job AS (
     INSERT INTO jobs (organization_id, user_id, job_type, priority, max_retries, payload,
-                      total_steps, scheduled_at)
-    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::timestamptz
+                      total_steps, scheduled_at, callback_url)
+    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::timestamptz,
+           coalesce($11::text, (SELECT w.callback_url FROM organization_webhooks w
+                                 WHERE w.organization_id = $1))
       FROM admit WHERE admit.refused IS NULL
     RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at
 ), audit AS (
@@ -71,12 +75,12 @@ SELECT id, organization_id, user_id, job_type, status, priority, retry_count, ma
        CASE WHEN payload_big THEN NULL ELSE payload END AS payload,
        CASE WHEN result_big THEN NULL ELSE result END AS result,
        error_message, progress, total_steps, current_step, step_label, started_at,
-       completed_at, scheduled_at, created_at, updated_at,
+       completed_at, scheduled_at, created_at, updated_at, callback_url,
        array_remove(ARRAY[CASE WHEN payload_big THEN 'payload' END,
                           CASE WHEN result_big THEN 'result' END], NULL) AS omitted
   FROM (SELECT p.*, octet_length(p.payload::text) > $7 AS payload_big,
                coalesce(octet_length(p.result::text) > $7, false) AS result_big
-          FROM (SELECT {{job_columns}}, seq
+          FROM (SELECT {{job_columns}}, callback_url, seq
                   FROM jobs
                  WHERE organization_id = $1 AND user_id = $2
                    AND ($3::job_status IS NULL OR status = $3::job_status)
