@@ -22,10 +22,10 @@ class DeliveryState(StrEnum):
 class AttemptError(StrEnum):
     """Why an attempt got no answer, in our words."""
 
-    TIMEOUT = "timeout"
-    """No complete answer within JOBRUNNER_CALLBACK_TIMEOUT_SECONDS (retried)."""
-    CONNECTION_FAILED = "connection_failed"
-    """No connection, or a broken answer (retried)."""
+    NO_ANSWER = "no_answer"
+    """No connection, no complete answer within JOBRUNNER_CALLBACK_TIMEOUT_SECONDS, or a
+    broken answer: one word for all, so that a member cannot tell closed ports from silent
+    ones (docs/security.md); retried."""
     DESTINATION_NOT_ALLOWED = "destination_not_allowed"
     """The URL's host resolves to an address the outbound policy refuses; nothing sent (not retried)."""
     INVALID_URL = "invalid_url"

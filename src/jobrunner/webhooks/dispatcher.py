@@ -131,11 +131,9 @@ class Dispatcher:
             error = AttemptError.DESTINATION_NOT_ALLOWED
         except PermanentError:
             error = AttemptError.INVALID_URL
-        except httpx.TimeoutException:
-            error = AttemptError.TIMEOUT
-        except httpx.HTTPError as exc:
+        except httpx.HTTPError as exc:  # timeouts included
             log.warning("webhook POST to %s failed: %s: %s", url, type(exc).__name__, exc)
-            error = AttemptError.CONNECTION_FAILED
+            error = AttemptError.NO_ANSWER
         return Attempt(status, error, round((time.monotonic() - started) * 1000))
 
 

@@ -1,8 +1,8 @@
 """One delivery attempt, sorted the way the outbox needs it, in our words:
 
 - a 2xx answer: ``delivered``;
-- a 5xx, 408 or 429 answer, no answer in time (``timeout``), no connection or a broken
-  answer (``connection_failed``): tried again later, while attempts are left;
+- a 5xx, 408 or 429 answer, or none (``no_answer``: no connection, no complete answer in
+  time, a broken answer): tried again later, while attempts are left;
 - any other answer (3xx: redirects are not followed; 4xx): ``failed``, not retried;
 - a destination the outbound policy refuses (``destination_not_allowed``) or a URL that
   cannot be sent (``invalid_url``): ``failed`` at once, nothing was sent.
@@ -32,7 +32,7 @@ class Attempt:
     @property
     def retryable(self) -> bool:
         if self.error is not None:
-            return self.error in (AttemptError.TIMEOUT, AttemptError.CONNECTION_FAILED)
+            return self.error is AttemptError.NO_ANSWER
         assert self.status_code is not None
         return self.status_code >= 500 or self.status_code in RETRIED_CLIENT_ERRORS
 

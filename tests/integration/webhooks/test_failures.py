@@ -64,7 +64,7 @@ async def test_attempts_are_bounded(client: httpx.AsyncClient, database_url: str
     assert len(receiver.received) == 3
 
 
-async def test_timeouts_and_closed_ports_are_retried_in_our_words(
+async def test_timeouts_and_closed_ports_are_retried_as_one_word(
     client: httpx.AsyncClient, database_url: str, tmp_path: Path
 ) -> None:
     settings = webhook_settings(tmp_path, callback_max_attempts=2, callback_timeout_seconds=0.3)
@@ -78,10 +78,10 @@ async def test_timeouts_and_closed_ports_are_retried_in_our_words(
         await _drain(database_url, settings, rounds=40)
     slow_answer = await wait_for(client, slow_job, settled())
     closed_answer = await wait_for(client, closed_job, settled())
-    for answer, error in ((slow_answer, "timeout"), (closed_answer, "connection_failed")):
+    for answer in (slow_answer, closed_answer):
         [delivery] = answer["webhookDeliveries"]
         assert delivery["state"] == "failed"
-        assert [(a["statusCode"], a["error"]) for a in delivery["attempts"]] == [(None, error)] * 2
+        assert [(a["statusCode"], a["error"]) for a in delivery["attempts"]] == [(None, "no_answer")] * 2
 
 
 async def test_a_loopback_callback_is_refused_without_the_allow_setting(
