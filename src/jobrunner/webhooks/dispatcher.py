@@ -39,7 +39,7 @@ from jobrunner.observability.metrics import WEBHOOK_DELIVERIES
 from jobrunner.outbound.client import OutboundClient, outbound_client
 from jobrunner.settings import Settings
 from jobrunner.timestamps import iso_utc
-from jobrunner.webhooks.keys import organization_webhook
+from jobrunner.webhooks.keys import OrganizationWebhook, organization_webhook
 from jobrunner.webhooks.outcomes import Attempt, next_state, outcome_label
 from jobrunner.webhooks.signing import webhook_headers
 
@@ -71,7 +71,17 @@ class Dispatcher:
         """Send every delivery due now (at most ``callback_concurrency``); how many."""
         lease = self._settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS
         rows = await self._pool.fetch(Q.claim_webhook_deliveries, self.id, self._settings.callback_concurrency, lease)
-        results = await asyncio.gather(*(self._deliver(row) for row in rows), return_exceptions=True)
+        # One look-up of each organization's secrets per round.
+        hooks: dict[str, OrganizationWebhook] = {}
+        for org in dict.fromkeys(row["organization_id"] for row in rows):
+            try:
+                hooks[org] = await organization_webhook(self._pool, self._box, org)
+            except PermanentError as exc:  # sealed with keys this process lacks: the log says so
+                log.error("webhooks of %s cannot be signed: %s (tried again when the lease ends)", org, exc)
+        rows = [row for row in rows if row["organization_id"] in hooks]
+        results = await asyncio.gather(
+            *(self._deliver(row, hooks[row["organization_id"]]) for row in rows), return_exceptions=True
+        )
         for row, result in zip(rows, results):
             if isinstance(result, BaseException) and not isinstance(result, DRIVER_ERRORS):
                 # A bug must not stop the loop: the lease ends and the delivery is tried again.
@@ -81,9 +91,8 @@ class Dispatcher:
                 raise result
         return len(rows)
 
-    async def _deliver(self, row: Any) -> None:
+    async def _deliver(self, row: Any, hook: OrganizationWebhook) -> None:
         body = row["body"] if row["body"] is not None else await self._body(row)
-        hook = await organization_webhook(self._pool, self._box, row["organization_id"])
         now = dt.datetime.now(dt.UTC)
         headers = {
             "Content-Type": "application/json",
@@ -152,6 +161,9 @@ async def _loop(dispatcher: Dispatcher, wake: asyncio.Event, settings: Settings)
             log.warning("webhook deliveries: database unavailable (%s); retrying in %.1f s", type(exc).__name__, delay)
             await asyncio.sleep(delay)
             continue
+        except Exception:  # a bug must not end the loop for the life of the process
+            log.exception("webhook deliveries: round failed")
+            sent = 0
         if sent:
             continue  # more may be due
         try:
