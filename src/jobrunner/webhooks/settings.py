@@ -44,7 +44,7 @@ class WebhookSettingsRequest(BaseModel):
         StrictStr | None,
         Field(
             max_length=MAX_URL_LENGTH,
-            description="The default callback URL of jobs created without one (null: none). "
+            description="The default callback URL of jobs created without one (null: none): "
             + CALLBACK_URL_DESCRIPTION.split(": ", 1)[1],
         ),
     ]
