@@ -109,3 +109,18 @@ async def test_deliveries_follow_the_jobs_isolation(client: httpx.AsyncClient) -
     # The list shows the callback URL too.
     listed = (await client.get("/v1/jobs", headers=auth("user_member"))).json()["jobs"]
     assert [job["callbackUrl"] for job in listed] == ["https://backend.example.com/hooks"]
+
+
+async def test_the_console_shows_the_deliveries(client: httpx.AsyncClient, pool) -> None:
+    job_id = await start(client, QUICK, user="user_member", callbackUrl="https://backend.example.com/hooks")
+    plain = await start(client, QUICK, user="user_member")
+    for ident in (job_id, plain):
+        response = await client.post(f"/v1/jobs/{ident}/cancel", headers=auth("user_member"))
+        assert response.status_code == 200, response.text
+    detail = (await client.get(f"/v1/admin/jobs/{job_id}", headers=auth("user_admin"))).json()
+    assert [(d["type"], d["state"], d["attempts"]) for d in detail["webhookDeliveries"]] == [
+        ("job.cancelled", "pending", [])
+    ]
+    assert (await client.get(f"/v1/admin/jobs/{plain}", headers=auth("user_admin"))).json()["webhookDeliveries"] == []
+    # Another organization's administrator: 404.
+    assert_problem(await client.get(f"/v1/admin/jobs/{job_id}", headers=auth("user_globex")), 404)
