@@ -93,6 +93,8 @@ class Dispatcher:
 
     async def _deliver(self, row: Any, hook: OrganizationWebhook) -> None:
         body = row["body"] if row["body"] is not None else await self._body(row)
+        if body is None:  # the job was deleted (retention) since the claim: its deliveries went with it
+            return
         now = dt.datetime.now(dt.UTC)
         headers = {
             "Content-Type": "application/json",
@@ -118,10 +120,13 @@ class Dispatcher:
         if state is DeliveryState.FAILED:
             log.warning("webhook %s for job %s given up after %d attempt(s)", row["id"], row["job_id"], made)
 
-    async def _body(self, row: Any) -> bytes:
+    async def _body(self, row: Any) -> bytes | None:
         """The message: the event, when the job reached it, and the job as the status
         endpoint shows it (read now; kept for every further attempt)."""
-        job = present_job(await self._pool.fetchrow(Q.webhook_job, row["job_id"]))
+        found = await self._pool.fetchrow(Q.webhook_job, row["job_id"])
+        if found is None:
+            return None
+        job = present_job(found)
         document = {"type": row["event"], "timestamp": iso_utc(row["created_at"]), "data": job}
         return dumps_jobs_answer(document, [job])
 
