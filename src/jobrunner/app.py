@@ -83,6 +83,15 @@ async def _snapshots(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         await asyncio.gather(task, return_exceptions=True)
 
 
+def register_presenters(jwt_secret: str, settings: Settings) -> None:
+    """The result presenters of this process: the API's answers and the completion
+    webhooks' bodies (a worker process registers them too, ``service.build_worker``)."""
+    # Each status read signs a fresh download link for a finished export.
+    register_result_presenter("export_report", export_result_presenter(jwt_secret, settings))
+    # Each status read signs a fresh link to an import's rejected rows.
+    register_result_presenter("data_processing", rejected_rows_presenter(jwt_secret, settings))
+
+
 def create_app(
     settings: Settings,
     database_url: str,
@@ -135,10 +144,7 @@ def create_app(
     app.state.metrics_registry.register(metrics.Forward(metrics.REGISTRY))
     app.state.metrics_snapshot = Snapshot(settings.lease_seconds)
     app.state.metrics_registry.register(app.state.metrics_snapshot)
-    # Each status read signs a fresh download link for a finished export.
-    register_result_presenter("export_report", export_result_presenter(jwt_secret, settings))
-    # Each status read signs a fresh link to an import's rejected rows.
-    register_result_presenter("data_processing", rejected_rows_presenter(jwt_secret, settings))
+    register_presenters(jwt_secret, settings)
     install_error_handlers(app)
     for router in ROUTERS + (DEMO_ROUTERS if settings.demo_mode else []):
         app.include_router(router)

@@ -28,6 +28,7 @@ from jobrunner.schedules.firing import periodic_scheduler
 from jobrunner.settings import Settings
 from jobrunner.worker.loop import Worker
 from jobrunner.storage import close_storage
+from jobrunner.webhooks.dispatcher import webhook_deliveries
 
 console = Console()
 DEMO_TOKEN_TTL_SECONDS = 12 * 3600
@@ -43,19 +44,24 @@ def build_app(runtime: Runtime, *, with_worker: bool) -> FastAPI:
 
 def build_worker(runtime: Runtime, concurrency: int | None = None) -> Worker:
     """A worker that knows every job type: jobrunner's own and ``JOBRUNNER_IMPORTS``'."""
+    from jobrunner.app import register_presenters
+
     plugins.load_imports(runtime.settings)
+    # The completion webhooks' bodies show results as the status endpoint does.
+    register_presenters(runtime.jwt_secret, runtime.settings)
     return Worker(runtime.database_url, runtime.settings, concurrency=concurrency)
 
 
 @asynccontextmanager
 async def _maintained(worker: Worker) -> AsyncIterator[None]:
-    """Beside a started worker, the service's maintenance and the scheduler of recurring
-    schedules (``schedules/firing.py``); on the way out, they end first, then the worker
-    stops gracefully (``Worker.stop``)."""
+    """Beside a started worker, the service's maintenance, the scheduler of recurring
+    schedules (``schedules/firing.py``) and the completion webhooks' delivery loop; on the
+    way out, they end first, then the worker stops gracefully (``Worker.stop``)."""
     try:
         async with (
             periodic_maintenance(worker.database_url, worker.settings),
             periodic_scheduler(worker.database_url, worker.settings),
+            webhook_deliveries(worker.database_url, worker.settings),
         ):
             yield
     finally:

@@ -134,6 +134,21 @@ class Settings(BaseSettings):
     # How long an export link in a notification (a dependency's downloadUrl) works.
     notification_link_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
 
+    # Completion webhooks (docs/webhooks.md): the delivery loop of every worker process.
+    # Deadline for one delivery attempt (connect, send, answer).
+    callback_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Attempts per delivery, the first included; then it is recorded as failed.
+    callback_max_attempts: int = Field(default=12, ge=1, le=50)
+    # Backoff between attempts (jobrunner.backoff: base * 2**n, capped, equal jitter).
+    callback_retry_base_seconds: float = Field(default=5.0, gt=0)
+    callback_retry_cap_seconds: float = Field(default=3600.0, gt=0)
+    # How often an idle delivery loop looks for due deliveries (a final state wakes it at once).
+    callback_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    # Deliveries one worker process sends at once.
+    callback_concurrency: int = Field(default=10, ge=1, le=200)
+    # After a secret rotation, the previous secret keeps signing (a second signature) this long.
+    callback_secret_overlap_seconds: int = Field(default=24 * 3600, ge=0, le=30 * 24 * 3600)
+
     # Uploads and imports (data_processing)
     upload_max_bytes: int = 200 * 1024 * 1024
     import_batch_size: int = 5000

@@ -8,7 +8,7 @@ import email.policy
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -44,9 +44,14 @@ class HttpReceiver:
     received: list[Received] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    check: Callable[[dict[str, str], bytes], bool] | None = None
+    """How a request's signature is checked (default: jobrunner's X-Jobrunner-Signature)."""
 
     def answer(self, headers: dict[str, str], body: bytes) -> int:
-        ok = verify(self.secret, headers.get(SIGNATURE_HEADER.lower(), ""), body)
+        if self.check is not None:
+            ok = self.check(headers, body)
+        else:
+            ok = verify(self.secret, headers.get(SIGNATURE_HEADER.lower(), ""), body)
         with self.lock:
             status = 401 if not ok else (self.script.pop(0) if self.script else 200)
             self.received.append(Received(headers, body, ok, status))
@@ -57,8 +62,13 @@ class HttpReceiver:
 
 
 @contextmanager
-def http_receiver(secret: str, script: list[int] | None = None, delay: float = 0.0) -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver(secret, list(script or []), delay=delay)
+def http_receiver(
+    secret: str,
+    script: list[int] | None = None,
+    delay: float = 0.0,
+    check: Callable[[dict[str, str], bytes], bool] | None = None,
+) -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver(secret, list(script or []), delay=delay, check=check)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming

@@ -73,6 +73,9 @@ class AdminRepository(JobsRepository):
     async def job(self, organization_id: str, job_id: uuid.UUID) -> asyncpg.Record | None:
         return await self._fetchrow(Q.admin_job, organization_id, job_id)
 
+    async def webhook_deliveries(self, job_id: uuid.UUID) -> list[asyncpg.Record]:
+        return await self._fetch(Q.job_webhook_deliveries, job_id)
+
     async def history(self, organization_id: str, job_id: uuid.UUID, limit: int) -> list[asyncpg.Record]:
         return await self._fetch(Q.admin_job_history, organization_id, job_id, limit)
 

@@ -35,6 +35,8 @@ class NewJob:
     scheduled_at: dt.datetime | None
     template_id: uuid.UUID | None = None
     depends_on: tuple[DependencyRef, ...] = ()
+    # None: the organization's default callback URL, if it has one.
+    callback_url: str | None = None
     # Chosen by the caller (an idempotent creation); None: the database picks one.
     id: uuid.UUID | None = None
 
@@ -160,6 +162,12 @@ class JobsRepository:
                 raise translate(exc) from exc
         return total, rows
 
+    async def webhook_deliveries(self, job_id: uuid.UUID) -> list[asyncpg.Record]:
+        try:
+            return await self._pool.fetch(Q.job_webhook_deliveries, job_id)
+        except DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+
     async def cancel(self, organization_id: str, user_id: str, job_id: uuid.UUID) -> Transition:
         row = await self._fetchrow(Q.cancel_job, organization_id, user_id, job_id)
         return Transition(found=row["found"], changed=row["changed"])
@@ -200,6 +208,7 @@ async def _insert_job(db: asyncpg.Pool | asyncpg.Connection, job: NewJob, quotas
         job.id,
         resolved.depends_on,
         resolved.blocked_by,
+        job.callback_url,
     )
     if row["refused"] is not None:
         raise job_refusal(row["refused"], row["quota"], row["retry_after"])

@@ -18,7 +18,7 @@ from jobrunner.domain.errors import Conflict, InvalidInput, NotFound
 from jobrunner.domain.payload_bounds import check_text
 from jobrunner.domain.states import JobStatus, can_retry
 from jobrunner.jobs.admin_models import BULK_MAX_JOBS, AdminJobFilter, BulkActionRequest
-from jobrunner.jobs.presenters import present_job
+from jobrunner.jobs.presenters import present_delivery, present_job
 from jobrunner.jobs.service import JOB_NOT_FOUND, parse_job_id
 from jobrunner.settings import Settings
 
@@ -97,6 +97,7 @@ class AdminService:
         if row is None:
             raise NotFound(JOB_NOT_FOUND)
         history = await self._repo.history(claims.organization_id, ident, HISTORY_MAX + 1)
+        deliveries = [] if row["callback_url"] is None else await self._repo.webhook_deliveries(ident)
         status = JobStatus(row["status"])
         return {
             "job": present_job(row),
@@ -107,6 +108,7 @@ class AdminService:
             "lockedBy": row["locked_by"],
             "history": [_entry(h) for h in history[:HISTORY_MAX]],
             "historyTruncated": len(history) > HISTORY_MAX,
+            "webhookDeliveries": [present_delivery(delivery) for delivery in deliveries],
         }
 
     async def bulk_cancel(self, claims: TokenClaims, request: BulkActionRequest) -> dict[str, Any]:

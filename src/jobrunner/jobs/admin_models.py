@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jobrunner.domain.states import JobStatus
-from jobrunner.jobs.models import JobOut
+from jobrunner.jobs.models import JobOut, WebhookDeliveryOut
 
 # At most this many jobs change per bulk call (and per selection); a filter that names more
 # answers ``more: true``: call again for the next ones.
@@ -112,6 +112,9 @@ class AdminJobDetail(BaseModel):
     lockedBy: str | None = Field(description="The worker holding the job, if any.")
     history: list[HistoryEntry]
     historyTruncated: bool
+    webhookDeliveries: list[WebhookDeliveryOut] = Field(
+        description="The job's completion webhooks with their attempts (docs/webhooks.md); empty without a callback."
+    )
 
 
 class WaitingByType(BaseModel):

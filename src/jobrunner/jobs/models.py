@@ -23,14 +23,20 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    ValidationInfo,
     create_model,
+    field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from jobrunner.domain.dependencies import MAX_DEPENDENCIES, NAME_PATTERN
 from jobrunner.domain.field_errors import field_errors as _field_errors
 from jobrunner.domain.jobtypes import JobType
 from jobrunner.domain.schema import Timestamp
 from jobrunner.domain.states import JobStatus
+from jobrunner.domain.webhooks import AttemptError, DeliveryState
+from jobrunner.outbound.policy import DestinationPolicy
+from jobrunner.outbound.urls import MAX_URL_LENGTH, BadURL, check_target_url
 
 _ISO_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 EXAMPLE_JOB_ID = "550e8400-e29b-41d4-a716-446655440000"
@@ -64,6 +70,7 @@ EXAMPLE_JOB: dict[str, Any] = {
     "templateId": None,
     "dependsOn": [],
     "blockedBy": 0,
+    "callbackUrl": None,
     "omitted": [],
 }
 
@@ -124,6 +131,22 @@ _MaxRetries = Annotated[
 ]
 
 
+CALLBACK_URL_DESCRIPTION = (
+    "Where each final state of the job is POSTed, signed (Standard Webhooks, docs/webhooks.md): an http or "
+    "https URL without credentials, at most 2048 characters; loopback, private, link-local, multicast and "
+    "reserved addresses are refused unless JOBRUNNER_OUTBOUND_ALLOWED_NETWORKS allows them."
+)
+
+
+def checked_callback_url(value: str, info: ValidationInfo) -> str:
+    """``check_target_url`` with the policy in the validation context, as a field error."""
+    policy = (info.context or {}).get("policy", DestinationPolicy())
+    try:
+        return check_target_url(value, policy)
+    except BadURL as exc:
+        raise PydanticCustomError("callback_url", "the callback URL {reason}", {"reason": str(exc)}) from None
+
+
 class CreateJobRequest(BaseModel):
     """A creation body as the service reads it (any ``jobType``; the payload is validated
     afterwards against the type's payload model). The OpenAPI document shows the union of
@@ -150,6 +173,18 @@ class CreateJobRequest(BaseModel):
         ),
         AfterValidator(_no_repeats),
     ] = []
+    callbackUrl: Annotated[
+        StrictStr | None,
+        Field(
+            max_length=MAX_URL_LENGTH,
+            description=CALLBACK_URL_DESCRIPTION + " Without it, the organization's default (if any).",
+        ),
+    ] = None
+
+    @field_validator("callbackUrl")
+    @classmethod
+    def _check_callback_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else checked_callback_url(value, info)
 
 
 class CreateJobResponse(BaseModel):
@@ -208,11 +243,49 @@ class JobOut(BaseModel):
         description="How many of `dependsOn` had not succeeded yet: while queued and above 0, the job waits "
         "for them (no worker takes it). 0 once they all succeeded.",
     )
+    callbackUrl: str | None = Field(
+        description="Where the job's final states are POSTed (given at creation, or the organization's "
+        "default then); null: none."
+    )
     omitted: list[Literal["payload", "result"]] = Field(
         description="Fields shown as null because they are too large for a list answer "
         "(larger than JOBRUNNER_LIST_FIELD_MAX_BYTES) or cannot be shown at all; fetch the "
         "status endpoint for the full job. Empty when nothing is left out."
     )
+
+
+class WebhookAttemptOut(BaseModel):
+    """One attempt to deliver a webhook: when, how long, and the receiver's status code or
+    why there was none (never what the receiver sent)."""
+
+    at: Timestamp
+    durationMs: int = Field(ge=0)
+    statusCode: int | None = Field(description="The receiver's HTTP status; null when it gave no answer.")
+    error: AttemptError | None = Field(description="Why there was no answer; null when there was one.")
+
+
+class WebhookDeliveryOut(BaseModel):
+    """The webhook of one final state of the job (docs/webhooks.md)."""
+
+    id: uuid.UUID = Field(description="The `webhook-id` header: the same on every attempt.")
+    type: Literal["job.succeeded", "job.failed", "job.cancelled"]
+    state: DeliveryState
+    attempts: list[WebhookAttemptOut] = Field(description="Oldest first.")
+    nextAttemptAt: Timestamp | None = Field(description="While pending: when the next attempt is due; else null.")
+    createdAt: Timestamp = Field(description="When the job reached the final state.")
+
+
+EXAMPLE_DELIVERY: dict[str, Any] = {
+    "id": "0b4f5c1e-8d2a-4c6b-9e3f-1a2b3c4d5e6f",
+    "type": "job.succeeded",
+    "state": "delivered",
+    "attempts": [
+        {"at": "2024-01-30T10:31:00.050Z", "durationMs": 84, "statusCode": 503, "error": None},
+        {"at": "2024-01-30T10:31:05.120Z", "durationMs": 61, "statusCode": 200, "error": None},
+    ],
+    "nextAttemptAt": None,
+    "createdAt": "2024-01-30T10:31:00.000Z",
+}
 
 
 class JobStatusResponse(BaseModel):
@@ -223,6 +296,12 @@ class JobStatusResponse(BaseModel):
     progress: Annotated[int, Field(ge=0, le=100)]
     canCancel: bool
     canRetry: bool
+    webhookDeliveries: list[WebhookDeliveryOut] = Field(
+        default_factory=list,
+        description="Only for a job with a callbackUrl (absent otherwise): its completion webhooks, one per "
+        "final state it reached, oldest first, each with its attempts (empty until the job is final).",
+        json_schema_extra={"examples": [[EXAMPLE_DELIVERY]]},
+    )
 
 
 class JobListResponse(BaseModel):

@@ -66,6 +66,7 @@ def present_job(row: Mapping[str, Any], omitted: Sequence[str] = ()) -> dict[str
         "templateId": _text(row["template_id"]),
         "dependsOn": row["depends_on"],
         "blockedBy": row["blocked_by"],
+        "callbackUrl": row.get("callback_url"),
         "omitted": list(omitted),
     }
 
@@ -107,23 +108,44 @@ def _serializable(value: Any) -> bool:
     return True
 
 
-def present_status(row: Mapping[str, Any]) -> dict[str, Any]:
+def present_status(row: Mapping[str, Any], deliveries: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The status answer: the product document's four keys; a job with a callback URL also
+    has ``webhookDeliveries`` (``deliveries``: its ``job_webhook_deliveries`` rows)."""
     status = JobStatus(row["status"])
-    return {
+    answer = {
         "job": present_job(row),
         "progress": row["progress"],
         "canCancel": status.can_cancel,
         "canRetry": can_retry(status, row["retry_count"], row["max_retries"]),
     }
+    if row.get("callback_url") is not None:
+        answer["webhookDeliveries"] = [present_delivery(delivery) for delivery in deliveries]
+    return answer
 
 
-def status_etag(row: Mapping[str, Any]) -> str:
+def present_delivery(row: Mapping[str, Any]) -> dict[str, Any]:
+    pending = row["state"] == "pending"
+    return {
+        "id": str(row["id"]),
+        "type": row["event"],
+        "state": row["state"],
+        "attempts": row["attempts"],  # stored in the answer's shape (webhooks/dispatcher.py)
+        "nextAttemptAt": iso_utc(row["next_attempt_at"]) if pending else None,
+        "createdAt": iso_utc(row["created_at"]),
+    }
+
+
+def status_etag(row: Mapping[str, Any], deliveries: Sequence[Mapping[str, Any]] = ()) -> str:
     """A weak validator of the job's state: it changes with every write to the row (all
     writes set updated_at; status/progress/step/retries guard against same-millisecond
-    writes). Weak, because a result presenter may issue a new but equivalent link."""
+    writes) and with every webhook attempt. Weak, because a result presenter may issue a
+    new but equivalent link."""
     updated = row["updated_at"]
     stamp = int(updated.timestamp() * 1000)
-    return f'W/"{row["id"].hex}-{stamp:x}-{row["status"]}-{row["progress"]}-{row["current_step"]}-{row["retry_count"]}"'
+    tag = f"{row['id'].hex}-{stamp:x}-{row['status']}-{row['progress']}-{row['current_step']}-{row['retry_count']}"
+    if deliveries:
+        tag += "-" + ".".join(f"{len(d['attempts'])}{d['state'][0]}" for d in deliveries)
+    return f'W/"{tag}"'
 
 
 def retry_after(row: Mapping[str, Any], now: float | None = None) -> int | None:

@@ -28,6 +28,7 @@ from jobrunner.jobs.presenters import present_job
 from jobrunner.jobs.template_models import CreateJobFromTemplateRequest
 from jobrunner.jobs.validation import creation_permissions, known_job_type, validated_payload
 from jobrunner.observability.metrics import JOBS_CREATED
+from jobrunner.outbound.client import policy_from
 from jobrunner.settings import Settings
 
 JOB_NOT_FOUND = "job not found"
@@ -116,7 +117,7 @@ class JobService:
     async def _new_job(self, claims: TokenClaims, access: rbac.Access, body: Any) -> NewJob:
         if isinstance(body, dict) and "templateId" in body:
             return await self._from_template(claims, access, body)
-        request = _validate_request(body)
+        request = _validate_request(body, self._settings)
         if request.dependsOn:
             # Depending on a job means reading its outcome (and its result): as polling it.
             rbac.require(access, rbac.VIEW_JOBS)
@@ -135,6 +136,7 @@ class JobService:
                 DependencyRef(item) if isinstance(item, uuid.UUID) else DependencyRef(item.jobId, item.as_)
                 for item in request.dependsOn
             ),
+            callback_url=request.callbackUrl,
         )
 
     async def _from_template(self, claims: TokenClaims, access: rbac.Access, body: dict[str, Any]) -> NewJob:
@@ -173,6 +175,11 @@ class JobService:
         if row["id"] is None:
             raise NotFound(JOB_NOT_FOUND)
         return row
+
+    async def webhook_deliveries(self, row: asyncpg.Record) -> list[asyncpg.Record]:
+        """The deliveries of a job with a callback (one indexed look-up); callers skip the
+        call for a job without one (``row["callback_url"] is None``)."""
+        return await self._repo.webhook_deliveries(row["id"])
 
     async def list(self, claims: TokenClaims, page: Page) -> dict[str, Any]:
         access = await self._repo.access(claims.organization_id, claims.user_id, [rbac.VIEW_JOBS])
@@ -232,9 +239,9 @@ class JobService:
             raise Conflict(conflict)
 
 
-def _validate_request(body: Any) -> CreateJobRequest:
+def _validate_request(body: Any, settings: Settings) -> CreateJobRequest:
     try:
-        return CreateJobRequest.model_validate(body)
+        return CreateJobRequest.model_validate(body, context={"policy": policy_from(settings)})
     except ValidationError as exc:
         raise InvalidInput("invalid request body", field_errors(exc)) from exc
 

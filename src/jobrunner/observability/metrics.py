@@ -21,7 +21,17 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-__all__ = ["EXPORT_ROWS", "JOBS", "JOBS_CREATED", "REGISTRY", "WORKER", "Buckets", "Forward", "JobMetrics"]
+__all__ = [
+    "EXPORT_ROWS",
+    "JOBS",
+    "JOBS_CREATED",
+    "REGISTRY",
+    "WEBHOOK_DELIVERIES",
+    "WORKER",
+    "Buckets",
+    "Forward",
+    "JobMetrics",
+]
 
 REGISTRY = CollectorRegistry(auto_describe=False)
 
@@ -152,6 +162,13 @@ JOBS_CREATED = Counter(
     "jobrunner_jobs_created", "Jobs created through this API process", ["job_type"], registry=REGISTRY
 )
 EXPORT_ROWS = Counter("jobrunner_export_rows", "Rows written by export jobs (rate(): rows/s)", registry=REGISTRY)
+WEBHOOK_DELIVERIES = Counter(
+    "jobrunner_webhook_deliveries",
+    "Completion webhook attempts by outcome: delivered (2xx), retried (another attempt follows), "
+    "failed (given up: an answer not worth retrying, or no attempts left), refused (destination not allowed)",
+    ["outcome"],
+    registry=REGISTRY,
+)
 
 
 class Forward(Collector):

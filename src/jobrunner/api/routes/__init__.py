@@ -12,6 +12,7 @@ from jobrunner.api.routes import (
     schedules,
     templates,
     uploads,
+    webhooks,
 )
 
 ROUTERS = [
@@ -21,6 +22,7 @@ ROUTERS = [
     downloads.router,
     me.router,
     integrations.router,
+    webhooks.router,
     uploads.router,
     admin.router,
     schedules.router,

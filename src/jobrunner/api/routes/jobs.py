@@ -144,15 +144,18 @@ _STATUS_PARAMETERS = [
 async def job_status(request: Request) -> Response:
     """The polling hot path: one SQL round trip, no FastAPI dependency solving."""
     caller = await authenticate(request)
-    row = await request.app.state.jobs.status_row(caller, request.path_params["job_id"])
-    etag = status_etag(row)
+    jobs = request.app.state.jobs
+    row = await jobs.status_row(caller, request.path_params["job_id"])
+    # Only a job with a callback has webhook deliveries: one more indexed look-up for it alone.
+    deliveries = () if row["callback_url"] is None else await jobs.webhook_deliveries(row)
+    etag = status_etag(row, deliveries)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     seconds = retry_after(row)
     if seconds is not None:
         headers["Retry-After"] = str(seconds)
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    answer = present_status(row)
+    answer = present_status(row, deliveries)
     return json_response(dumps_jobs_answer(answer, [answer["job"]]), headers=headers)
 
 

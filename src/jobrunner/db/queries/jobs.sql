@@ -6,14 +6,15 @@
 -- The columns of a job the service reads, listed once: the API shows them (status as
 -- text, which needs no type look-up by the driver), the worker reads them as a Job
 -- (domain/job.py). The engine's own columns (seq, locked_by, locked_at, attempts,
--- cancelled_at) are not among them. The API's statements add template_id (the job
--- template a job was started from), which the worker does not read: the claim's
--- columns stay as they were.
+-- cancelled_at) are not among them; neither reads the worker's claim, which selects only
+-- what the engine uses (db/queries/worker.sql). The last five are the workflows' and the
+-- webhooks': the schedule and the template a job came from, its dependencies, its
+-- callback URL.
 -- fragment: job_columns
 id, organization_id, user_id, job_type, status::text AS status, priority, retry_count,
 max_retries, payload, result, error_message, progress, total_steps, current_step,
 step_label, started_at, completed_at, scheduled_at, created_at, updated_at, schedule_id,
-template_id, depends_on, blocked_by
+template_id, depends_on, blocked_by, callback_url
 
 -- The status poll in ONE round trip (it is the hot path): membership, the permission
 -- ($3), and the job ($4) if it is the caller's. The job is joined only when the
@@ -41,15 +42,19 @@ SELECT a.is_member, a.allowed, j.*
 -- template the job is started from (NULL: none); $12: the job's id when the caller chose
 -- it (an idempotent creation names it in its stored answer first; NULL: a new one).
 -- $13/$14: the dependencies (domain/dependencies.py; '[]' and 0 for none) and how many
--- are unmet. Answers the new id, or NULL and why not. The INSERT trigger wakes the workers.
+-- are unmet. $15: the callback URL given; without one, the organization's default
+-- (organization_webhooks), fixed for the job from now on. Answers the new id, or NULL and
+-- why not. The INSERT trigger wakes the workers.
 -- name: create_job
 WITH admit AS MATERIALIZED (
     SELECT refused, quota, retry_after FROM jobrunner_admit_job($1, $2, $9, $10)
 ), job AS (
     INSERT INTO jobs (id, organization_id, user_id, job_type, priority, max_retries, payload,
-                      total_steps, scheduled_at, template_id, depends_on, blocked_by)
+                      total_steps, scheduled_at, template_id, depends_on, blocked_by, callback_url)
     SELECT coalesce($12::uuid, gen_random_uuid()), $1, $2, $3, $4::integer, $5::integer, $6::jsonb,
-           $7::integer, $8::timestamptz, $11::uuid, $13::jsonb, $14::integer
+           $7::integer, $8::timestamptz, $11::uuid, $13::jsonb, $14::integer,
+           coalesce($15::text, (SELECT w.callback_url FROM organization_webhooks w
+                                 WHERE w.organization_id = $1))
       FROM admit WHERE admit.refused IS NULL
     RETURNING id, organization_id, user_id, job_type, priority, max_retries, scheduled_at, template_id,
               depends_on
@@ -82,7 +87,7 @@ SELECT id, organization_id, user_id, job_type, status, priority, retry_count, ma
        CASE WHEN result_big THEN NULL ELSE result END AS result,
        error_message, progress, total_steps, current_step, step_label, started_at,
        completed_at, scheduled_at, created_at, updated_at, schedule_id, template_id,
-       depends_on, blocked_by,
+       depends_on, blocked_by, callback_url,
        array_remove(ARRAY[CASE WHEN payload_big THEN 'payload' END,
                           CASE WHEN result_big THEN 'result' END], NULL) AS omitted
   FROM (SELECT p.*, octet_length(p.payload::text) > $7 AS payload_big,
