@@ -1,10 +1,12 @@
 """Every router of the HTTP API. A feature adds its own with one line here; the app
 factory (``jobrunner/app.py``) includes them, with the page's (``jobrunner/web``)."""
 
-from jobrunner.api.routes import admin, docs, downloads, health, integrations, jobs, me, uploads
+from jobrunner.api.routes import admin, docs, downloads, events, health, integrations, jobs, me, uploads
 
 ROUTERS = [
     health.router,
+    # Before jobs: /v1/jobs/events is a stream, not a job id.
+    events.router,
     jobs.router,
     downloads.router,
     me.router,
