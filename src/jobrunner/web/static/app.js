@@ -2,7 +2,7 @@
 // run again, download. Everything goes through the public API with jobrunner-client.js
 // (demo sign-in aside). job-row.js draws each job; words.js says what a job is and how it
 // does, in a person's words; upload.js sends an import's file.
-import { ApiError, allowedActions, createClient, isFinal } from "/static/jobrunner-client.js";
+import { ApiError, PushUnavailable, allowedActions, createClient, isFinal } from "/static/jobrunner-client.js";
 import { announce, el, showAlert } from "/static/dom.js";
 import { buildRow, fillDetails, paintRow } from "/static/job-row.js";
 import { importRequest, uploadFile } from "/static/upload.js";
@@ -24,7 +24,9 @@ const client = createClient({ getToken: () => sessionStorage.getItem(TOKEN_KEY) 
 const state = {
   me: null,
   page: 1,
-  watches: new Map(), // jobId -> AbortController, for the unfinished jobs on screen
+  watches: new Map(), // jobId -> AbortController, for the unfinished jobs on screen (when polling)
+  stream: null, // AbortController of the event stream of all my jobs (docs/push.md)
+  pushing: false, // that stream is open: rows follow it, nothing is polled
   rows: new Map(), // jobId -> {job, flags, parts}
   sort: { key: "created", descending: true },
   activity: null, // GET /v1/me/activity, fetched while queued jobs are on screen
@@ -115,6 +117,7 @@ async function signIn(token) {
 }
 
 function signOut(message = "") {
+  stopStream();
   sessionStorage.removeItem(TOKEN_KEY);
   stopWatching();
   state.me = null;
@@ -150,11 +153,45 @@ async function enterApp() {
   $("console-link").hidden = !can("jobs.manage_jobs");
   announce(`Signed in as ${state.me.displayName || state.me.userId}`);
   state.page = 1;
+  startStream();
   await loadJobs();
   $("main").focus({ preventScroll: true });
 }
 
 // ---------- the list ----------
+
+/**
+ * One event stream for all my jobs (one connection, whatever the number of rows): while it
+ * is open, rows follow it and nothing is polled. If the service cannot stream, each
+ * unfinished row on screen is polled instead (watchJob's polling rules).
+ */
+function startStream() {
+  stopStream();
+  const controller = new AbortController();
+  state.stream = controller;
+  client.watchJobs((status) => update(status), {
+    signal: controller.signal,
+    onOpen: () => {
+      state.pushing = true;
+      stopWatching();
+    },
+    onResync: () => loadJobs(),
+  }).catch((error) => {
+    if (controller.signal.aborted) return;
+    state.pushing = false;
+    if (error instanceof PushUnavailable) {
+      for (const [id, { job }] of state.rows) if (!isFinal(job.status)) watch(id);
+    } else {
+      handleError(error, "see jobs");
+    }
+  });
+}
+
+function stopStream() {
+  state.stream?.abort();
+  state.stream = null;
+  state.pushing = false;
+}
 
 function stopWatching() {
   for (const controller of state.watches.values()) controller.abort();
@@ -220,6 +257,7 @@ async function refreshActivity(force = false) {
 }
 
 function watch(jobId) {
+  if (state.pushing) return; // the event stream brings its changes
   state.watches.get(jobId)?.abort();
   const controller = new AbortController();
   state.watches.set(jobId, controller);
@@ -281,6 +319,7 @@ function sortBy(key) {
 function update(status) {
   const row = state.rows.get(status.job.id);
   if (!row) return;
+  if (status.job.updatedAt < row.job.updatedAt) return; // an older state arriving late
   const before = row.job.status;
   row.job = status.job;
   row.flags = { canCancel: status.canCancel, canRetry: status.canRetry };
