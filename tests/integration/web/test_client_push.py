@@ -40,8 +40,9 @@ def requests(page, part: str) -> list[dict]:
 
 def test_watch_job_follows_the_stream_and_polls_nothing(page, live_service: LiveService):
     page.goto("/")
-    job_id = page.evaluate(START_WATCH, {"token": live_service.token(), "streams503": False})
-    page.wait_for_function("window.__updates.length === 1")
+    token = live_service.token()
+    job_id = page.evaluate(START_WATCH, {"token": token, "streams503": False})
+    page.wait_for_function("() => window.__updates.length === 1")
     time.sleep(2.5)  # past the first poll interval (2 s): a polling client would have polled
     with live_service.api() as api:
         started = time.monotonic()
@@ -53,13 +54,13 @@ def test_watch_job_follows_the_stream_and_polls_nothing(page, live_service: Live
     streams = requests(page, "/events")
     assert len(streams) == 1
     assert streams[0]["url"].endswith(f"/v1/jobs/{job_id}/events")
-    assert streams[0]["auth"] == f"Bearer {live_service.token()}" and "token" not in streams[0]["url"]
+    assert streams[0]["auth"] == f"Bearer {token}" and token not in streams[0]["url"]
 
 
 def test_watch_job_falls_back_to_polling_when_the_service_cannot_stream(page, live_service: LiveService):
     page.goto("/")
     job_id = page.evaluate(START_WATCH, {"token": live_service.token(), "streams503": True})
-    page.wait_for_function("window.__updates.length === 1")
+    page.wait_for_function("() => window.__updates.length === 1")
     assert len(requests(page, "/events")) == 1  # a 503 is not retried as a stream
     assert len(requests(page, "/status")) >= 1
     with live_service.api() as api:
