@@ -261,7 +261,8 @@ function watch(jobId) {
   state.watches.get(jobId)?.abort();
   const controller = new AbortController();
   state.watches.set(jobId, controller);
-  client.watchJob(jobId, (status) => update(status), { signal: controller.signal })
+  // Polling: one stream per row would take the browser's few connections per origin.
+  client.watchJob(jobId, (status) => update(status), { signal: controller.signal, push: false })
     .catch((error) => {
       if (!controller.signal.aborted) handleError(error, "see this job");
     })

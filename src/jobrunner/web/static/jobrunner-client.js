@@ -341,11 +341,13 @@ export function createClient({ baseUrl = "", getToken = () => null, fetch: fetch
    * Follows a job until it is final: pushed events when the service streams them, else
    * polling (see the rules at the top of this file). Calls onUpdate(status) with each
    * changed status answer; resolves with the last one.
-   * Options: signal (AbortSignal), onError(error, delaySeconds) for transient failures.
+   * Options: signal (AbortSignal), onError(error, delaySeconds) for transient failures,
+   * push: false to poll (e.g. many jobs at once: a browser opens at most six connections
+   * to one origin; watchJobs follows them all on one).
    */
-  async function watchJob(jobId, onUpdate, { signal, onError } = {}) {
+  async function watchJob(jobId, onUpdate, { signal, onError, push: pushThis = true } = {}) {
     let last = null;
-    if (streaming()) {
+    if (pushThis && streaming()) {
       const seen = (status) => {
         last = status;
         if (onUpdate) onUpdate(status);
