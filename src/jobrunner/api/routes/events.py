@@ -30,14 +30,39 @@ class EventStream(EventSourceResponse):
     media_type = sse.EVENT_STREAM
 
 
-_EVENT_EXAMPLE = (
-    "retry: 2000\n\n"
-    "id: 1706610600123\nevent: job\n"
-    'data: {"job":{"id":"550e8400-e29b-41d4-a716-446655440000","status":"running","progress":40,…},'
-    '"progress":40,"canCancel":true,"canRetry":false}\n\n'
-    ": heartbeat\n\n"
-    'event: end\ndata: {"reason":"final"}\n\n'
-)
+# What one event is, as an SSE parser yields it (OpenAPI 3.1: `schema` of text/event-stream
+# describes each event). Heartbeats are comments and the opening `retry:` carries no data:
+# parsers yield neither.
+_EVENT_SCHEMA = {
+    "title": "JobEvent",
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {
+            "type": "string",
+            "enum": ["job", "end"],
+            "description": "`job`: a state of a job; `end`: the last event, the service ends the stream.",
+        },
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "`job`: the status endpoint's answer (JobStatusResponse) as JSON; "
+            '`end`: `{"reason": "final" | "token_expired" | "access_revoked" | "max_duration" | '
+            '"resync" | "shutdown"}`.',
+        },
+        "id": {
+            "type": "string",
+            "pattern": "^[0-9]{1,16}$",
+            "description": "Send the last one back in Last-Event-ID to resume.",
+        },
+    },
+}
+_EVENT_EXAMPLE = {
+    "event": "job",
+    "id": "1706610600123",
+    "data": '{"job":{"id":"550e8400-e29b-41d4-a716-446655440000","status":"running","progress":40},'
+    '"progress":40,"canCancel":true,"canRetry":false}',
+}
 
 _FORMAT = (
     "Server-sent events (`text/event-stream`, UTF-8). The stream starts with `retry: 2000`, then "
@@ -58,7 +83,7 @@ _FORMAT = (
 
 _STREAM_200 = {
     "description": _FORMAT,
-    "content": {sse.EVENT_STREAM: {"schema": {"type": "string"}, "example": _EVENT_EXAMPLE}},
+    "content": {sse.EVENT_STREAM: {"schema": _EVENT_SCHEMA, "example": _EVENT_EXAMPLE}},
     "headers": {"Cache-Control": {"description": "`no-store`", "schema": {"type": "string"}}},
 }
 
