@@ -280,8 +280,11 @@ class JobEvents:
                 for start in range(0, len(ids), READ_BATCH):
                     self._deliver(await self._repo.jobs(ids[start : start + READ_BATCH]))
                 failures = 0
-            except JobrunnerError as exc:  # the database is away: read them again later
-                log.warning("event streams: re-reading jobs failed (%s)", type(exc).__name__)
+            except Exception as exc:  # the database is away (or a bug): read them again later
+                if isinstance(exc, JobrunnerError):
+                    log.warning("event streams: re-reading jobs failed (%s)", type(exc).__name__)
+                else:
+                    log.exception("event streams: delivering changes failed")
                 self._dirty.update(ids)
                 await asyncio.sleep(
                     backoff_seconds(
@@ -320,7 +323,10 @@ class JobEvents:
     async def _check_loop(self) -> None:
         while True:
             await asyncio.sleep(self._settings.sse_heartbeat_seconds)
-            await self.check_access()
+            try:
+                await self.check_access()
+            except Exception:  # a bug must not stop the checks
+                log.exception("event streams: access check failed")
             cutoff = time.monotonic() - MARK_TTL_SECONDS
             self._marks = {job_id: mark for job_id, mark in self._marks.items() if mark.sent_at > cutoff}
 

@@ -355,3 +355,52 @@ def test_event_data_is_one_line_of_json() -> None:
 
     chunk = wire.job_event(5, json.dumps({"a": "line\nbreak"}).encode())
     assert chunk.count(b"\n") == 4 and chunk.endswith(b"\n\n")
+
+
+async def test_a_stopping_api_process_ends_its_streams(database_url, tmp_path) -> None:
+    """SIGTERM to `jobrunner serve` with streams open: each ends with `end: shutdown` and
+    the process exits at once (an open stream never holds a shutdown)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support.processes import REPO_ROOT, command_env, free_port, wait_until_healthy
+
+    port = free_port()
+    log = tmp_path / "api.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jobrunner.cli", "serve", "--no-worker", "--port", str(port)],
+            env=command_env(
+                DATABASE_URL=database_url,
+                JOBRUNNER_JWT_SECRET=JWT_SECRET,
+                JOBRUNNER_DATA_DIR=str(tmp_path / "data"),
+                PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+            ),
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await asyncio.to_thread(wait_until_healthy, process, base, log.read_text)
+        stopped_at: list[float] = []
+
+        async def stop_soon(_stream: sse.Stream) -> None:
+            async def later() -> None:
+                await asyncio.sleep(0.5)
+                stopped_at.append(time.monotonic())
+                process.send_signal(signal.SIGTERM)
+
+            asyncio.get_running_loop().create_task(later())
+
+        async with httpx.AsyncClient(base_url=base) as client:
+            stream = await sse.read(client, "/v1/jobs/events", auth("user_member"), until=_final, on_open=stop_soon)
+        assert stream.end == "shutdown", log.read_text()
+        await asyncio.to_thread(process.wait, 10)
+        assert time.monotonic() - stopped_at[0] < 8
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

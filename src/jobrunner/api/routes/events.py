@@ -7,7 +7,7 @@ Registered before the jobs router, so ``/v1/jobs/events`` is never read as a job
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
@@ -97,6 +97,17 @@ LastEventId = Annotated[
 ]
 
 
+class _EndOnShutdown:
+    """What sse-starlette sets when the server shuts down (its ``shutdown_event``): the
+    stream then ends with ``event: end`` (``shutdown``) within the grace period."""
+
+    def __init__(self, stream: OpenStream) -> None:
+        self._stream = stream
+
+    def set(self) -> None:
+        self._stream.subscription.end(sse.EndReason.SHUTDOWN)
+
+
 def _respond(stream: OpenStream, request: Request) -> Response:
     settings = request.app.state.settings
     return EventStream(
@@ -105,6 +116,8 @@ def _respond(stream: OpenStream, request: Request) -> Response:
         sep="\n",
         # A client that reads nothing for this long is gone.
         send_timeout=max(30.0, 2 * settings.sse_heartbeat_seconds),
+        shutdown_event=cast(Any, _EndOnShutdown(stream)),
+        shutdown_grace_period=1.0,
     )
 
 
