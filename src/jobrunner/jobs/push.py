@@ -117,7 +117,8 @@ class Subscription:
                 yield sse.end_event(sse.EndReason.TOKEN_EXPIRED if expired else sse.EndReason.MAX_DURATION)
                 return
             try:
-                await asyncio.wait_for(self.wake.wait(), min(heartbeat, left))
+                async with asyncio.timeout(min(heartbeat, left)):  # no task per wait, unlike wait_for
+                    await self.wake.wait()
             except TimeoutError:
                 if deadline - time.time() > 0:
                     yield sse.HEARTBEAT
