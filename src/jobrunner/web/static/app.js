@@ -11,6 +11,7 @@ import { describe, failureText, humanSize, rememberUploadName, runSeconds } from
 const TOKEN_KEY = "jobrunner.token";
 const PAGE_SIZE = 20;
 const ACTIVITY_MAX_AGE_MS = 5000;
+const PUSH_CONNECT_MS = 5000; // the event stream not open by then: poll meanwhile
 const FIELD_NAMES = {
   "payload.reportType": "Report", "payload.format": "Format", "payload.filters.dateFrom": "From",
   "payload.filters.dateTo": "To", priority: "Priority", maxRetries: "Retries", scheduledAt: "Scheduled time",
@@ -26,7 +27,7 @@ const state = {
   page: 1,
   watches: new Map(), // jobId -> AbortController, for the unfinished jobs on screen (when polling)
   stream: null, // AbortController of the event stream of all my jobs (docs/push.md)
-  pushing: false, // that stream is open: rows follow it, nothing is polled
+  push: "off", // "connecting", "open" (rows follow the stream, nothing is polled) or "off" (rows are polled)
   rows: new Map(), // jobId -> {job, flags, parts}
   sort: { key: "created", descending: true },
   activity: null, // GET /v1/me/activity, fetched while queued jobs are on screen
@@ -162,26 +163,32 @@ async function enterApp() {
 
 /**
  * One event stream for all my jobs (one connection, whatever the number of rows): while it
- * is open, rows follow it and nothing is polled. If the service cannot stream, each
- * unfinished row on screen is polled instead (watchJob's polling rules).
+ * is open, rows follow it and nothing is polled. If the service cannot stream, or the
+ * stream is not open within PUSH_CONNECT_MS, the unfinished rows on screen are polled
+ * (watchJob's polling rules) until it opens.
  */
 function startStream() {
   stopStream();
   const controller = new AbortController();
   state.stream = controller;
+  state.push = "connecting";
+  const fallback = setTimeout(() => {
+    if (state.stream === controller && state.push === "connecting") pollRows();
+  }, PUSH_CONNECT_MS);
   client.watchJobs((status) => update(status), {
     signal: controller.signal,
     onOpen: () => {
-      state.pushing = true;
+      clearTimeout(fallback);
+      state.push = "open";
       stopWatching();
     },
     onResync: () => loadJobs(),
   }).catch((error) => {
+    clearTimeout(fallback);
     if (controller.signal.aborted) return;
-    state.pushing = false;
-    if (error instanceof PushUnavailable) {
-      for (const [id, { job }] of state.rows) if (!isFinal(job.status)) watch(id);
-    } else {
+    if (error instanceof PushUnavailable) pollRows();
+    else {
+      state.push = "off";
       handleError(error, "see jobs");
     }
   });
@@ -190,7 +197,13 @@ function startStream() {
 function stopStream() {
   state.stream?.abort();
   state.stream = null;
-  state.pushing = false;
+  state.push = "off";
+}
+
+/** Polling instead of the stream: every unfinished row on screen. */
+function pollRows() {
+  state.push = "off";
+  for (const [id, { job }] of state.rows) if (!isFinal(job.status)) watch(id);
 }
 
 function stopWatching() {
@@ -257,7 +270,7 @@ async function refreshActivity(force = false) {
 }
 
 function watch(jobId) {
-  if (state.pushing) return; // the event stream brings its changes
+  if (state.push !== "off") return; // the event stream brings its changes (or is about to)
   state.watches.get(jobId)?.abort();
   const controller = new AbortController();
   state.watches.set(jobId, controller);
