@@ -74,6 +74,7 @@ class Subscription:
     pending: dict[str, JobVersion] = field(default_factory=dict)
     ended: sse.EndReason | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    registered: bool = False
 
     def shows(self, row: Mapping[str, Any]) -> bool:
         if self.job_id is not None:
@@ -182,6 +183,7 @@ class JobEvents:
         if self._count >= self._settings.sse_max_streams:
             raise PushUnavailable("this server has no room for another event stream; poll the status endpoint")
         self._count += 1
+        subscription.registered = True
         self._by_owner.setdefault(subscription.owner, set()).add(subscription)
         if subscription.job_id is not None:
             self._by_job.setdefault(subscription.job_id, set()).add(subscription)
@@ -189,6 +191,10 @@ class JobEvents:
             self._lists.setdefault(subscription.owner, set()).add(subscription)
 
     def unsubscribe(self, subscription: Subscription) -> None:
+        """Forget a stream (again: nothing happens)."""
+        if not subscription.registered:
+            return
+        subscription.registered = False
         for index, key in ((self._by_owner, subscription.owner), (self._lists, subscription.owner)):
             _discard(index, key, subscription)
         if subscription.job_id is not None:

@@ -41,7 +41,12 @@ class OpenStream:
             ):
                 yield chunk
         finally:
-            self.hub.unsubscribe(self.subscription)
+            self.close()
+
+    def close(self) -> None:
+        """Forget the subscription; the response calls it however it ends (a body that
+        never started, e.g. a client gone at once, runs no ``finally``)."""
+        self.hub.unsubscribe(self.subscription)
 
 
 class JobStreams:

@@ -404,3 +404,22 @@ async def test_a_stopping_api_process_ends_its_streams(database_url, tmp_path) -
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+async def test_closed_streams_are_forgotten(database_url) -> None:
+    """Clients that go away (after events, or at once) leave no subscription behind."""
+    app = create_app(Settings(**FAST), database_url, JWT_SECRET)
+    with serving_in_thread(app) as url:
+        async with httpx.AsyncClient(base_url=url) as client:
+            streams = [
+                sse.read(client, "/v1/jobs/events", auth("user_member"), until=lambda s: s.heartbeats >= 1)
+                for _ in range(10)
+            ]
+            await asyncio.gather(*streams)
+            for _ in range(10):  # gone before reading anything
+                async with client.stream("GET", "/v1/jobs/events", headers=auth("user_member")) as response:
+                    assert response.status_code == 200
+        deadline = time.monotonic() + 10
+        while app.state.job_events.streams and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert app.state.job_events.streams == 0

@@ -7,11 +7,13 @@ Registered before the jobs router, so ``/v1/jobs/events`` is never read as a job
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from jobrunner.api.deps import Caller, JobId
 from jobrunner.api.errors import problem_responses
@@ -25,9 +27,21 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 class EventStream(EventSourceResponse):
     """sse-starlette's response (client disconnects, server shutdown, HEAD), documented as
-    ``text/event-stream``. Heartbeats are the stream's own (``jobs/push.py``)."""
+    ``text/event-stream``. Heartbeats are the stream's own (``jobs/push.py``). ``on_close``
+    runs however the response ends."""
 
     media_type = sse.EVENT_STREAM
+
+    def __init__(self, *args: Any, on_close: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
 
 # What one event is, as an SSE parser yields it (OpenAPI 3.1: `schema` of text/event-stream
@@ -118,6 +132,7 @@ def _respond(stream: OpenStream, request: Request) -> Response:
         send_timeout=max(30.0, 2 * settings.sse_heartbeat_seconds),
         shutdown_event=cast(Any, _EndOnShutdown(stream)),
         shutdown_grace_period=1.0,
+        on_close=stream.close,
     )
 
 
