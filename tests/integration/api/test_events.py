@@ -423,3 +423,16 @@ async def test_closed_streams_are_forgotten(database_url) -> None:
         while app.state.job_events.streams and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         assert app.state.job_events.streams == 0
+
+
+async def test_the_streams_are_in_the_openapi_document(http) -> None:
+    document = (await http.get("/openapi.json")).json()
+    one = document["paths"]["/v1/jobs/{job_id}/events"]["get"]
+    listed = document["paths"]["/v1/jobs/events"]["get"]
+    for operation in (one, listed):
+        event = operation["responses"]["200"]["content"]["text/event-stream"]["schema"]
+        assert event["properties"]["event"]["enum"] == ["job", "end"]
+        assert {"401", "403", "422", "503"} <= set(operation["responses"])
+        assert "Last-Event-ID" in {p["name"] for p in operation["parameters"]}
+    assert {"204", "404"} <= set(one["responses"])
+    assert {"status", "jobType"} <= {p["name"] for p in listed["parameters"]}

@@ -139,6 +139,7 @@ def _respond(stream: OpenStream, request: Request) -> Response:
 @router.get(
     "/events",
     operation_id="streamJobEvents",
+    status_code=200,
     summary="Stream changes of the caller's jobs (server-sent events)",
     description="The jobs `GET /v1/jobs` would list (the caller's own), filtered the same way. Without "
     "`Last-Event-ID` the stream starts with the caller's unfinished jobs (at most 100); with it, with "
@@ -162,6 +163,7 @@ async def stream_jobs(
 @router.get(
     "/{job_id}/events",
     operation_id="streamJobStatus",
+    status_code=200,
     summary="Stream one job's status and progress until it is final (server-sent events)",
     description="Starts with the job's current state; ends with `event: end` (`final`) after the event "
     "of its final state. Another user's or organization's job is a 404 before anything streams.",
