@@ -24,12 +24,16 @@ from jobrunner.api.openapi import build_openapi
 from jobrunner.api.routes import ROUTERS as API_ROUTERS
 from jobrunner.api.routing import DirectDispatch, DirectRoute
 from jobrunner.db.errors import DatabaseUnavailable
+from jobrunner.db.events_repository import EventsRepository
 from jobrunner.db.jobs_repository import JobsRepository
+from jobrunner.db.notify import listen_url
 from jobrunner.db.pool import FairPool, create_pool
 from jobrunner.db.templates_repository import TemplatesRepository
 from jobrunner.exports.presenter import export_result_presenter
 from jobrunner.jobs.presenters import register_result_presenter
+from jobrunner.jobs.push import JobEvents
 from jobrunner.jobs.service import JobService
+from jobrunner.jobs.streams import JobStreams
 from jobrunner.observability import metrics
 from jobrunner.observability.snapshot import Snapshot
 from jobrunner.settings import Settings
@@ -110,7 +114,12 @@ def create_app(
             plugins.load_imports(settings)
             app.state.pool = pool
             app.state.jobs = JobService(JobsRepository(pool), settings, TemplatesRepository(pool))
+            # Server-sent events: one LISTEN connection for every stream of this process.
+            events = EventsRepository(pool)
+            app.state.job_events = JobEvents(events, settings, listen_url(database_url, settings))
+            app.state.streams = JobStreams(app.state.job_events, events, app.state.jobs, JobsRepository(pool), settings)
             async with AsyncExitStack() as stack:
+                stack.push_async_callback(app.state.job_events.close)
                 if settings.metrics_token:
                     await stack.enter_async_context(_snapshots(app, settings))
                 for extra in lifespans:

@@ -294,7 +294,7 @@ def retry_command(job_id: JobId, url: Url = None, token: Token = None, as_json: 
 
 
 async def follow(api: JobrunnerClient, job_id: str, progress: Progress | None) -> dict[str, Any]:
-    """Polls the job (Retry-After, If-None-Match) moving the bar; returns the final status."""
+    """Follows the job (pushed events, else polling) moving the bar; returns the final status."""
     task = progress.add_task("queued", total=100) if progress else None
     last: dict[str, Any] = {}
     async for status in api.watch(job_id):

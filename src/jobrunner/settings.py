@@ -238,6 +238,18 @@ class Settings(BaseSettings):
     import_max_columns: int = Field(default=100, ge=1)
     import_max_line_chars: int = Field(default=16_384, ge=256, le=1 << 20)
 
+    # --- Push: server-sent events of job changes (docs/push.md) ---
+    # An open stream with nothing to send writes a heartbeat comment this often; each
+    # heartbeat the API also re-checks that every stream's owner may still see their jobs.
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0, le=3600)
+    # A job whose status did not change is sent at most once this often (progress coalesced).
+    sse_progress_interval_seconds: float = Field(default=0.25, ge=0, le=60)
+    # A stream ends after this long (the client resumes with Last-Event-ID): connections
+    # spread again over API processes, and nothing stays open forever.
+    sse_max_stream_seconds: float = Field(default=3600.0, gt=0)
+    # Open streams one API process serves at most; beyond, 503 (clients poll instead).
+    sse_max_streams: int = Field(default=10_000, ge=0)
+
     # --- Resilience: database unavailability (docs/security.md) ---
     # Retry-After (seconds) on the API's 503 while the database is unavailable.
     unavailable_retry_after_seconds: int = Field(default=5, ge=1, le=3600)

@@ -34,7 +34,9 @@ SETTINGS = hypothesis.settings(
 @pytest.fixture
 def base_url(database_url: str) -> Iterator[str]:
     """The API (no worker) served by uvicorn in a thread, on a free loopback port."""
-    app = create_app(Settings(pool_min_size=1, pool_max_size=8), database_url, JWT_SECRET)
+    # Event streams (docs/push.md) end by themselves after 0.2 s: the run reads every answer whole.
+    settings = Settings(pool_min_size=1, pool_max_size=8, sse_max_stream_seconds=0.2)
+    app = create_app(settings, database_url, JWT_SECRET)
     with serving_in_thread(app) as url:
         yield url
 

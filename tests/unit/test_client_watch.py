@@ -45,7 +45,8 @@ async def watch_all(transport: httpx.MockTransport) -> tuple[list[str], list[flo
     async def sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    async with JobrunnerClient("http://service", "t0ken", transport=transport) as api:
+    # push=False: the polling rules (used too when the service cannot stream).
+    async with JobrunnerClient("http://service", "t0ken", transport=transport, push=False) as api:
         states = [answer["job"]["status"] async for answer in api.watch("j1", sleep=sleep)]
     return states, sleeps
 
@@ -122,3 +123,62 @@ async def test_download_refusal_is_an_api_error(tmp_path):
         with pytest.raises(ApiError) as caught:
             await api.download("/v1/exports/j1/download", tmp_path / "out.csv")
     assert caught.value.status == 410
+
+
+def stream(*events: str) -> httpx.Response:
+    return httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content="".join(events).encode())
+
+
+def job_event(event_id: int, state: str, progress: int = 0) -> str:
+    import json
+
+    return f"id: {event_id}\nevent: job\ndata: {json.dumps(status(state, progress))}\n\n"
+
+
+async def watch_pushed(transport: httpx.MockTransport) -> tuple[list[str], list[float]]:
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async with JobrunnerClient("http://service", "t0ken", transport=transport) as api:
+        states = [answer["job"]["status"] async for answer in api.watch("j1", sleep=sleep)]
+    return states, sleeps
+
+
+async def test_watch_follows_the_event_stream_and_resumes_with_last_event_id():
+    transport, seen = scripted(
+        [
+            stream("retry: 2000\n\n", job_event(10, "queued"), ": heartbeat\n\n", job_event(11, "running", 40),
+                   'event: end\ndata: {"reason": "token_expired"}\n\n'),
+            stream(job_event(12, "running", 80), job_event(13, "succeeded", 100), 'event: end\ndata: {"reason": "final"}\n\n'),
+        ]
+    )
+    states, sleeps = await watch_pushed(transport)
+    assert states == ["queued", "running", "running", "succeeded"]
+    assert [r.url.path for r in seen] == ["/v1/jobs/j1/events"] * 2
+    assert seen[0].headers["Accept"] == "text/event-stream" and "Last-Event-ID" not in seen[0].headers
+    assert seen[1].headers["Last-Event-ID"] == "11"
+    assert seen[0].headers["Authorization"] == "Bearer t0ken" and "t0ken" not in str(seen[0].url)
+    assert sleeps == []
+
+
+async def test_watch_polls_when_the_service_cannot_stream():
+    transport, seen = scripted(
+        [
+            httpx.Response(503, json={"status": 503, "detail": "no streams"}, headers={"Retry-After": "5"}),
+            ok(status("queued"), 'W/"a"', 10),
+            ok(status("succeeded", 100), 'W/"b"', None),
+        ]
+    )
+    states, sleeps = await watch_pushed(transport)
+    assert states == ["queued", "succeeded"]
+    assert [r.url.path for r in seen] == ["/v1/jobs/j1/events", "/v1/jobs/j1/status", "/v1/jobs/j1/status"]
+    assert sleeps == [10]
+
+
+async def test_watch_refusals_of_the_stream_are_errors():
+    transport, _ = scripted([httpx.Response(404, json={"status": 404, "detail": "job not found"})])
+    with pytest.raises(ApiError) as caught:
+        await watch_pushed(transport)
+    assert caught.value.status == 404

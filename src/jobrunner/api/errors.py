@@ -29,6 +29,7 @@ from jobrunner.domain.errors import (
     JobrunnerError,
     NotFound,
     PermissionDenied,
+    PushUnavailable,
     QuotaExceeded,
     RangeNotSatisfiable,
     StorageUnavailable,
@@ -64,6 +65,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[JobrunnerError], int], ...] = (
     (Unavailable, 503),
     (DatabaseUnavailable, 503),
     (StorageUnavailable, 503),
+    (PushUnavailable, 503),
     (DatabaseError, 500),
 )
 

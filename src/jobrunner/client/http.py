@@ -1,7 +1,9 @@
 """The jobrunner HTTP API from Python: create, status, list, cancel, retry, download, and
-``watch`` which polls a job the way the service asks (see docs/frontend.md):
-Retry-After between polls, If-None-Match with the last ETag (a 304 yields nothing), stop
-once final, exponential backoff with jitter on network errors, 429 and 5xx."""
+``watch`` which follows a job: pushed events when the service streams them
+(``client/events.py``, docs/push.md), else polling the way the service asks (see
+docs/frontend.md): Retry-After between polls, If-None-Match with the last ETag (a 304
+yields nothing), stop once final, exponential backoff with jitter on network errors, 429
+and 5xx. ``JobrunnerClient(..., push=False)``: polling only."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import httpx
 
 from jobrunner import backoff
 from jobrunner.client.errors import ApiError
+from jobrunner.client.events import PushUnavailable, follow_job
 from jobrunner.domain.states import FINAL_STATES
 
 DEFAULT_POLL_SECONDS = 5.0
@@ -59,7 +62,9 @@ class JobrunnerClient:
         *,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        push: bool = True,
     ) -> None:
+        self._push = push
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -222,7 +227,21 @@ class JobrunnerClient:
 
     async def watch(self, job_id: str, *, sleep: Sleep = asyncio.sleep) -> AsyncIterator[dict[str, Any]]:
         """Yields each changed status answer until the job is final (the last one yielded).
-        401/403/404/409/422 raise ApiError at once; transient failures back off."""
+        401/403/404/409/422 raise ApiError at once; transient failures back off. Pushed
+        events first; polling when the service cannot stream."""
+        if self._push:
+            try:
+                async for status in follow_job(self._http, job_id, sleep=sleep, problem=_problem):
+                    yield status
+                    if status["job"]["status"] in FINAL_STATES:
+                        return
+                return  # 204: its final state was seen
+            except PushUnavailable:
+                pass
+        async for status in self._poll(job_id, sleep=sleep):
+            yield status
+
+    async def _poll(self, job_id: str, *, sleep: Sleep) -> AsyncIterator[dict[str, Any]]:
         etag: str | None = None
         failures = 0
         while True:

@@ -67,6 +67,11 @@ class StorageUnavailable(JobrunnerError):
     """The file storage (an object store) does not answer or refuses: transient."""
 
 
+class PushUnavailable(JobrunnerError):
+    """Event streams cannot be served now (no LISTEN connection to the database, or this
+    process serves as many streams as it may): poll the status endpoint instead."""
+
+
 # Control flow a processor may raise.
 class RetryLater(JobrunnerError):
     """A transient failure: retry with backoff (or after ``delay`` seconds) while retries are left."""

@@ -26,7 +26,8 @@ START_WATCH = """async ({ token, hidden }) => {
     log.push(entry);
     return response;
   };
-  const client = createClient({ getToken: () => token, fetch: loggingFetch });
+  // push: false, the polling rules (used too when the service cannot stream; test_client_push.py).
+  const client = createClient({ getToken: () => token, fetch: loggingFetch, push: false });
   const { jobId } = await client.createJob({
     jobType: "export_report", payload: { reportType: "quotes", format: "csv" }, scheduledAt: "2099-01-01T00:00:00.000Z",
   });

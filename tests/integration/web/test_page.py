@@ -163,7 +163,21 @@ def test_another_users_jobs_never_appear(page, live_service: LiveService):
     assert all(other not in html for other in others)
 
 
+def without_push(page) -> None:
+    """The service answers the page's event stream with 503: the page polls (its fallback)."""
+    page.route(
+        "**/v1/jobs/events*",
+        lambda route: route.fulfill(
+            status=503,
+            headers={"Content-Type": "application/problem+json", "Retry-After": "5"},
+            body='{"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": "no streams"}',
+        ),
+    )
+
+
 def test_errors_read_in_plain_words(page, live_service: LiveService):
+    # Polling (push would show the cancel made elsewhere at once, before the click).
+    without_push(page)
     with live_service.api() as api:
         job_id = api.post("/v1/jobs", json={**EXPORT, "scheduledAt": "2099-01-01T00:00:00.000Z"}).json()["jobId"]
         time.sleep(2.2)  # past "just created": the page's next poll comes 10 s after its first
@@ -219,6 +233,7 @@ def test_pages_filters_and_only_unfinished_jobs_are_polled(page, live_service: L
         queued = [api.post("/v1/jobs", json=scheduled).json()["jobId"] for _ in range(21)]
     polled: list[str] = []
     page.on("request", lambda request: polled.append(request.url) if request.url.endswith("/status") else None)
+    without_push(page)  # the polling fallback (with push, nothing is polled: test_client_push.py)
     sign_in(page, "Max Member")
     assert page.locator("tr.job").count() == 20
     assert page.locator("#page-info").inner_text() == "Page 1 of 2 · 22 jobs"

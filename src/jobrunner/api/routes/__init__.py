@@ -5,6 +5,7 @@ from jobrunner.api.routes import (
     admin,
     docs,
     downloads,
+    events,
     health,
     integrations,
     jobs,
@@ -17,6 +18,8 @@ from jobrunner.api.routes import (
 
 ROUTERS = [
     health.router,
+    # Before jobs: /v1/jobs/events is a stream, not a job id.
+    events.router,
     jobs.router,
     templates.router,
     downloads.router,

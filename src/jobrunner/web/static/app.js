@@ -2,7 +2,7 @@
 // run again, download. Everything goes through the public API with jobrunner-client.js
 // (demo sign-in aside). job-row.js draws each job; words.js says what a job is and how it
 // does, in a person's words; upload.js sends an import's file.
-import { ApiError, allowedActions, createClient, isFinal } from "/static/jobrunner-client.js";
+import { ApiError, PushUnavailable, allowedActions, createClient, isFinal } from "/static/jobrunner-client.js";
 import { announce, el, showAlert } from "/static/dom.js";
 import { buildRow, fillDetails, paintRow } from "/static/job-row.js";
 import { importRequest, uploadFile } from "/static/upload.js";
@@ -12,6 +12,7 @@ import { describe, failureText, humanSize, rememberUploadName, runSeconds } from
 const TOKEN_KEY = "jobrunner.token";
 const PAGE_SIZE = 20;
 const ACTIVITY_MAX_AGE_MS = 5000;
+const PUSH_CONNECT_MS = 5000; // the event stream not open by then: poll meanwhile
 const FIELD_NAMES = {
   "payload.reportType": "Report", "payload.format": "Format", "payload.filters.dateFrom": "From",
   "payload.filters.dateTo": "To", priority: "Priority", maxRetries: "Retries", scheduledAt: "Scheduled time",
@@ -25,7 +26,9 @@ const client = createClient({ getToken: () => sessionStorage.getItem(TOKEN_KEY) 
 const state = {
   me: null,
   page: 1,
-  watches: new Map(), // jobId -> AbortController, for the unfinished jobs on screen
+  watches: new Map(), // jobId -> AbortController, for the unfinished jobs on screen (when polling)
+  stream: null, // AbortController of the event stream of all my jobs (docs/push.md)
+  push: "off", // "connecting", "open" (rows follow the stream, nothing is polled) or "off" (rows are polled)
   rows: new Map(), // jobId -> {job, flags, parts}
   sort: { key: "created", descending: true },
   activity: null, // GET /v1/me/activity, fetched while queued jobs are on screen
@@ -116,6 +119,7 @@ async function signIn(token) {
 }
 
 function signOut(message = "") {
+  stopStream();
   sessionStorage.removeItem(TOKEN_KEY);
   stopWatching();
   state.me = null;
@@ -154,11 +158,57 @@ async function enterApp() {
   await loadTemplates();
   announce(`Signed in as ${state.me.displayName || state.me.userId}`);
   state.page = 1;
+  startStream();
   await loadJobs();
   $("main").focus({ preventScroll: true });
 }
 
 // ---------- the list ----------
+
+/**
+ * One event stream for all my jobs (one connection, whatever the number of rows): while it
+ * is open, rows follow it and nothing is polled. If the service cannot stream, or the
+ * stream is not open within PUSH_CONNECT_MS, the unfinished rows on screen are polled
+ * (watchJob's polling rules) until it opens.
+ */
+function startStream() {
+  stopStream();
+  const controller = new AbortController();
+  state.stream = controller;
+  state.push = "connecting";
+  const fallback = setTimeout(() => {
+    if (state.stream === controller && state.push === "connecting") pollRows();
+  }, PUSH_CONNECT_MS);
+  client.watchJobs((status) => update(status), {
+    signal: controller.signal,
+    onOpen: () => {
+      clearTimeout(fallback);
+      state.push = "open";
+      stopWatching();
+    },
+    onResync: () => loadJobs(),
+  }).catch((error) => {
+    clearTimeout(fallback);
+    if (controller.signal.aborted) return;
+    if (error instanceof PushUnavailable) pollRows();
+    else {
+      state.push = "off";
+      handleError(error, "see jobs");
+    }
+  });
+}
+
+function stopStream() {
+  state.stream?.abort();
+  state.stream = null;
+  state.push = "off";
+}
+
+/** Polling instead of the stream: every unfinished row on screen. */
+function pollRows() {
+  state.push = "off";
+  for (const [id, { job }] of state.rows) if (!isFinal(job.status)) watch(id);
+}
 
 function stopWatching() {
   for (const controller of state.watches.values()) controller.abort();
@@ -224,10 +274,12 @@ async function refreshActivity(force = false) {
 }
 
 function watch(jobId) {
+  if (state.push !== "off") return; // the event stream brings its changes (or is about to)
   state.watches.get(jobId)?.abort();
   const controller = new AbortController();
   state.watches.set(jobId, controller);
-  client.watchJob(jobId, (status) => update(status), { signal: controller.signal })
+  // Polling: one stream per row would take the browser's few connections per origin.
+  client.watchJob(jobId, (status) => update(status), { signal: controller.signal, push: false })
     .catch((error) => {
       if (!controller.signal.aborted) handleError(error, "see this job");
     })
@@ -285,6 +337,7 @@ function sortBy(key) {
 function update(status) {
   const row = state.rows.get(status.job.id);
   if (!row) return;
+  if (status.job.updatedAt < row.job.updatedAt) return; // an older state arriving late
   const before = row.job.status;
   row.job = status.job;
   row.flags = { canCancel: status.canCancel, canRetry: status.canRetry };

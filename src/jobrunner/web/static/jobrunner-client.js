@@ -4,6 +4,15 @@
 //   const jobs = createClient({ baseUrl: "", getToken: () => sessionStorage.getItem("token") });
 //   const { jobId } = await jobs.createJob({ jobType: "export_report", payload: {...} });
 //   const final = await jobs.watchJob(jobId, (status) => render(status), { signal });
+//   jobs.watchJobs((status) => render(status), { signal, onOpen, onResync });  // all my jobs
+//
+// Push first (docs/push.md): watchJob reads GET /v1/jobs/{id}/events, a server-sent event
+// stream, with fetch() (so the bearer token travels in the Authorization header, never in a
+// URL; EventSource cannot send headers). Each event is the status endpoint's answer. It
+// resumes with Last-Event-ID after a dropped connection, a token expiry (getToken is asked
+// again) or the server's end of a long stream, and resolves when the job is final. When the
+// service cannot stream (503, no streaming fetch, three failed connections in a row) it
+// falls back to polling, with these rules. `createClient({ push: false })`: polling only.
 //
 // Polling rules of watchJob (see docs/frontend.md):
 //   - waits the number of seconds the server sends in Retry-After (2 right after creation,
@@ -47,6 +56,64 @@ const DEFAULT_POLL_SECONDS = 5;
 const BACKOFF_BASE_SECONDS = 2;
 const BACKOFF_CAP_SECONDS = 60;
 const FATAL_STATUSES = [401, 403, 404];
+// Push: a stream silent this long (no event, no heartbeat) is presumed dead and reopened.
+const STREAM_SILENCE_MS = 45_000;
+// Connections that fail in a row before a watch falls back to polling.
+const STREAM_ATTEMPTS = 3;
+
+/** The service cannot stream now (watchJobs rejects with it): poll instead. */
+export class PushUnavailable extends Error {
+  constructor(cause) {
+    super("event streams are unavailable");
+    this.name = "PushUnavailable";
+    this.cause = cause;
+  }
+}
+
+function backoffSeconds(failures) {
+  const ceiling = Math.min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+/**
+ * The events of a text/event-stream body: {event, data, id} objects; comments (heartbeats)
+ * as {comment}. Ends when the body ends.
+ */
+export async function* readEvents(body) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let current = { event: "message", data: [], id: null };
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, end).replace(/\r$/, "");
+        buffer = buffer.slice(end + 1);
+        if (line === "") {
+          if (current.data.length || current.id !== null) {
+            yield { event: current.event, data: current.data.join("\n"), id: current.id };
+          }
+          current = { event: "message", data: [], id: null };
+        } else if (line.startsWith(":")) {
+          yield { comment: line.slice(1).trim() };
+        } else {
+          const colon = line.indexOf(":");
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+          if (field === "event") current.event = text;
+          else if (field === "data") current.data.push(text);
+          else if (field === "id") current.id = text;
+        }
+      }
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
 
 function sleep(ms, signal) {
   return new Promise((resolve) => {
@@ -89,8 +156,9 @@ function retryAfterSeconds(response) {
  * @param {() => (string|null|Promise<string|null>)} [options.getToken] the bearer token
  * @param {typeof fetch} [options.fetch] a fetch implementation (default: the global one)
  * @param {Document} [options.document] whose visibility pauses polling (default: the global one)
+ * @param {boolean} [options.push] use server-sent events when the service offers them (default true)
  */
-export function createClient({ baseUrl = "", getToken = () => null, fetch: fetchImpl, document: doc } = {}) {
+export function createClient({ baseUrl = "", getToken = () => null, fetch: fetchImpl, document: doc, push = true } = {}) {
   const doFetch = fetchImpl || ((...args) => globalThis.fetch(...args));
   const visibility = doc === undefined ? globalThis.document : doc;
   const root = baseUrl.replace(/\/+$/, "");
@@ -197,14 +265,152 @@ export function createClient({ baseUrl = "", getToken = () => null, fetch: fetch
     return (await send("GET", "/v1/me", { signal })).data;
   }
 
+  const streaming = () => push && typeof ReadableStream !== "undefined" && typeof TextDecoder !== "undefined";
+
   /**
-   * Polls a job until it is final (see the rules at the top of this file). Calls
-   * onUpdate(status) with each changed status answer; resolves with the last one.
-   * Options: signal (AbortSignal), onError(error, delaySeconds) for transient failures.
+   * One connection to an event stream: calls onEvent for each event until the stream
+   * ends; resolves with the `end` event's reason ("dropped" when the connection closed or
+   * fell silent without one, "seen" on a 204: nothing more will come).
    */
-  async function watchJob(jobId, onUpdate, { signal, onError } = {}) {
-    let etag = null;
+  async function followStream(path, onEvent, { lastEventId, signal, onOpen } = {}) {
+    const token = await getToken();
+    const headers = { Accept: "text/event-stream" };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+    const local = new AbortController();
+    const abort = () => local.abort();
+    if (signal) signal.addEventListener("abort", abort, { once: true });
+    let silence = null;
+    const awake = () => {
+      clearTimeout(silence);
+      silence = setTimeout(abort, STREAM_SILENCE_MS);
+    };
+    try {
+      awake();
+      const response = await doFetch(root + path, { method: "GET", headers, signal: local.signal, cache: "no-store" });
+      if (response.status === 204) return "seen";
+      if (!response.ok) {
+        const text = await response.text();
+        let problem = null;
+        try {
+          problem = text ? JSON.parse(text) : null;
+        } catch {
+          problem = { detail: text.slice(0, 200) };
+        }
+        throw new ApiError(response.status, problem);
+      }
+      if (!(response.headers.get("Content-Type") || "").startsWith("text/event-stream") || !response.body) {
+        throw new PushUnavailable(new Error("not an event stream"));
+      }
+      if (onOpen) onOpen();
+      for await (const event of readEvents(response.body)) {
+        awake();
+        if (event.event === "end") return JSON.parse(event.data).reason;
+        if (event.event === "job") onEvent(JSON.parse(event.data), event.id);
+      }
+      return "dropped";
+    } catch (error) {
+      if (local.signal.aborted && !(signal && signal.aborted)) return "dropped"; // fell silent
+      throw error;
+    } finally {
+      clearTimeout(silence);
+      if (signal) signal.removeEventListener("abort", abort);
+    }
+  }
+
+  /**
+   * Follows a stream across reconnects (Last-Event-ID) until `until(reason)` says so.
+   * Rejects with ApiError on 401/403/404, with PushUnavailable when streaming fails
+   * (503, STREAM_ATTEMPTS failed connections in a row). Resolves with the last reason.
+   */
+  async function keepFollowing(path, onEvent, { signal, onError, onOpen, onResync, until }) {
+    let lastEventId = null;
+    let failures = 0;
+    while (!(signal && signal.aborted)) {
+      let reason;
+      try {
+        reason = await followStream(
+          path,
+          (data, id) => {
+            if (id) lastEventId = id;
+            failures = 0;
+            onEvent(data);
+          },
+          { lastEventId, signal, onOpen },
+        );
+      } catch (error) {
+        if (signal && signal.aborted) break;
+        if (error instanceof ApiError && FATAL_STATUSES.includes(error.status)) throw error;
+        if (error instanceof PushUnavailable) throw error;
+        if (error instanceof ApiError && error.status === 503) throw new PushUnavailable(error);
+        reason = "failed";
+        if (onError) onError(error, 0);
+      }
+      if (until(reason)) return reason;
+      if (reason === "resync") {
+        lastEventId = null;
+        if (onResync) onResync();
+      }
+      if (reason === "shutdown") await sleep(2000, signal); // that server is going away
+      if (reason === "failed" || reason === "dropped") {
+        failures += 1;
+        if (failures >= STREAM_ATTEMPTS) throw new PushUnavailable(new Error(`${failures} failed connections`));
+        await sleep(backoffSeconds(failures) * 1000, signal);
+      }
+    }
+    return "aborted";
+  }
+
+  /**
+   * Follows a job until it is final: pushed events when the service streams them, else
+   * polling (see the rules at the top of this file). Calls onUpdate(status) with each
+   * changed status answer; resolves with the last one.
+   * Options: signal (AbortSignal), onError(error, delaySeconds) for transient failures,
+   * push: false to poll (e.g. many jobs at once: a browser opens at most six connections
+   * to one origin; watchJobs follows them all on one).
+   */
+  async function watchJob(jobId, onUpdate, { signal, onError, push: pushThis = true } = {}) {
     let last = null;
+    if (pushThis && streaming()) {
+      const seen = (status) => {
+        last = status;
+        if (onUpdate) onUpdate(status);
+      };
+      try {
+        const reason = await keepFollowing(jobPath(jobId, "events"), seen, {
+          signal,
+          onError,
+          until: (why) => why === "final" || why === "seen",
+        });
+        if (reason !== "seen" || last) return last;
+      } catch (error) {
+        if (!(error instanceof PushUnavailable)) throw error;
+      }
+      if (signal && signal.aborted) return last;
+    }
+    return pollJob(jobId, onUpdate, { signal, onError, last });
+  }
+
+  /**
+   * Follows every job of the caller (filters `status`, `jobType` as listJobs) until
+   * `signal` aborts: onUpdate(status) for each change (the stream starts with the
+   * unfinished jobs). onOpen() each time a stream is open; onResync() when changes may
+   * have been missed (re-read the list). Rejects with ApiError on 401/403, with
+   * PushUnavailable when the service cannot stream (then poll each job with watchJob).
+   */
+  async function watchJobs(onUpdate, { signal, status, jobType, onOpen, onResync, onError } = {}) {
+    if (!streaming()) throw new PushUnavailable(new Error("streaming is off or unsupported"));
+    const query = new URLSearchParams();
+    if (status) query.set("status", status);
+    if (jobType) query.set("jobType", jobType);
+    const suffix = query.toString() ? `?${query}` : "";
+    await keepFollowing(`/v1/jobs/events${suffix}`, onUpdate, { signal, onError, onOpen, onResync, until: () => false });
+  }
+
+  /** The polling loop of watchJob. */
+  async function pollJob(jobId, onUpdate, { signal, onError, last: known = null } = {}) {
+    let etag = null;
+    let last = known;
     let failures = 0;
     while (!(signal && signal.aborted)) {
       await whenVisible(visibility, signal);
@@ -216,8 +422,7 @@ export function createClient({ baseUrl = "", getToken = () => null, fetch: fetch
         if (signal && signal.aborted) break;
         if (error instanceof ApiError && FATAL_STATUSES.includes(error.status)) throw error;
         failures += 1;
-        const ceiling = Math.min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1));
-        const delaySeconds = ceiling / 2 + Math.random() * (ceiling / 2);
+        const delaySeconds = backoffSeconds(failures);
         if (onError) onError(error, delaySeconds);
         await sleep(delaySeconds * 1000, signal);
         continue;
@@ -234,5 +439,5 @@ export function createClient({ baseUrl = "", getToken = () => null, fetch: fetch
     return last;
   }
 
-  return { createJob, listTemplates, getStatus, listJobs, cancelJob, retryJob, me, watchJob, send };
+  return { createJob, listTemplates, getStatus, listJobs, cancelJob, retryJob, me, watchJob, watchJobs, send };
 }
