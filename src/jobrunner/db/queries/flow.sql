@@ -1,0 +1,113 @@
+-- Flow control and circuit breakers (migration 0014; docs/flow-control.md): the operators'
+-- configuration (`jobrunner flow ...`), an organization's view of it (/v1/admin/flow) and
+-- breakers' manual reset. The claim enforces all of it (jobrunner_claim_jobs_flow).
+
+-- Who is changing the configuration, for flow_changes (this transaction only).
+-- name: flow_set_actor
+SELECT set_config('jobrunner.actor', $1, true);
+
+-- name: flow_tiers
+SELECT t.name, t.max_running, t.weight,
+       (SELECT count(*) FROM organization_tiers o WHERE o.tier = t.name)::integer AS organizations
+  FROM flow_tiers t ORDER BY t.max_running, t.name;
+
+-- name: flow_tier_set
+INSERT INTO flow_tiers AS t (name, max_running, weight) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO UPDATE SET max_running = excluded.max_running, weight = excluded.weight, updated_at = now();
+
+-- A tier still assigned is refused (foreign key): answers whether one was deleted.
+-- name: flow_tier_delete
+DELETE FROM flow_tiers WHERE name = $1 RETURNING name;
+
+-- name: flow_org_tier_set
+INSERT INTO organization_tiers AS o (organization_id, tier) VALUES ($1, $2)
+ON CONFLICT (organization_id) DO UPDATE SET tier = excluded.tier, updated_at = now();
+
+-- name: flow_org_tier_clear
+DELETE FROM organization_tiers WHERE organization_id = $1 RETURNING organization_id;
+
+-- name: flow_org_tiers
+SELECT organization_id, tier FROM organization_tiers ORDER BY organization_id;
+
+-- Caps of a job type; both NULL removes the row.
+-- name: flow_type_limit_set
+WITH removed AS (
+    DELETE FROM job_type_limits WHERE job_type = $1 AND $2::integer IS NULL AND $3::integer IS NULL
+)
+INSERT INTO job_type_limits AS l (job_type, max_running, max_running_per_org)
+SELECT $1, $2, $3 WHERE $2::integer IS NOT NULL OR $3::integer IS NOT NULL
+ON CONFLICT (job_type) DO UPDATE
+   SET max_running = excluded.max_running, max_running_per_org = excluded.max_running_per_org, updated_at = now();
+
+-- Caps with the jobs running of each type now (jobs_held_idx: the held jobs only).
+-- name: flow_type_limits
+SELECT l.job_type, l.max_running, l.max_running_per_org,
+       (SELECT count(*) FROM jobs j WHERE j.locked_by IS NOT NULL AND j.job_type = l.job_type)::integer AS running
+  FROM job_type_limits l ORDER BY l.job_type;
+
+-- name: flow_rate_limit_set
+INSERT INTO rate_limits AS r (job_type, per_organization, max_starts, period_seconds) VALUES ($1, $2, $3, $4)
+ON CONFLICT (job_type, per_organization) DO UPDATE
+   SET max_starts = excluded.max_starts, period_seconds = excluded.period_seconds, updated_at = now();
+
+-- name: flow_rate_limit_delete
+DELETE FROM rate_limits WHERE job_type IS NOT DISTINCT FROM $1 AND per_organization = $2 RETURNING id;
+
+-- Rate limits with the starts counted in the current window: the organization's own
+-- ($1; NULL: none) or the cluster's.
+-- name: flow_rate_limits
+SELECT r.job_type, r.per_organization, r.max_starts, r.period_seconds,
+       coalesce((SELECT w.starts FROM rate_limit_windows w
+                  WHERE w.rate_limit_id = r.id
+                    AND w.organization_id = CASE WHEN r.per_organization THEN coalesce($1, '') ELSE '' END
+                    AND w.window_start = to_timestamp(floor(extract(epoch FROM now()) / r.period_seconds)
+                                                      * r.period_seconds)), 0)::integer AS used
+  FROM rate_limits r ORDER BY r.job_type NULLS FIRST, r.per_organization;
+
+-- name: flow_breaker_set
+INSERT INTO circuit_breakers AS b (job_type, failure_threshold, window_seconds, cooldown_seconds)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (job_type) DO UPDATE
+   SET failure_threshold = excluded.failure_threshold, window_seconds = excluded.window_seconds,
+       cooldown_seconds = excluded.cooldown_seconds, updated_at = now();
+
+-- name: flow_breaker_delete
+DELETE FROM circuit_breakers WHERE job_type = $1 RETURNING job_type;
+
+-- name: flow_breakers
+SELECT job_type, state, failures, failure_threshold, window_seconds, cooldown_seconds,
+       opened_at, retry_at, trial_job_id, last_error
+  FROM circuit_breakers ORDER BY job_type;
+
+-- A manual reset: closed, its count of failures cleared. Answers the state it left.
+-- name: flow_breaker_reset
+UPDATE circuit_breakers b
+   SET state = 'closed', failures = 0, window_started_at = NULL, opened_at = NULL, retry_at = NULL,
+       trial_job_id = NULL, updated_at = now()
+  FROM (SELECT job_type, state FROM circuit_breakers WHERE job_type = $1 FOR UPDATE) old
+ WHERE b.job_type = old.job_type
+RETURNING old.state AS previous_state;
+
+-- The reset as the organization's audit row too (the console's caller).
+-- name: flow_breaker_reset_audit
+INSERT INTO audit_logs (organization_id, user_id, actor, action, details)
+VALUES ($1, $2, 'user', 'breaker.reset', jsonb_build_object('jobType', $3::text, 'previousState', $4::text));
+
+-- Job types whose breaker holds their jobs back now (open, or half-open with a trial
+-- running): why a queued job of that type waits.
+-- name: flow_paused_types
+SELECT job_type, state, retry_at FROM circuit_breakers WHERE state <> 'closed' ORDER BY job_type;
+
+-- An organization's tier and weight, and its limit as the claim computes it.
+-- name: flow_organization
+SELECT ot.tier, coalesce(t.weight, 1) AS weight,
+       coalesce(o.max_concurrent_jobs, t.max_running, $2::integer) AS max_running,
+       (SELECT count(*) FROM jobs h WHERE h.organization_id = o.id AND h.locked_by IS NOT NULL)::integer AS running
+  FROM organizations o
+  LEFT JOIN organization_tiers ot ON ot.organization_id = o.id
+  LEFT JOIN flow_tiers t ON t.name = ot.tier
+ WHERE o.id = $1;
+
+-- The last changes of the configuration (operators).
+-- name: flow_changes
+SELECT changed_at, actor, subject, operation, before, after FROM flow_changes ORDER BY id DESC LIMIT $1;
