@@ -28,9 +28,7 @@ async def test_configure_everything_and_read_it_back(database_url: str, pool: as
     shown = json.loads(ok("show", "--json"))
     assert {"name": "gold", "max_running": 8, "weight": 2, "organizations": 1} in shown["tiers"]
     assert shown["organizations"] == [{"organization_id": "org_acme", "tier": "gold"}]
-    assert shown["caps"] == [
-        {"job_type": "export_report", "max_running": 4, "max_running_per_org": 2, "running": 0}
-    ]
+    assert shown["caps"] == [{"job_type": "export_report", "max_running": 4, "max_running_per_org": 2, "running": 0}]
     assert [(r["job_type"], r["per_organization"], r["max_starts"]) for r in shown["rate_limits"]] == [
         (None, False, 1000),
         ("notification", True, 100),

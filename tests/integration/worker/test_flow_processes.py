@@ -63,9 +63,7 @@ async def test_caps_and_rate_limit_are_exact_across_processes(
     # Starts per organization per one-second window (the claim's own clock: started_at).
     windows = Counter(
         (r["organization_id"], r["window"])
-        for r in await pool.fetch(
-            "SELECT organization_id, floor(extract(epoch FROM started_at)) AS window FROM jobs"
-        )
+        for r in await pool.fetch("SELECT organization_id, floor(extract(epoch FROM started_at)) AS window FROM jobs")
     )
     assert max(windows.values()) <= 4, windows
     assert await pool.fetchval("SELECT count(DISTINCT pid) FROM test_events") > 1
@@ -101,9 +99,7 @@ async def test_open_breaker_pauses_its_type_until_a_trial_succeeds(
         await asyncio.sleep(0.3)
         assert await pool.fetchval("SELECT count(*) FROM jobs WHERE status = 'succeeded'") == 0
         # ... until the cool-down is over: one trial succeeds, the breaker closes, all run.
-        await eventually(
-            lambda: pool.fetchval("SELECT count(*) = 5 FROM jobs WHERE status = 'succeeded'"), timeout=20
-        )
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 5 FROM jobs WHERE status = 'succeeded'"), timeout=20)
         assert await pool.fetchval("SELECT state FROM circuit_breakers") == "closed"
     finally:
         codes = [stop_worker(p) for p in procs]
