@@ -145,7 +145,8 @@ export function secondsLeft(job, now = Date.now()) {
 }
 
 /**
- * Why the job waits, or null: "Scheduled for 10:00", "5 of 5 running in your organization".
+ * Why the job waits, or null: "Scheduled for 10:00", "Paused: receiver failing; trying again at
+ * 10:01", "5 of 5 running in your organization".
  * `activity` is GET /v1/me/activity's answer (or null when unknown).
  */
 export function waitReason(job, activity, now = Date.now()) {
@@ -155,6 +156,12 @@ export function waitReason(job, activity, now = Date.now()) {
     return `Trying again${later ? ` at ${clock(job.scheduledAt)}` : " soon"} (attempt ${job.retryCount + 1} of ${job.maxRetries + 1})`;
   }
   if (later) return `Scheduled for ${clock(job.scheduledAt)}`;
+  // Its type's circuit breaker holds it back (docs/flow-control.md).
+  const paused = activity?.pausedJobTypes?.find((p) => p.jobType === job.jobType);
+  if (paused) {
+    const upper = paused.reason.charAt(0).toUpperCase() + paused.reason.slice(1);
+    return paused.state === "open" && paused.retryAt ? `${upper}; trying again at ${clock(paused.retryAt)}` : upper;
+  }
   if (activity && activity.organizationRunning >= activity.organizationLimit) {
     return `Waiting: ${activity.organizationRunning} of ${activity.organizationLimit} running in your organization`;
   }
