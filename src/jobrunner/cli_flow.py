@@ -82,6 +82,7 @@ def show(ctx: typer.Context, as_json: AsJson = False) -> None:
             "organizations": await repo.organization_tiers(),
             "caps": await repo.type_limits(),
             "rate_limits": await repo.rate_limits(None),
+            "breaker_rules": await repo.breaker_rules(),
             "breakers": await repo.breakers(),
         }
 
@@ -101,9 +102,16 @@ def show(ctx: typer.Context, as_json: AsJson = False) -> None:
     )
     console.print(
         _table(
-            "Circuit breakers",
+            "Circuit breaker rules",
+            found["breaker_rules"],
+            ["job_type", "per_organization", "failure_threshold", "window_seconds", "cooldown_seconds"],
+        )
+    )
+    console.print(
+        _table(
+            "Circuit breakers that counted failures (organization -: the cluster's)",
             found["breakers"],
-            ["job_type", "state", "failures", "failure_threshold", "cooldown_seconds", "retry_at", "last_error"],
+            ["job_type", "organization_id", "state", "failures", "failure_threshold", "retry_at", "last_error"],
         )
     )
 
@@ -202,6 +210,9 @@ def breaker(
     failures: Annotated[int, typer.Option("--failures", min=1, help="Transient failures in a row that open it")] = 5,
     window: Annotated[int, typer.Option("--window", min=1, help="...within this many seconds")] = 60,
     cooldown: Annotated[int, typer.Option("--cooldown", min=1, help="Seconds open before a trial job")] = 30,
+    per_org: Annotated[
+        bool, typer.Option("--per-org", help="One breaker per organization (its own receiver); default: one for all")
+    ] = False,
     delete: Annotated[bool, typer.Option("--delete", help="No breaker for this type")] = False,
 ) -> None:
     """Watch a job type with a circuit breaker (or stop watching it: --delete)."""
@@ -211,20 +222,27 @@ def breaker(
             raise typer.Exit(1)
         console.print(f"{job_type}: no breaker")
         return
-    _run(ctx, lambda repo: repo.set_breaker(_actor(), job_type, failures, window, cooldown))
+    _run(ctx, lambda repo: repo.set_breaker(_actor(), job_type, per_org, failures, window, cooldown))
+    scope = "each organization's" if per_org else "one for the cluster"
     console.print(
-        f"{job_type}: opens after {failures} transient failures in a row within {window} s, cool-down {cooldown} s"
+        f"{job_type}: breaker ({scope}) opens after {failures} transient failures in a row within {window} s, "
+        f"cool-down {cooldown} s"
     )
 
 
 @flow_app.command("reset")
-def reset(ctx: typer.Context, job_type: JobType) -> None:
-    """Close a job type's breaker by hand: its jobs are claimed again at once."""
-    previous = _run(ctx, lambda repo: repo.reset_breaker(_actor(), job_type))
-    if previous is None:
-        errors.print(f"[red]no breaker for {job_type}[/red]")
+def reset(
+    ctx: typer.Context,
+    job_type: JobType,
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization's breaker")] = None,
+) -> None:
+    """Close a job type's breakers by hand (all, or one organization's): its jobs are claimed again at once."""
+    previous = _run(ctx, lambda repo: repo.reset_breakers(_actor(), job_type, org))
+    if not previous:
+        errors.print(f"[red]no breaker of {job_type}{' for ' + org if org else ''} has counted a failure[/red]")
         raise typer.Exit(1)
-    console.print(f"{job_type}: breaker closed (was {previous})")
+    tripped = sum(state != "closed" for state in previous)
+    console.print(f"{job_type}: {len(previous)} breaker(s) closed ({tripped} were open or half-open)")
 
 
 @flow_app.command("changes")

@@ -34,11 +34,19 @@ class FlowRepository:
     async def rate_limits(self, organization_id: str | None) -> list[asyncpg.Record]:
         return await self._read(lambda c: c.fetch(Q.flow_rate_limits, organization_id))
 
-    async def breakers(self) -> list[asyncpg.Record]:
-        return await self._read(lambda c: c.fetch(Q.flow_breakers))
+    async def breaker_rules(self) -> list[asyncpg.Record]:
+        return await self._read(lambda c: c.fetch(Q.flow_breaker_rules))
 
-    async def paused_types(self) -> list[asyncpg.Record]:
-        return await self._read(lambda c: c.fetch(Q.flow_paused_types))
+    async def breakers(self, limit: int = 1000) -> list[asyncpg.Record]:
+        """Breakers that counted a failure, tripped ones first (operators: every organization)."""
+        return await self._read(lambda c: c.fetch(Q.flow_breakers, limit))
+
+    async def organization_breakers(self, organization_id: str) -> list[asyncpg.Record]:
+        """Per job type with a breaker, the one that applies to this organization."""
+        return await self._read(lambda c: c.fetch(Q.flow_org_breakers, organization_id))
+
+    async def paused_types(self, organization_id: str) -> list[asyncpg.Record]:
+        return await self._read(lambda c: c.fetch(Q.flow_paused_types, organization_id))
 
     async def organization(self, organization_id: str, default_limit: int) -> asyncpg.Record | None:
         return await self._read(lambda c: c.fetchrow(Q.flow_organization, organization_id, default_limit))
@@ -78,24 +86,37 @@ class FlowRepository:
         return deleted is not None
 
     async def set_breaker(
-        self, actor: str, job_type: str, failure_threshold: int, window_seconds: int, cooldown_seconds: int
+        self,
+        actor: str,
+        job_type: str,
+        per_organization: bool,
+        failure_threshold: int,
+        window_seconds: int,
+        cooldown_seconds: int,
     ) -> None:
         await self._change(
             actor,
-            lambda c: c.execute(Q.flow_breaker_set, job_type, failure_threshold, window_seconds, cooldown_seconds),
+            lambda c: c.execute(
+                Q.flow_breaker_set, job_type, per_organization, failure_threshold, window_seconds, cooldown_seconds
+            ),
         )
 
     async def delete_breaker(self, actor: str, job_type: str) -> bool:
         return await self._change(actor, lambda c: c.fetchval(Q.flow_breaker_delete, job_type)) is not None
 
-    async def reset_breaker(self, actor: str, job_type: str, audit: tuple[str, str] | None = None) -> str | None:
-        """Close a breaker by hand. Answers the state it was in (None: no breaker for that
-        type). ``audit`` (organization, user): also an audit row of that organization."""
+    async def reset_breakers(
+        self, actor: str, job_type: str, organization_key: str | None, audit: tuple[str, str] | None = None
+    ) -> list[str]:
+        """Close breakers of a job type by hand: one organization's (``organization_key``;
+        '' the cluster's) or all of them (None). Answers the states they were in.
+        ``audit`` (organization, user): an audit row of that organization too."""
 
-        async def reset(conn: asyncpg.Connection) -> str | None:
-            previous = await conn.fetchval(Q.flow_breaker_reset, job_type)
-            if previous is not None and audit is not None:
-                await conn.execute(Q.flow_breaker_reset_audit, audit[0], audit[1], job_type, previous)
+        async def reset(conn: asyncpg.Connection) -> list[str]:
+            previous = [r["previous_state"] for r in await conn.fetch(Q.flow_breaker_reset, job_type, organization_key)]
+            if audit is not None:
+                await conn.execute(
+                    Q.flow_breaker_reset_audit, audit[0], audit[1], job_type, previous[0] if previous else "closed"
+                )
             return previous
 
         return await self._change(actor, reset)

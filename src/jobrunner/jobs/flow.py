@@ -11,7 +11,7 @@ from jobrunner.auth import rbac
 from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.flow_repository import FlowRepository
 from jobrunner.db.jobs_repository import JobsRepository
-from jobrunner.domain.errors import NotFound
+from jobrunner.domain.errors import Conflict, NotFound
 from jobrunner.settings import Settings
 from jobrunner.timestamps import iso_utc
 
@@ -53,7 +53,7 @@ class FlowService:
         org = await self._repo.organization(claims.organization_id, self._settings.org_concurrency_limit)
         caps = await self._repo.type_limits()
         rates = await self._repo.rate_limits(claims.organization_id)
-        breakers = await self._repo.breakers()
+        breakers = await self._repo.organization_breakers(claims.organization_id)
         return {
             "organization": {
                 "tier": org["tier"] if org else None,
@@ -82,6 +82,7 @@ class FlowService:
             "breakers": [
                 {
                     "jobType": b["job_type"],
+                    "scope": "organization" if b["per_organization"] else "cluster",
                     "state": b["state"],
                     "failures": b["failures"],
                     "failureThreshold": b["failure_threshold"],
@@ -95,14 +96,24 @@ class FlowService:
         }
 
     async def reset_breaker(self, claims: TokenClaims, job_type: str) -> dict[str, Any]:
-        """Close a job type's breaker: its jobs are claimed again at once. Audited in the
-        caller's organization and in ``flow_changes``."""
+        """Close the organization's own breaker of a job type: its jobs are claimed again at
+        once. A cluster-wide breaker concerns every organization: operators reset it
+        (``jobrunner flow reset``), 409 here. Audited in the caller's organization and in
+        ``flow_changes``."""
         await self._require(claims)
-        actor = f"user:{claims.user_id}@{claims.organization_id}"
-        previous = await self._repo.reset_breaker(actor, job_type, audit=(claims.organization_id, claims.user_id))
-        if previous is None:
+        rule = next(
+            (b for b in await self._repo.organization_breakers(claims.organization_id) if b["job_type"] == job_type),
+            None,
+        )
+        if rule is None:
             raise NotFound(BREAKER_NOT_FOUND)
-        return {"jobType": job_type, "previousState": previous, "state": "closed"}
+        if not rule["per_organization"]:
+            raise Conflict("this circuit breaker is shared by every organization: an operator resets it")
+        actor = f"user:{claims.user_id}@{claims.organization_id}"
+        previous = await self._repo.reset_breakers(
+            actor, job_type, claims.organization_id, audit=(claims.organization_id, claims.user_id)
+        )
+        return {"jobType": job_type, "previousState": previous[0] if previous else "closed", "state": "closed"}
 
-    async def paused(self) -> list[dict[str, Any]]:
-        return present_paused(await self._repo.paused_types())
+    async def paused(self, organization_id: str) -> list[dict[str, Any]]:
+        return present_paused(await self._repo.paused_types(organization_id))

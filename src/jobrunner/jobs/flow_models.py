@@ -49,6 +49,10 @@ class RateLimitOut(BaseModel):
 
 class BreakerOut(BaseModel):
     jobType: str
+    scope: Literal["organization", "cluster"] = Field(
+        description="organization: the organization's own breaker (its integration target, e.g. its webhook "
+        "receiver); cluster: one breaker shared by every organization (reset by operators only)."
+    )
     state: BreakerState
     failures: int = Field(description="Transient failures in a row within the window.")
     failureThreshold: int
@@ -77,6 +81,7 @@ class FlowResponse(BaseModel):
                     "breakers": [
                         {
                             "jobType": "notification",
+                            "scope": "organization",
                             "state": "open",
                             "failures": 5,
                             "failureThreshold": 5,

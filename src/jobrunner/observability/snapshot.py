@@ -39,7 +39,7 @@ class Snapshot(Collector):
             active = await conn.fetch(Q.metrics_active_jobs)
             top = await conn.fetch(Q.metrics_top_backlog, TOP_ORGANIZATIONS)
             workers = await conn.fetchrow(Q.metrics_workers, self._lease)
-            breakers = await conn.fetch(Q.flow_breakers)
+            breakers = await conn.fetch(Q.metrics_breakers)
         self.active, self.top, self.workers, self.breakers = active, top, workers, breakers
         self.taken_at = time.time()
 
@@ -103,21 +103,14 @@ class Snapshot(Collector):
         )
 
     def _breakers(self) -> Iterator[Metric]:
-        """Circuit breakers (docs/flow-control.md): one series per configured job type and
-        state (1 for its current state), and its transient failures in a row."""
+        """Circuit breakers (docs/flow-control.md) by job type and state: how many (the
+        cluster's, or one per organization that counted a failure). Bounded labels: no
+        organization."""
         state = GaugeMetricFamily(
-            "jobrunner_circuit_breaker_state",
-            "Circuit breaker of a job type: 1 for its current state (closed, open, half_open)",
+            "jobrunner_circuit_breakers",
+            "Circuit breakers of a job type in each state (closed, open, half_open)",
             labels=["job_type", "state"],
         )
-        failures = GaugeMetricFamily(
-            "jobrunner_circuit_breaker_failures",
-            "Transient failures in a row counted by a job type's circuit breaker",
-            labels=["job_type"],
-        )
         for row in self.breakers:
-            for name in ("closed", "open", "half_open"):
-                state.add_metric([row["job_type"], name], 1 if row["state"] == name else 0)
-            failures.add_metric([row["job_type"]], row["failures"])
+            state.add_metric([row["job_type"], row["state"]], row["breakers"])
         yield state
-        yield failures

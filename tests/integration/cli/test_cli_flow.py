@@ -24,7 +24,7 @@ async def test_configure_everything_and_read_it_back(database_url: str, pool: as
     ok("cap", "export_report", "--max-running", "4", "--per-org", "2")
     ok("rate", "notification", "--max", "100", "--per", "60")
     ok("rate", "--max", "1000", "--per", "60", "--cluster")
-    ok("breaker", "notification", "--failures", "3", "--cooldown", "10")
+    ok("breaker", "notification", "--failures", "3", "--cooldown", "10", "--per-org")
     shown = json.loads(ok("show", "--json"))
     assert {"name": "gold", "max_running": 8, "weight": 2, "organizations": 1} in shown["tiers"]
     assert shown["organizations"] == [{"organization_id": "org_acme", "tier": "gold"}]
@@ -33,13 +33,35 @@ async def test_configure_everything_and_read_it_back(database_url: str, pool: as
         (None, False, 1000),
         ("notification", True, 100),
     ]
-    assert shown["breakers"][0]["state"] == "closed" and shown["breakers"][0]["failure_threshold"] == 3
+    assert shown["breaker_rules"] == [
+        {
+            "job_type": "notification",
+            "per_organization": True,
+            "failure_threshold": 3,
+            "window_seconds": 60,
+            "cooldown_seconds": 10,
+        }
+    ]
+    assert shown["breakers"] == []
     assert await pool.fetchval("SELECT active FROM flow_control")
 
-    # A breaker opened by failures, reset by hand.
-    await pool.execute("UPDATE circuit_breakers SET state = 'open', retry_at = now() + interval '1 h'")
-    assert "was open" in ok("reset", "notification")
-    assert await pool.fetchval("SELECT state FROM circuit_breakers") == "closed"
+    # Breakers opened by failures (two organizations' receivers), reset by hand: one, then all.
+    await pool.execute(
+        "INSERT INTO circuit_breakers (job_type, organization_id, state, failures, retry_at, last_error)"
+        " VALUES ('notification', 'org_acme', 'open', 3, now() + interval '1 h', 'the receiver answered 503'),"
+        "        ('notification', 'org_globex', 'open', 3, now() + interval '1 h', NULL)"
+    )
+    shown = json.loads(ok("show", "--json"))
+    assert [(b["organization_id"], b["state"], b["last_error"]) for b in shown["breakers"]] == [
+        ("org_acme", "open", "the receiver answered 503"),
+        ("org_globex", "open", None),
+    ]
+    assert "1 breaker(s) closed (1 were open" in ok("reset", "notification", "--org", "org_acme")
+    assert dict(await pool.fetch("SELECT organization_id, state FROM circuit_breakers")) == {
+        "org_acme": "closed",
+        "org_globex": "open",
+    }
+    assert "2 breaker(s) closed (1 were open" in ok("reset", "notification")
 
     # Every change is audited, by the operator.
     changes = await pool.fetch("SELECT actor, subject, operation FROM flow_changes ORDER BY id")
@@ -50,6 +72,8 @@ async def test_configure_everything_and_read_it_back(database_url: str, pool: as
         "job_type_limits",
         "rate_limits",
         "rate_limits",
+        "circuit_breaker_rules",
+        "circuit_breakers",
         "circuit_breakers",
         "circuit_breakers",
     ]

@@ -36,8 +36,10 @@ def sql(database_url: str, statement: str) -> None:
 def test_a_paused_type_is_explained_and_reset_from_the_console(console_context, live_service: LiveService):  # noqa: F811
     sql(
         live_service.database_url,
-        "INSERT INTO circuit_breakers (job_type, failure_threshold, window_seconds, cooldown_seconds, state,"
-        " failures, opened_at, retry_at) VALUES ('cleanup', 3, 60, 3600, 'open', 3, now(), now() + interval '1 h')",
+        "INSERT INTO circuit_breaker_rules (job_type, per_organization, failure_threshold, window_seconds,"
+        " cooldown_seconds) VALUES ('cleanup', true, 3, 60, 3600);"
+        "INSERT INTO circuit_breakers (job_type, organization_id, state, failures, opened_at, retry_at)"
+        " VALUES ('cleanup', 'org_acme', 'open', 3, now(), now() + interval '1 h')",
     )
     page = console_context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())

@@ -15,15 +15,21 @@ def settings(tmp_path) -> Settings:
     return Settings(pool_min_size=1, pool_max_size=4, data_dir=tmp_path, metrics_token=METRICS_TOKEN)
 
 
-async def test_breaker_state_and_failures_are_served(app, client, db) -> None:
+async def test_breakers_by_type_and_state_are_served(app, client, db) -> None:
     await db.execute(
-        "INSERT INTO circuit_breakers (job_type, failure_threshold, window_seconds, cooldown_seconds, state, failures)"
-        " VALUES ('notification', 3, 60, 30, 'open', 3), ('sync', 5, 60, 30, 'closed', 1)"
+        "INSERT INTO circuit_breaker_rules (job_type, per_organization, failure_threshold, window_seconds,"
+        " cooldown_seconds) VALUES ('notification', true, 3, 60, 30), ('sync', false, 5, 60, 30)"
+    )
+    await db.execute(
+        "INSERT INTO circuit_breakers (job_type, organization_id, state, failures) VALUES"
+        " ('notification', 'org_acme', 'open', 3), ('notification', 'org_globex', 'open', 3),"
+        " ('sync', '', 'closed', 1)"
     )
     await app.state.metrics_snapshot.refresh(app.state.pool)
-    found = samples((await client.get("/metrics", headers=SCRAPER)).text)
-    assert value(found, "jobrunner_circuit_breaker_state", job_type="notification", state="open") == 1
-    assert value(found, "jobrunner_circuit_breaker_state", job_type="notification", state="closed") == 0
-    assert value(found, "jobrunner_circuit_breaker_state", job_type="sync", state="closed") == 1
-    assert value(found, "jobrunner_circuit_breaker_failures", job_type="notification") == 3
-    assert value(found, "jobrunner_circuit_breaker_failures", job_type="sync") == 1
+    text = (await client.get("/metrics", headers=SCRAPER)).text
+    found = samples(text)
+    assert value(found, "jobrunner_circuit_breakers", job_type="notification", state="open") == 2
+    assert value(found, "jobrunner_circuit_breakers", job_type="notification", state="closed") == 0
+    assert ("jobrunner_circuit_breakers", (("job_type", "notification"), ("state", "closed"))) in found
+    assert value(found, "jobrunner_circuit_breakers", job_type="sync", state="closed") == 1
+    assert "org_acme" not in text  # bounded labels

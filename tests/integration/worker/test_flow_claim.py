@@ -168,10 +168,10 @@ async def test_breaker_opens_then_lets_one_trial_through(pool: asyncpg.Pool) -> 
     await add_jobs(pool, "org_acme", "notification", 20)
     await add_jobs(pool, "org_globex", "test_work", 2)
     await pool.execute(
-        "INSERT INTO circuit_breakers (job_type, failure_threshold, window_seconds, cooldown_seconds)"
+        "INSERT INTO circuit_breaker_rules (job_type, failure_threshold, window_seconds, cooldown_seconds)"
         " VALUES ('notification', 3, 60, 30)"
     )
-    assert not await active(pool)  # a closed breaker holds nothing back
+    assert not await active(pool)  # a rule alone holds nothing back
     rows = await claim(pool, org_limit=2)
     notes = [r for r in rows if r["job_type"] == "notification"]
     await finish(pool, notes, "retrying")  # two transient failures
@@ -187,6 +187,7 @@ async def test_breaker_opens_then_lets_one_trial_through(pool: asyncpg.Pool) -> 
     await finish(pool, rows, "retrying")
     breaker = await pool.fetchrow("SELECT * FROM circuit_breakers")
     assert breaker["state"] == "open" and breaker["failures"] == 3 and breaker["last_error"] == "boom"
+    assert breaker["organization_id"] == ""  # the cluster's breaker
     assert await active(pool)
     # Open: no notification is claimed; other types are.
     await pool.execute("UPDATE jobs SET scheduled_at = NULL")
@@ -215,9 +216,42 @@ async def test_breaker_opens_then_lets_one_trial_through(pool: asyncpg.Pool) -> 
 async def test_half_open_breaker_whose_trial_vanished_tries_again(pool: asyncpg.Pool) -> None:
     await add_jobs(pool, "org_acme", "notification", 3)
     await pool.execute(
-        "INSERT INTO circuit_breakers (job_type, failure_threshold, window_seconds, cooldown_seconds, state,"
-        " trial_job_id) VALUES ('notification', 3, 60, 30, 'half_open', $1)",
+        "INSERT INTO circuit_breaker_rules (job_type, failure_threshold, window_seconds, cooldown_seconds)"
+        " VALUES ('notification', 3, 60, 30)"
+    )
+    await pool.execute(
+        "INSERT INTO circuit_breakers (job_type, organization_id, state, trial_job_id)"
+        " VALUES ('notification', '', 'half_open', $1)",
         uuid.uuid4(),
     )
     [trial] = await claim(pool)
     assert await pool.fetchval("SELECT trial_job_id FROM circuit_breakers") == trial["id"]
+
+
+async def test_per_organization_breaker_pauses_only_that_organization(pool: asyncpg.Pool) -> None:
+    await add_jobs(pool, "org_acme", "notification", 6)
+    await add_jobs(pool, "org_globex", "notification", 6)
+    await pool.execute(
+        "INSERT INTO circuit_breaker_rules (job_type, per_organization, failure_threshold, window_seconds,"
+        " cooldown_seconds) VALUES ('notification', true, 2, 60, 30)"
+    )
+    rows = await claim(pool, org_limit=2)
+    # Acme's receiver fails twice; Globex's works.
+    await finish(pool, [r for r in rows if r["organization_id"] == "org_acme"], "retrying")
+    await finish(pool, [r for r in rows if r["organization_id"] == "org_globex"], "succeeded")
+    states = dict(await pool.fetch("SELECT organization_id, state FROM circuit_breakers"))
+    assert states == {"org_acme": "open"}  # a breaker's row starts with its first failure
+    await pool.execute("UPDATE jobs SET scheduled_at = NULL")
+    rows = await claim(pool, org_limit=10)
+    assert {r["organization_id"] for r in rows} == {"org_globex"} and len(rows) == 4
+    # Acme's cool-down over: one trial, in Acme only.
+    await pool.execute(
+        "UPDATE circuit_breakers SET retry_at = now() - interval '1 s' WHERE organization_id = 'org_acme'"
+    )
+    [trial] = await claim(pool, org_limit=10)
+    assert trial["organization_id"] == "org_acme"
+    assert await pool.fetchval("SELECT state FROM circuit_breakers WHERE organization_id = 'org_acme'") == "half_open"
+    assert await claim(pool, org_limit=10) == []
+    await finish(pool, [trial], "succeeded")
+    assert await pool.fetchval("SELECT state FROM circuit_breakers WHERE organization_id = 'org_acme'") == "closed"
+    assert len(await claim(pool, org_limit=10)) == 5

@@ -78,7 +78,7 @@ async def test_open_breaker_pauses_its_type_until_a_trial_succeeds(
 ) -> None:
     pool = events
     await pool.execute(
-        "INSERT INTO circuit_breakers (job_type, failure_threshold, window_seconds, cooldown_seconds)"
+        "INSERT INTO circuit_breaker_rules (job_type, failure_threshold, window_seconds, cooldown_seconds)"
         " VALUES ('test_work', 3, 60, 1)"
     )
     procs = [spawn_worker(database_url, concurrency=4, log_path=tmp_path / f"w{i}.log") for i in range(2)]

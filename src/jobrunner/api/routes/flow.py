@@ -44,9 +44,11 @@ async def get_flow(caller: Caller, flow: Flow) -> Any:
 @router.post(
     "/breakers/{job_type}/reset",
     operation_id="resetBreaker",
-    summary="Close a job type's circuit breaker by hand: its waiting jobs are claimed again at once",
+    summary="Close the organization's circuit breaker of a job type by hand: its waiting jobs are claimed again",
+    description="Only an organization's own breaker (scope `organization`); a breaker shared by every "
+    "organization (scope `cluster`) is reset by operators (`jobrunner flow reset`): 409.",
     response_model=BreakerResetResponse,
-    responses=problem_responses(401, 403, 404, 422, 503),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
 async def reset_breaker(job_type: JobTypeName, caller: Caller, flow: Flow) -> Any:
     return await flow.reset_breaker(caller, job_type)

@@ -80,7 +80,7 @@ async def activity(request: Request) -> Response:
     row = await request.app.state.pool.fetchrow(
         Q.admin_queue_running, claims.organization_id, request.app.state.settings.org_concurrency_limit
     )
-    paused = present_paused(await FlowRepository(request.app.state.pool).paused_types())
+    paused = present_paused(await FlowRepository(request.app.state.pool).paused_types(claims.organization_id))
     return json_response(
         {"organizationRunning": row["running"], "organizationLimit": row["max_running"], "pausedJobTypes": paused}
     )

@@ -65,27 +65,48 @@ SELECT r.job_type, r.per_organization, r.max_starts, r.period_seconds,
   FROM rate_limits r ORDER BY r.job_type NULLS FIRST, r.per_organization;
 
 -- name: flow_breaker_set
-INSERT INTO circuit_breakers AS b (job_type, failure_threshold, window_seconds, cooldown_seconds)
-VALUES ($1, $2, $3, $4)
+INSERT INTO circuit_breaker_rules AS r (job_type, per_organization, failure_threshold, window_seconds, cooldown_seconds)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (job_type) DO UPDATE
-   SET failure_threshold = excluded.failure_threshold, window_seconds = excluded.window_seconds,
-       cooldown_seconds = excluded.cooldown_seconds, updated_at = now();
+   SET per_organization = excluded.per_organization, failure_threshold = excluded.failure_threshold,
+       window_seconds = excluded.window_seconds, cooldown_seconds = excluded.cooldown_seconds, updated_at = now();
 
+-- Its state goes with it (cascade).
 -- name: flow_breaker_delete
-DELETE FROM circuit_breakers WHERE job_type = $1 RETURNING job_type;
+DELETE FROM circuit_breaker_rules WHERE job_type = $1 RETURNING job_type;
 
+-- name: flow_breaker_rules
+SELECT job_type, per_organization, failure_threshold, window_seconds, cooldown_seconds
+  FROM circuit_breaker_rules ORDER BY job_type;
+
+-- Every breaker that counted a failure ('' organization: the cluster's), tripped first.
 -- name: flow_breakers
-SELECT job_type, state, failures, failure_threshold, window_seconds, cooldown_seconds,
-       opened_at, retry_at, trial_job_id, last_error
-  FROM circuit_breakers ORDER BY job_type;
+SELECT b.job_type, nullif(b.organization_id, '') AS organization_id, b.state, b.failures, r.failure_threshold,
+       b.opened_at, b.retry_at, b.trial_job_id, b.last_error
+  FROM circuit_breakers b JOIN circuit_breaker_rules r USING (job_type)
+ ORDER BY b.state = 'closed', b.job_type, b.organization_id
+ LIMIT $1;
 
--- A manual reset: closed, its count of failures cleared. Answers the state it left.
+-- The breakers that apply to organization $1: per job type with a rule, its own breaker
+-- (per-organization rules) or the cluster's. Never another organization's row.
+-- name: flow_org_breakers
+SELECT r.job_type, r.per_organization, r.failure_threshold, r.window_seconds, r.cooldown_seconds,
+       coalesce(b.state, 'closed') AS state, coalesce(b.failures, 0) AS failures, b.opened_at, b.retry_at
+  FROM circuit_breaker_rules r
+  LEFT JOIN circuit_breakers b
+    ON b.job_type = r.job_type AND b.organization_id = CASE WHEN r.per_organization THEN $1 ELSE '' END
+ ORDER BY r.job_type;
+
+-- A manual reset: closed, its count of failures cleared. $2: one organization's breaker
+-- ('' the cluster's); NULL: every breaker of the type. Answers the states it left.
 -- name: flow_breaker_reset
 UPDATE circuit_breakers b
    SET state = 'closed', failures = 0, window_started_at = NULL, opened_at = NULL, retry_at = NULL,
        trial_job_id = NULL, updated_at = now()
-  FROM (SELECT job_type, state FROM circuit_breakers WHERE job_type = $1 FOR UPDATE) old
- WHERE b.job_type = old.job_type
+  FROM (SELECT job_type, organization_id, state FROM circuit_breakers
+         WHERE job_type = $1 AND ($2::text IS NULL OR organization_id = $2)
+         ORDER BY organization_id FOR UPDATE) old
+ WHERE b.job_type = old.job_type AND b.organization_id = old.organization_id
 RETURNING old.state AS previous_state;
 
 -- The reset as the organization's audit row too (the console's caller).
@@ -93,10 +114,23 @@ RETURNING old.state AS previous_state;
 INSERT INTO audit_logs (organization_id, user_id, actor, action, details)
 VALUES ($1, $2, 'user', 'breaker.reset', jsonb_build_object('jobType', $3::text, 'previousState', $4::text));
 
--- Job types whose breaker holds their jobs back now (open, or half-open with a trial
--- running): why a queued job of that type waits.
+-- Job types whose breaker holds organization $1's jobs back now (the cluster's or its own;
+-- open, or half-open with a trial running): why a queued job of that type waits.
+-- circuit_breakers_tripped_idx.
 -- name: flow_paused_types
-SELECT job_type, state, retry_at FROM circuit_breakers WHERE state <> 'closed' ORDER BY job_type;
+SELECT DISTINCT ON (job_type) job_type, state, retry_at
+  FROM circuit_breakers
+ WHERE state <> 'closed' AND organization_id IN ('', $1)
+ ORDER BY job_type, state = 'half_open', retry_at DESC;
+
+-- Breakers by job type and state, for the metrics (each rule's three states, 0 included).
+-- name: metrics_breakers
+SELECT r.job_type, s.state, count(b.job_type)::integer AS breakers
+  FROM circuit_breaker_rules r
+ CROSS JOIN (VALUES ('closed'), ('open'), ('half_open')) AS s(state)
+  LEFT JOIN circuit_breakers b ON b.job_type = r.job_type AND b.state = s.state
+ GROUP BY r.job_type, s.state
+ ORDER BY r.job_type, s.state;
 
 -- An organization's tier and weight, and its limit as the claim computes it.
 -- name: flow_organization

@@ -77,19 +77,20 @@ RETURNING j.id, j.organization_id, j.status, j.attempts, j.error_message, o.bump
       FROM finished
      WHERE status IN ('succeeded', 'failed') OR (status = 'retrying' AND bump > 0)
 ), breakers AS MATERIALIZED (
-    -- Circuit breakers (migration 0014) of the job types that have one: a join with that
-    -- small table, empty unless a breaker is configured. Transient failures: a retry
+    -- Circuit breakers (migration 0014) of the job types that have one: a semi-join with
+    -- that small table, empty unless a breaker is configured. Transient failures: a retry
     -- coming, or a failure with no retries left (a permanent error on a last attempt
     -- counts too); a hand-back at shutdown is neither.
-    SELECT count(jobrunner_breaker_record(b.job_type, b.failures, b.successes, b.error)) AS n
-      FROM (SELECT f.job_type,
+    SELECT count(jobrunner_breaker_record(b.job_type, b.organization_id, b.failures, b.successes, b.error)) AS n
+      FROM (SELECT f.job_type, f.organization_id,
                    count(*) FILTER (WHERE (f.status = 'retrying' AND f.bump > 0)
                                        OR (f.status = 'failed' AND f.retry_count >= f.max_retries)) AS failures,
                    count(*) FILTER (WHERE f.status = 'succeeded') AS successes,
                    max(f.error_message) AS error
               FROM finished f
-             WHERE f.job_type IN (SELECT c.job_type FROM circuit_breakers c)
-             GROUP BY f.job_type) b
+             WHERE f.job_type IN (SELECT r.job_type FROM circuit_breaker_rules r)
+             GROUP BY f.job_type, f.organization_id
+             ORDER BY f.job_type, f.organization_id) b
 )
 SELECT id FROM finished, breakers;
 

@@ -9,10 +9,13 @@ Configuration (operators: ``jobrunner flow ...``; every change audited in ``flow
 - ``rate_limits``: at most N starts per period, for one job type or all, per organization
   or for the whole cluster; ``rate_limit_windows`` holds the fixed windows' counts,
   updated by the claim in its own transaction (exact across workers: claimers take turns).
-- ``circuit_breakers``: per job type, opt-in (a row configures it): after N transient
-  failures in a row within a window, the claim stops taking that type for a cool-down,
-  then lets one trial job through (half-open): success closes, failure reopens.
-  ``finish_jobs`` records outcomes of breaker-watched types only.
+- ``circuit_breaker_rules``: per job type, opt-in: after N transient failures in a row
+  within a window, the claim stops taking that type for a cool-down, then lets one trial
+  job through (half-open): success closes, failure reopens. One breaker for the cluster,
+  or one per organization (``per_organization``: each organization's integration target,
+  e.g. its webhook receiver, fails on its own). ``circuit_breakers`` holds their state
+  (``organization_id`` '' for the cluster's). ``finish_jobs`` records outcomes of the
+  watched types only.
 - ``flow_control``: one row, ``active`` when anything above can hold a job back (a tier
   assignment, a cap, a rate limit, a breaker that is not closed), kept by statement
   triggers. The claim reads it first: with nothing configured it runs the claim of 0007
@@ -154,15 +157,24 @@ CREATE TABLE rate_limit_windows (
     PRIMARY KEY (rate_limit_id, organization_id)
 );
 
--- A breaker per job type, configured by its row (failures, window, cool-down) and holding
--- its state: closed (claimed as usual; failures counts transient failures in a row since
--- window_started_at), open (not claimed until retry_at), half_open (one trial job,
--- trial_job_id, is running; no other is claimed).
-CREATE TABLE circuit_breakers (
+-- Which job types have a circuit breaker, and how it trips: failure_threshold transient
+-- failures in a row within window_seconds open it for cooldown_seconds. per_organization:
+-- a breaker per organization (its own integration target, e.g. its webhook receiver);
+-- else one for the cluster.
+CREATE TABLE circuit_breaker_rules (
     job_type varchar(50) PRIMARY KEY,
+    per_organization boolean NOT NULL DEFAULT false,
     failure_threshold integer NOT NULL CHECK (failure_threshold >= 1),
     window_seconds integer NOT NULL CHECK (window_seconds >= 1),
     cooldown_seconds integer NOT NULL CHECK (cooldown_seconds >= 1),
+    updated_at timestamptz(3) NOT NULL DEFAULT now()
+);
+-- A breaker's state (a row from its first transient failure on): closed (claimed as usual;
+-- failures counts transient failures in a row since window_started_at), open (not claimed
+-- until retry_at), half_open (one trial job, trial_job_id, runs; no other is claimed).
+CREATE TABLE circuit_breakers (
+    job_type varchar(50) NOT NULL REFERENCES circuit_breaker_rules(job_type) ON DELETE CASCADE,
+    organization_id text NOT NULL,    -- '' : the cluster's breaker
     state text NOT NULL DEFAULT 'closed' CHECK (state IN ('closed', 'open', 'half_open')),
     failures integer NOT NULL DEFAULT 0,
     window_started_at timestamptz(3),
@@ -170,8 +182,11 @@ CREATE TABLE circuit_breakers (
     retry_at timestamptz(3),
     trial_job_id uuid,
     last_error text,
-    updated_at timestamptz(3) NOT NULL DEFAULT now()
+    updated_at timestamptz(3) NOT NULL DEFAULT now(),
+    PRIMARY KEY (job_type, organization_id)
 );
+-- Breakers holding work back (the claim, the waiting reasons): few rows.
+CREATE INDEX circuit_breakers_tripped_idx ON circuit_breakers (organization_id) WHERE state <> 'closed';
 
 -- Every change of the configuration above, whoever makes it (the CLI names itself in the
 -- setting jobrunner.actor; plain SQL shows as the database user).
@@ -201,9 +216,11 @@ CREATE TRIGGER job_type_limits_audit AFTER INSERT OR UPDATE OR DELETE ON job_typ
     FOR EACH ROW EXECUTE FUNCTION jobrunner_audit_flow();
 CREATE TRIGGER rate_limits_audit AFTER INSERT OR UPDATE OR DELETE ON rate_limits
     FOR EACH ROW EXECUTE FUNCTION jobrunner_audit_flow();
--- Breakers: only configuration and manual resets (the claim's and the workers' state
--- changes are not configuration): the CLI and the API set jobrunner.actor for those.
-CREATE TRIGGER circuit_breakers_audit AFTER INSERT OR DELETE OR UPDATE ON circuit_breakers
+CREATE TRIGGER circuit_breaker_rules_audit AFTER INSERT OR UPDATE OR DELETE ON circuit_breaker_rules
+    FOR EACH ROW EXECUTE FUNCTION jobrunner_audit_flow();
+-- Breakers' state: only manual resets (the claim's and the workers' changes are not
+-- configuration); the CLI and the API set jobrunner.actor for those.
+CREATE TRIGGER circuit_breakers_audit AFTER UPDATE ON circuit_breakers
     FOR EACH ROW WHEN (current_setting('jobrunner.actor', true) IS NOT NULL
                        AND current_setting('jobrunner.actor', true) <> '')
     EXECUTE FUNCTION jobrunner_audit_flow();
@@ -252,32 +269,45 @@ CREATE TABLE flow_org_turns (
 
 -- ---------------------------------------------------------------- breakers' outcomes
 
--- Outcomes of attempts of a breaker-watched job type, one call per type per finish_jobs
--- batch: any success closes the breaker (a half-open trial that succeeded, or a closed
--- one's count of failures starts again); otherwise p_failures transient failures are
--- added (a new window when the last one is over) and the breaker opens at the threshold,
--- or reopens when it was half-open (its trial failed).
-CREATE FUNCTION jobrunner_breaker_record(p_type text, p_failures bigint, p_successes bigint, p_error text)
+-- Outcomes of attempts of a breaker-watched job type in one organization, one call per
+-- (type, organization) per finish_jobs batch: any success closes the breaker (a half-open
+-- trial that succeeded, or a closed one's count of failures starts again); otherwise
+-- p_failures transient failures are added (a new window when the last one is over) and
+-- the breaker opens at the threshold, or reopens when it was half-open (its trial failed).
+CREATE FUNCTION jobrunner_breaker_record(p_type text, p_org text, p_failures bigint, p_successes bigint,
+                                         p_error text)
 RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    v_rule circuit_breaker_rules%ROWTYPE;
+    v_key text;
 BEGIN
+    SELECT * INTO v_rule FROM circuit_breaker_rules WHERE job_type = p_type;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    v_key := CASE WHEN v_rule.per_organization THEN p_org ELSE '' END;
     IF p_successes > 0 THEN
         UPDATE circuit_breakers
            SET state = 'closed', failures = 0, window_started_at = NULL, opened_at = NULL,
                retry_at = NULL, trial_job_id = NULL, updated_at = now()
-         WHERE job_type = p_type AND (state <> 'closed' OR failures > 0);
+         WHERE job_type = p_type AND organization_id = v_key AND (state <> 'closed' OR failures > 0);
     ELSIF p_failures > 0 THEN
-        UPDATE circuit_breakers b
-           SET failures = CASE WHEN b.state = 'closed' AND b.window_started_at > now() - make_interval(secs => b.window_seconds)
+        INSERT INTO circuit_breakers AS b (job_type, organization_id, failures, window_started_at, last_error)
+        VALUES (p_type, v_key, p_failures, now(), p_error)
+        ON CONFLICT (job_type, organization_id) DO UPDATE
+           SET failures = CASE WHEN b.state = 'closed'
+                                    AND b.window_started_at > now() - make_interval(secs => v_rule.window_seconds)
                                THEN b.failures + p_failures ELSE p_failures END,
-               window_started_at = CASE WHEN b.state = 'closed' AND b.window_started_at > now() - make_interval(secs => b.window_seconds)
+               window_started_at = CASE WHEN b.state = 'closed'
+                                             AND b.window_started_at > now() - make_interval(secs => v_rule.window_seconds)
                                         THEN b.window_started_at ELSE now() END,
                last_error = coalesce(p_error, b.last_error),
-               updated_at = now()
-         WHERE b.job_type = p_type;
+               updated_at = now();
         UPDATE circuit_breakers b
            SET state = 'open', opened_at = now(), trial_job_id = NULL,
-               retry_at = now() + make_interval(secs => b.cooldown_seconds)
-         WHERE b.job_type = p_type AND (b.state = 'half_open' OR b.failures >= b.failure_threshold);
+               retry_at = now() + make_interval(secs => v_rule.cooldown_seconds)
+         WHERE b.job_type = p_type AND b.organization_id = v_key
+           AND (b.state = 'half_open' OR b.failures >= v_rule.failure_threshold);
     END IF;
     RETURN 1;
 END $$;
@@ -327,7 +357,8 @@ DECLARE
     v_type_held jsonb;             -- {job_type: held on the cluster}, capped types only
     v_rates jsonb;                 -- [{id, job_type, per_org, max, period}]
     v_rate_used jsonb := '{}';     -- {"id/org": starts in the current window}
-    v_trials jsonb := '{}';        -- {job_type: trial job id}: breakers turning half-open
+    v_trials jsonb := '{}';        -- {"org/job_type": trial job id}: breakers turning half-open ('' org: cluster's)
+    v_tripped jsonb;               -- {org: [job_type]}: per-organization breakers holding back a type
     v_orgs text[] := '{}';         -- organizations visited (pass 1), for later passes
     v_turns bigint[] := '{}';
     v_free int[] := '{}';
@@ -372,16 +403,29 @@ BEGIN
      WHERE w.window_start = to_timestamp(floor(extract(epoch FROM now()) / rl.period_seconds) * rl.period_seconds)
        -- Cluster windows, and the windows of organizations with ready work.
        AND (w.organization_id = '' OR w.organization_id IN (SELECT q.organization_id FROM job_queue_orgs q WHERE q.ready > 0));
-    -- Breakers: open ones block their type; one whose cool-down is over lets one trial job
-    -- through (taken below; the breaker turns half-open then). A half-open breaker whose
-    -- trial is no longer held (rescued, cancelled) lets another trial through.
-    SELECT coalesce(array_agg(b.job_type), '{}') INTO v_blocked
-      FROM circuit_breakers b
-     WHERE (b.state = 'open' AND b.retry_at > now())
-        OR (b.state = 'half_open' AND EXISTS (SELECT 1 FROM jobs t WHERE t.id = b.trial_job_id AND t.locked_by IS NOT NULL));
-    SELECT coalesce(jsonb_object_agg(b.job_type, NULL), '{}') INTO v_trials
-      FROM circuit_breakers b
-     WHERE b.state <> 'closed' AND NOT (b.job_type = ANY (v_blocked));
+    -- Breakers: an open one blocks its type (for the cluster, or in its organization);
+    -- one whose cool-down is over lets one trial job through (taken below; it turns
+    -- half-open then), as does a half-open one whose trial is no longer held (rescued,
+    -- cancelled). circuit_breakers_tripped_idx: the few breakers not closed.
+    SELECT coalesce(array_agg(t.job_type), '{}') INTO v_blocked
+      FROM circuit_breakers t
+     WHERE t.state <> 'closed' AND t.organization_id = ''
+       AND ((t.state = 'open' AND t.retry_at > now())
+            OR (t.state = 'half_open'
+                AND EXISTS (SELECT 1 FROM jobs h WHERE h.id = t.trial_job_id AND h.locked_by IS NOT NULL)));
+    SELECT coalesce(jsonb_object_agg(o.organization_id, o.types), '{}') INTO v_tripped
+      FROM (SELECT t.organization_id, jsonb_agg(t.job_type) AS types
+              FROM circuit_breakers t
+             WHERE t.state <> 'closed' AND t.organization_id <> ''
+               AND ((t.state = 'open' AND t.retry_at > now())
+                    OR (t.state = 'half_open'
+                        AND EXISTS (SELECT 1 FROM jobs h WHERE h.id = t.trial_job_id AND h.locked_by IS NOT NULL)))
+             GROUP BY t.organization_id) o;
+    SELECT coalesce(jsonb_object_agg(t.organization_id || '/' || t.job_type, NULL), '{}') INTO v_trials
+      FROM circuit_breakers t
+     WHERE t.state <> 'closed'
+       AND NOT (t.organization_id = '' AND t.job_type = ANY (v_blocked))
+       AND NOT coalesce((v_tripped -> t.organization_id) ? t.job_type, false);
     FOR v_type IN SELECT key FROM jsonb_each(v_caps) LOOP
         IF (v_caps -> v_type ->> 0) IS NOT NULL
            AND coalesce((v_type_held ->> v_type)::int, 0) >= (v_caps -> v_type ->> 0)::int THEN
@@ -433,7 +477,8 @@ BEGIN
             END IF;
             v_quantum := least(v_weight[v_i] - v_used[v_i], v_free[v_i], p_limit - cardinality(v_ids));
             v_taken := 0;
-            v_org_blocked := '{}';
+            -- Types its own breakers hold back.
+            v_org_blocked := ARRAY(SELECT jsonb_array_elements_text(coalesce(v_tripped -> v_org, '[]')));
             v_full_block := false;
             -- 3. Its best due jobs not yet taken; blocked types are skipped (the lists grow
             -- while walking).
@@ -508,10 +553,16 @@ BEGIN
                         v_blocked := v_blocked || v_job.job_type::text;
                     END IF;
                 END IF;
-                -- A breaker's trial: one job, then the type waits for its outcome.
-                IF v_trials ? v_job.job_type THEN
-                    v_trials := v_trials || jsonb_build_object(v_job.job_type, v_job.id);
+                -- A breaker's trial: one job, then the type waits for its outcome (on the
+                -- cluster, or in this organization).
+                IF v_trials ? ('/' || v_job.job_type) THEN
+                    v_trials := v_trials || jsonb_build_object('/' || v_job.job_type, v_job.id);
                     v_blocked := v_blocked || v_job.job_type::text;
+                ELSIF v_trials ? (v_org || '/' || v_job.job_type) THEN
+                    v_trials := v_trials || jsonb_build_object(v_org || '/' || v_job.job_type, v_job.id);
+                    v_tripped := v_tripped
+                        || jsonb_build_object(v_org, coalesce(v_tripped -> v_org, '[]') || to_jsonb(v_job.job_type::text));
+                    v_org_blocked := v_org_blocked || v_job.job_type::text;
                 END IF;
             END LOOP;
             v_free[v_i] := v_free[v_i] - v_taken;
@@ -547,8 +598,9 @@ BEGIN
 
     -- Breakers letting a trial through turn half-open.
     UPDATE circuit_breakers b
-       SET state = 'half_open', trial_job_id = (v_trials ->> b.job_type)::uuid, updated_at = now()
-     WHERE v_trials ? b.job_type AND (v_trials ->> b.job_type) IS NOT NULL;
+       SET state = 'half_open', trial_job_id = (v_trials ->> (b.organization_id || '/' || b.job_type))::uuid,
+           updated_at = now()
+     WHERE b.state <> 'closed' AND (v_trials ->> (b.organization_id || '/' || b.job_type)) IS NOT NULL;
 
     -- Weighted turns: the trigger of 0007 sent every organization that got a job to the
     -- back; one that has not used up its turn gets its place back, and the jobs it took
@@ -575,12 +627,13 @@ def downgrade() -> None:
         _CLAIM_FUNCTION_0007
         + """
 DROP FUNCTION jobrunner_claim_jobs_flow(text, integer, integer);
-DROP FUNCTION jobrunner_breaker_record(text, bigint, bigint, text);
+DROP FUNCTION jobrunner_breaker_record(text, text, bigint, bigint, text);
 DROP TABLE flow_org_turns;
 DROP TABLE flow_control;
 DROP FUNCTION jobrunner_flow_refresh() CASCADE;
 DROP TABLE flow_changes;
 DROP TABLE circuit_breakers;
+DROP TABLE circuit_breaker_rules;
 DROP TABLE rate_limit_windows;
 DROP TABLE rate_limits;
 DROP TABLE job_type_limits;
