@@ -54,7 +54,7 @@ def test_a_paused_type_is_explained_and_reset_from_the_console(console_context, 
         expect(row).to_contain_text("Paused: receiver failing")
         expect(row).to_contain_text("3 of 3")
         screenshot(page, "console-breaker")
-        row.get_by_role("button", name="Reset").click()
+        row.get_by_role("button", name="Reset the cleanup circuit breaker").click()
         expect(page.locator("#announcer")).to_contain_text("cleanup: circuit breaker reset")
         expect(row).to_have_attribute("data-state", "closed")
         # The worker takes the job at once.

@@ -136,11 +136,14 @@ async function loadFlow() {
   $("flow-limit").textContent = `${flow.organization.maxRunning} jobs`;
   $("flow-weight").textContent = String(flow.organization.weight);
   $("breakers").tBodies[0].replaceChildren(...flow.breakers.map((b) => {
-    const reset = el("button", { type: "button", class: "secondary", "data-reset": b.jobType }, "Reset");
-    reset.hidden = b.state === "closed";
+    const reset = el("button", { type: "button", class: "secondary", "data-reset": b.jobType,
+      "aria-label": `Reset the ${b.jobType} circuit breaker` }, "Reset");
+    // Only the organization's own breaker; a shared one is the operators' (jobrunner flow reset).
+    reset.hidden = b.state === "closed" || b.scope !== "organization";
     reset.addEventListener("click", () => resetBreaker(b.jobType));
     return el("tr", { "data-breaker": b.jobType, "data-state": b.state },
-      el("td", {}, b.jobType), el("td", {}, BREAKER_STATES[b.state] || b.state),
+      el("td", {}, b.jobType, b.scope === "cluster" ? el("span", { class: "help" }, " (all organizations)") : null),
+      el("td", {}, BREAKER_STATES[b.state] || b.state),
       el("td", {}, `${b.failures} of ${b.failureThreshold}`),
       el("td", {}, b.state === "open" ? when(b.retryAt) : "—"), el("td", {}, reset));
   }));
@@ -149,7 +152,7 @@ async function loadFlow() {
 }
 
 async function resetBreaker(jobType) {
-  if (!window.confirm(`Resume ${jobType} jobs now, for every organization?`)) return;
+  if (!window.confirm(`Resume your organization's ${jobType} jobs now?`)) return;
   try {
     await api("POST", `/v1/admin/breakers/${encodeURIComponent(jobType)}/reset`);
     announce(`${jobType}: circuit breaker reset, its jobs run again`);
