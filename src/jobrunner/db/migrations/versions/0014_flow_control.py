@@ -367,7 +367,8 @@ DECLARE
     v_done boolean[] := '{}';      -- nothing more to take from it in this claim
     v_org_blocked text[];
     v_org_type_held jsonb := '{}';  -- {"org/job_type": held}, types capped per organization
-    v_pass int := 0;
+    v_cursor refcursor;
+    v_more boolean := true;        -- the cursor of organizations is not exhausted
     v_progress boolean;
     v_i int;
     v_org text;
@@ -400,9 +401,7 @@ BEGIN
     SELECT coalesce(jsonb_object_agg(w.rate_limit_id || '/' || w.organization_id, w.starts), '{}')
       INTO v_rate_used
       FROM rate_limit_windows w JOIN rate_limits rl ON rl.id = w.rate_limit_id
-     WHERE w.window_start = to_timestamp(floor(extract(epoch FROM now()) / rl.period_seconds) * rl.period_seconds)
-       -- Cluster windows, and the windows of organizations with ready work.
-       AND (w.organization_id = '' OR w.organization_id IN (SELECT q.organization_id FROM job_queue_orgs q WHERE q.ready > 0));
+     WHERE w.window_start = to_timestamp(floor(extract(epoch FROM now()) / rl.period_seconds) * rl.period_seconds);
     -- Breakers: an open one blocks its type (for the cluster, or in its organization);
     -- one whose cool-down is over lets one trial job through (taken below; it turns
     -- half-open then), as does a half-open one whose trial is no longer held (rescued,
@@ -433,42 +432,48 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- 2. Passes over the organizations.
-    <<passes>>
+    -- 2. Passes over the organizations. The first pass reads them lazily, in turn order
+    -- (job_queue_orgs_turn_idx), from a cursor: it stops once the batch is full, so a claim
+    -- reads about as many organizations as it takes jobs from, however many have backlog.
+    -- Later passes go over the organizations the first one met.
+    OPEN v_cursor FOR
+        SELECT q.organization_id, q.turn,
+               (SELECT coalesce(o.max_concurrent_jobs, t.max_running, p_org_limit)
+                  FROM organizations o
+                  LEFT JOIN organization_tiers ot ON ot.organization_id = o.id
+                  LEFT JOIN flow_tiers t ON t.name = ot.tier
+                 WHERE o.id = q.organization_id)
+               - (SELECT count(*) FROM jobs h
+                   WHERE h.organization_id = q.organization_id AND h.locked_by IS NOT NULL) AS free,
+               (SELECT t.weight FROM organization_tiers ot JOIN flow_tiers t ON t.name = ot.tier
+                 WHERE ot.organization_id = q.organization_id) AS weight,
+               (SELECT u.used FROM flow_org_turns u WHERE u.organization_id = q.organization_id) AS used
+          FROM job_queue_orgs q
+         WHERE q.ready > 0
+         ORDER BY q.turn;
     LOOP
-        v_pass := v_pass + 1;
         v_progress := false;
-        IF v_pass = 1 THEN
-            -- Lazily, in turn order (job_queue_orgs_turn_idx): stops once the batch is full.
-            FOR v_row IN
-                SELECT q.organization_id, q.turn,
-                       (SELECT coalesce(o.max_concurrent_jobs, t.max_running, p_org_limit)
-                          FROM organizations o
-                          LEFT JOIN organization_tiers ot ON ot.organization_id = o.id
-                          LEFT JOIN flow_tiers t ON t.name = ot.tier
-                         WHERE o.id = q.organization_id)
-                       - (SELECT count(*) FROM jobs h
-                           WHERE h.organization_id = q.organization_id AND h.locked_by IS NOT NULL) AS free,
-                       (SELECT t.weight FROM organization_tiers ot JOIN flow_tiers t ON t.name = ot.tier
-                         WHERE ot.organization_id = q.organization_id) AS weight,
-                       (SELECT u.used FROM flow_org_turns u WHERE u.organization_id = q.organization_id) AS used
-                  FROM job_queue_orgs q
-                 WHERE q.ready > 0
-                 ORDER BY q.turn
-            LOOP
-                EXIT passes WHEN v_stop OR cardinality(v_ids) >= p_limit;
-                CONTINUE WHEN v_row.free <= 0;
+        v_i := 0;
+        WHILE NOT v_stop AND cardinality(v_ids) < p_limit LOOP
+            v_i := v_i + 1;
+            IF v_i > cardinality(v_orgs) THEN
+                EXIT WHEN NOT v_more;
+                FETCH v_cursor INTO v_row;
+                IF NOT FOUND THEN
+                    v_more := false;
+                    EXIT;
+                END IF;
+                IF v_row.free <= 0 THEN
+                    v_i := v_i - 1;       -- at its limit: not met for this claim
+                    CONTINUE;
+                END IF;
                 v_orgs := v_orgs || v_row.organization_id;
                 v_turns := v_turns || v_row.turn;
                 v_free := v_free || v_row.free::int;
                 v_weight := v_weight || coalesce(v_row.weight, 1);
                 v_used := v_used || least(coalesce(v_row.used, 0), coalesce(v_row.weight, 1) - 1);
                 v_done := v_done || false;
-            END LOOP;
-        END IF;
-        v_i := 0;
-        WHILE v_i < cardinality(v_orgs) AND NOT v_stop AND cardinality(v_ids) < p_limit LOOP
-            v_i := v_i + 1;
+            END IF;
             CONTINUE WHEN v_done[v_i];
             v_org := v_orgs[v_i];
             -- A new turn once the last one is used up.
@@ -575,8 +580,10 @@ BEGIN
                 v_done[v_i] := true;
             END IF;
         END LOOP;
+        -- The first pass is over once the cursor is exhausted (or the batch is full).
         EXIT WHEN v_stop OR NOT v_progress OR cardinality(v_ids) >= p_limit;
     END LOOP;
+    CLOSE v_cursor;
 
     -- 4. Claim them (0007's UPDATE).
     RETURN QUERY
