@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from playwright.sync_api import expect
 
-from tests.integration.console.test_console_page import console_context  # noqa: F401
+from tests.integration.console.test_console_page import assert_accessible, axe_script, console_context  # noqa: F401
 from tests.integration.web.conftest import LiveService, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,11 @@ def sql(database_url: str, statement: str) -> None:
         pool.submit(asyncio.run, run()).result()
 
 
-def test_a_paused_type_is_explained_and_reset_from_the_console(console_context, live_service: LiveService):  # noqa: F811
+def test_a_paused_type_is_explained_and_reset_from_the_console(
+    console_context,  # noqa: F811
+    live_service: LiveService,
+    axe_script,  # noqa: F811
+):
     sql(
         live_service.database_url,
         "INSERT INTO circuit_breaker_rules (job_type, per_organization, failure_threshold, window_seconds,"
@@ -47,12 +51,14 @@ def test_a_paused_type_is_explained_and_reset_from_the_console(console_context, 
         job_id = admin.post("/v1/jobs", json=CLEANUP).json()["jobId"]
         sign_in(page, "Ada Admin")
         expect(page.locator(f'[data-job-id="{job_id}"]').first).to_contain_text("Paused: receiver failing")
+        assert_accessible(page, axe_script)
         assert admin.get(f"/v1/jobs/{job_id}/status").json()["job"]["status"] == "queued"
 
         page.get_by_role("link", name="Operations console").click()
         row = page.locator('#breakers tr[data-breaker="cleanup"]')
         expect(row).to_contain_text("Paused: receiver failing")
         expect(row).to_contain_text("3 of 3")
+        assert_accessible(page, axe_script)
         screenshot(page, "console-breaker")
         row.get_by_role("button", name="Reset the cleanup circuit breaker").click()
         expect(page.locator("#announcer")).to_contain_text("cleanup: circuit breaker reset")
