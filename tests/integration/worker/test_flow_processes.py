@@ -104,3 +104,36 @@ async def test_open_breaker_pauses_its_type_until_a_trial_succeeds(
     finally:
         codes = [stop_worker(p) for p in procs]
     assert codes == [0, 0]
+
+
+async def test_weighted_tiers_share_the_workers_three_to_one(
+    database_url: str, events: asyncpg.Pool, tmp_path: Path
+) -> None:
+    pool = events
+    orgs = await add_organizations(pool, 2, prefix="org_w")
+    await pool.execute("INSERT INTO flow_tiers (name, max_running, weight) VALUES ('big', 50, 3), ('small', 50, 1)")
+    await pool.execute("INSERT INTO organization_tiers VALUES ('org_w0', 'big'), ('org_w1', 'small')")
+    await pool.execute(
+        "INSERT INTO jobs (organization_id, user_id, job_type, payload, total_steps)"
+        " SELECT o, 'user_' || o, 'test_work', '{\"seconds\": 0.02}', 2"
+        "   FROM unnest($1::text[]) o, generate_series(1, 60)",
+        orgs,
+    )
+    procs = [spawn_worker(database_url, concurrency=2, log_path=tmp_path / f"w{i}.log") for i in range(2)]
+    try:
+        # While both organizations have backlog, the big one gets three starts to one.
+        await eventually(
+            lambda: pool.fetchval("SELECT count(*) >= 60 FROM jobs WHERE started_at IS NOT NULL"), timeout=30
+        )
+        first = await pool.fetch(
+            "SELECT organization_id FROM jobs WHERE started_at IS NOT NULL ORDER BY started_at, seq LIMIT 60"
+        )
+        await eventually(
+            lambda: pool.fetchval("SELECT count(*) = 0 FROM jobs WHERE status <> 'succeeded' OR locked_by IS NOT NULL"),
+            timeout=60,
+        )
+    finally:
+        codes = [stop_worker(p) for p in procs]
+    assert codes == [0, 0]
+    share = Counter(r["organization_id"] for r in first)
+    assert 40 <= share["org_w0"] <= 50, share  # 45 of 60 exactly three to one
