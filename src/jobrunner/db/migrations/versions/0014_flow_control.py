@@ -349,7 +349,11 @@ END $$;
 --   4. The jobs are claimed as in 0007; rate-limit windows are counted; an organization
 --      whose turn is not used up gets its place in the turn order back.
 CREATE FUNCTION jobrunner_claim_jobs_flow(p_worker text, p_limit integer, p_org_limit integer)
-RETURNS SETOF jobs LANGUAGE plpgsql AS $$
+RETURNS SETOF jobs LANGUAGE plpgsql
+-- Its per-organization statements run once per organization visited with new values each
+-- time: planned once (generic plans, jobs_ready_idx), not re-planned on every call.
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
     v_ids uuid[] := '{}';
     v_blocked text[] := '{}';      -- job types no organization may start now
@@ -357,6 +361,8 @@ DECLARE
     v_type_held jsonb;             -- {job_type: held on the cluster}, capped types only
     v_rates jsonb;                 -- [{id, job_type, per_org, max, period}]
     v_rate_used jsonb := '{}';     -- {"id/org": starts in the current window}
+    v_has_rates boolean;
+    v_trial_taken boolean := false;
     v_trials jsonb := '{}';        -- {"org/job_type": trial job id}: breakers turning half-open ('' org: cluster's)
     v_tripped jsonb;               -- {org: [job_type]}: per-organization breakers holding back a type
     v_orgs text[] := '{}';         -- organizations visited (pass 1), for later passes
@@ -373,6 +379,8 @@ DECLARE
     v_i int;
     v_org text;
     v_quantum int;
+    v_limit int;
+    v_seen int;
     v_taken int;
     v_stop boolean := false;
     v_type text;
@@ -397,6 +405,7 @@ BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_object('id', rl.id, 'job_type', rl.job_type,
                     'per_org', rl.per_organization, 'max', rl.max_starts, 'period', rl.period_seconds)), '[]')
       INTO v_rates FROM rate_limits rl;
+    v_has_rates := jsonb_array_length(v_rates) > 0;
     -- Rate-limit windows still current, as counted so far.
     SELECT coalesce(jsonb_object_agg(w.rate_limit_id || '/' || w.organization_id, w.starts), '{}')
       INTO v_rate_used
@@ -483,10 +492,20 @@ BEGIN
             v_quantum := least(v_weight[v_i] - v_used[v_i], v_free[v_i], p_limit - cardinality(v_ids));
             v_taken := 0;
             -- Types its own breakers hold back.
-            v_org_blocked := ARRAY(SELECT jsonb_array_elements_text(coalesce(v_tripped -> v_org, '[]')));
+            v_org_blocked := '{}';
+            IF v_tripped ? v_org THEN
+                v_org_blocked := ARRAY(SELECT jsonb_array_elements_text(v_tripped -> v_org));
+            END IF;
             v_full_block := false;
             -- 3. Its best due jobs not yet taken; blocked types are skipped (the lists grow
             -- while walking).
+            -- First as many as it may take (usually all it needs); when some were held
+            -- back, once more past them. Bounded: jobs behind more than 1,000 held-back
+            -- jobs of their own organization wait until those move (docs/flow-control.md).
+            v_limit := v_quantum;
+            <<scan>>
+            LOOP
+            v_seen := 0;
             FOR v_job IN
                 SELECT c.id, c.job_type FROM jobs c
                  WHERE c.organization_id = v_org
@@ -494,10 +513,9 @@ BEGIN
                    AND (c.scheduled_at IS NULL OR c.scheduled_at <= now())
                    AND NOT (c.id = ANY (v_ids))
                  ORDER BY c.priority DESC, c.seq
-                 -- Bounded: jobs behind more than 1,000 held-back jobs of their own
-                 -- organization wait until those move (docs/flow-control.md).
-                 LIMIT v_quantum + 1000
+                 LIMIT v_limit
             LOOP
+                v_seen := v_seen + 1;
                 EXIT WHEN v_taken >= v_quantum OR v_stop;
                 CONTINUE WHEN v_job.job_type = ANY (v_blocked) OR v_job.job_type = ANY (v_org_blocked);
                 v_ok := true;
@@ -515,7 +533,7 @@ BEGIN
                     END IF;
                 END IF;
                 -- Rate limits that apply to it: all must have room.
-                IF v_ok THEN
+                IF v_ok AND v_has_rates THEN
                     FOR v_rate IN SELECT value FROM jsonb_array_elements(v_rates) LOOP
                         CONTINUE WHEN (v_rate ->> 'job_type') IS NOT NULL AND (v_rate ->> 'job_type') <> v_job.job_type;
                         v_key := (v_rate ->> 'id') || '/' || CASE WHEN (v_rate ->> 'per_org')::boolean THEN v_org ELSE '' END;
@@ -540,11 +558,13 @@ BEGIN
                 -- Taken: count it everywhere.
                 v_ids := v_ids || v_job.id;
                 v_taken := v_taken + 1;
-                FOR v_rate IN SELECT value FROM jsonb_array_elements(v_rates) LOOP
-                    CONTINUE WHEN (v_rate ->> 'job_type') IS NOT NULL AND (v_rate ->> 'job_type') <> v_job.job_type;
-                    v_key := (v_rate ->> 'id') || '/' || CASE WHEN (v_rate ->> 'per_org')::boolean THEN v_org ELSE '' END;
-                    v_rate_used := v_rate_used || jsonb_build_object(v_key, coalesce((v_rate_used ->> v_key)::int, 0) + 1);
-                END LOOP;
+                IF v_has_rates THEN
+                    FOR v_rate IN SELECT value FROM jsonb_array_elements(v_rates) LOOP
+                        CONTINUE WHEN (v_rate ->> 'job_type') IS NOT NULL AND (v_rate ->> 'job_type') <> v_job.job_type;
+                        v_key := (v_rate ->> 'id') || '/' || CASE WHEN (v_rate ->> 'per_org')::boolean THEN v_org ELSE '' END;
+                        v_rate_used := v_rate_used || jsonb_build_object(v_key, coalesce((v_rate_used ->> v_key)::int, 0) + 1);
+                    END LOOP;
+                END IF;
                 v_key := v_org || '/' || v_job.job_type;
                 IF v_org_type_held ? v_key THEN
                     v_org_type_held := v_org_type_held
@@ -561,15 +581,20 @@ BEGIN
                 -- A breaker's trial: one job, then the type waits for its outcome (on the
                 -- cluster, or in this organization).
                 IF v_trials ? ('/' || v_job.job_type) THEN
+                    v_trial_taken := true;
                     v_trials := v_trials || jsonb_build_object('/' || v_job.job_type, v_job.id);
                     v_blocked := v_blocked || v_job.job_type::text;
                 ELSIF v_trials ? (v_org || '/' || v_job.job_type) THEN
+                    v_trial_taken := true;
                     v_trials := v_trials || jsonb_build_object(v_org || '/' || v_job.job_type, v_job.id);
                     v_tripped := v_tripped
                         || jsonb_build_object(v_org, coalesce(v_tripped -> v_org, '[]') || to_jsonb(v_job.job_type::text));
                     v_org_blocked := v_org_blocked || v_job.job_type::text;
                 END IF;
             END LOOP;
+            EXIT scan WHEN v_taken >= v_quantum OR v_stop OR v_full_block OR v_seen < v_limit OR v_limit > v_quantum;
+            v_limit := v_quantum + 1000;
+            END LOOP scan;
             v_free[v_i] := v_free[v_i] - v_taken;
             v_used[v_i] := v_used[v_i] + v_taken;
             IF v_taken > 0 THEN
@@ -592,6 +617,7 @@ BEGIN
     + _CLAIM_UPDATE_0007
     + """
     -- Rate-limit windows: one upsert per window used (a new window starts the count again).
+    IF v_has_rates THEN
     INSERT INTO rate_limit_windows AS w (rate_limit_id, organization_id, window_start, starts)
     SELECT split_part(u.key, '/', 1)::bigint, substr(u.key, strpos(u.key, '/') + 1),
            to_timestamp(floor(extract(epoch FROM now()) / rl.period_seconds) * rl.period_seconds),
@@ -602,12 +628,16 @@ BEGIN
     ON CONFLICT (rate_limit_id, organization_id) DO UPDATE
        SET window_start = excluded.window_start, starts = excluded.starts
      WHERE w.starts IS DISTINCT FROM excluded.starts OR w.window_start IS DISTINCT FROM excluded.window_start;
+    END IF;
 
-    -- Breakers letting a trial through turn half-open.
+    -- Breakers letting a trial through turn half-open (only then: the statement fires the
+    -- flow_control trigger).
+    IF v_trial_taken THEN
     UPDATE circuit_breakers b
        SET state = 'half_open', trial_job_id = (v_trials ->> (b.organization_id || '/' || b.job_type))::uuid,
            updated_at = now()
      WHERE b.state <> 'closed' AND (v_trials ->> (b.organization_id || '/' || b.job_type)) IS NOT NULL;
+    END IF;
 
     -- Weighted turns: the trigger of 0007 sent every organization that got a job to the
     -- back; one that has not used up its turn gets its place back, and the jobs it took
