@@ -10,6 +10,7 @@ import asyncpg
 
 from jobrunner.db.sql import Q
 from tests.support.jobs import add_organizations
+from tests.support.plans import nested_plans
 
 FINISH = Q.finish_jobs
 
@@ -255,3 +256,21 @@ async def test_per_organization_breaker_pauses_only_that_organization(pool: asyn
     await finish(pool, [trial], "succeeded")
     assert await pool.fetchval("SELECT state FROM circuit_breakers WHERE organization_id = 'org_acme'") == "closed"
     assert len(await claim(pool, org_limit=10)) == 5
+
+
+async def test_flow_claim_uses_the_ready_index_and_reads_only_the_organizations_it_needs(pool: asyncpg.Pool) -> None:
+    orgs = await add_organizations(pool, 40)
+    await pool.execute(
+        "INSERT INTO jobs (organization_id, user_id, job_type, total_steps)"
+        " SELECT o, 'user_' || o, 'test_work', 2 FROM unnest($1::text[]) o, generate_series(1, 200)",
+        orgs,
+    )
+    await pool.execute("INSERT INTO organization_tiers SELECT o, 'pro' FROM unnest($1::text[]) o", orgs)
+    await pool.execute("ANALYZE jobs")
+    rows, plan = await nested_plans(pool, Q.claim_jobs, "w1", 10, 5, analyze=True)
+    assert len(rows) == 10
+    assert "jobs_ready_idx" in plan and "job_queue_orgs_turn_idx" in plan, plan
+    assert "Seq Scan on jobs" not in plan, plan
+    # Ten jobs, weight 1: ten organizations visited, one job each (the walk stopped there).
+    assert len({r["organization_id"] for r in rows}) == 10
+    assert plan.count("Index Scan using jobs_ready_idx") == 10, plan
