@@ -287,10 +287,15 @@ BEGIN
     END IF;
     v_key := CASE WHEN v_rule.per_organization THEN p_org ELSE '' END;
     IF p_successes > 0 THEN
-        UPDATE circuit_breakers
-           SET state = 'closed', failures = 0, window_started_at = NULL, opened_at = NULL,
-               retry_at = NULL, trial_job_id = NULL, updated_at = now()
-         WHERE job_type = p_type AND organization_id = v_key AND (state <> 'closed' OR failures > 0);
+        -- Usually nothing to close: a read first, so that no UPDATE statement (and its
+        -- flow_control trigger) runs for the successes of a healthy type.
+        IF EXISTS (SELECT 1 FROM circuit_breakers
+                    WHERE job_type = p_type AND organization_id = v_key AND (state <> 'closed' OR failures > 0)) THEN
+            UPDATE circuit_breakers
+               SET state = 'closed', failures = 0, window_started_at = NULL, opened_at = NULL,
+                   retry_at = NULL, trial_job_id = NULL, updated_at = now()
+             WHERE job_type = p_type AND organization_id = v_key AND (state <> 'closed' OR failures > 0);
+        END IF;
     ELSIF p_failures > 0 THEN
         INSERT INTO circuit_breakers AS b (job_type, organization_id, failures, window_started_at, last_error)
         VALUES (p_type, v_key, p_failures, now(), p_error)
