@@ -133,6 +133,7 @@ class FlowRepository:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 await conn.execute(Q.flow_set_actor, actor)
+                await conn.execute(Q.flow_lock)
                 return await run(conn)
         except asyncpg.ForeignKeyViolationError as exc:
             # An unknown organization or tier, or a tier still assigned.

@@ -6,6 +6,11 @@
 -- name: flow_set_actor
 SELECT set_config('jobrunner.actor', $1, true);
 
+-- Every change takes the flow_control row first: the lock order of migration 0014 (the
+-- row, then the rows changed), so changes never deadlock with the workers' breaker writes.
+-- name: flow_lock
+SELECT 1 FROM flow_control FOR UPDATE;
+
 -- name: flow_tiers
 SELECT t.name, t.max_running, t.weight,
        (SELECT count(*) FROM organization_tiers o WHERE o.tier = t.name)::integer AS organizations

@@ -238,6 +238,9 @@ INSERT INTO flow_control VALUES (true, false);
 -- Recomputed after each statement on the configuration (statement triggers). The row is
 -- locked first, then read in a fresh snapshot (a volatile function's statements each take
 -- one): two concurrent changes recompute one after the other, the later seeing the earlier.
+-- Lock order: whoever changes breakers or configuration locks this row BEFORE the rows it
+-- changes (jobrunner_breaker_record, the claim's trials, `jobrunner flow`, the API's reset),
+-- so that two writers never wait on each other in a circle.
 CREATE FUNCTION jobrunner_flow_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM 1 FROM flow_control FOR UPDATE;
@@ -291,12 +294,14 @@ BEGIN
         -- flow_control trigger) runs for the successes of a healthy type.
         IF EXISTS (SELECT 1 FROM circuit_breakers
                     WHERE job_type = p_type AND organization_id = v_key AND (state <> 'closed' OR failures > 0)) THEN
+            PERFORM 1 FROM flow_control FOR UPDATE;   -- lock order: see jobrunner_flow_refresh
             UPDATE circuit_breakers
                SET state = 'closed', failures = 0, window_started_at = NULL, opened_at = NULL,
                    retry_at = NULL, trial_job_id = NULL, updated_at = now()
              WHERE job_type = p_type AND organization_id = v_key AND (state <> 'closed' OR failures > 0);
         END IF;
     ELSIF p_failures > 0 THEN
+        PERFORM 1 FROM flow_control FOR UPDATE;       -- lock order: see jobrunner_flow_refresh
         INSERT INTO circuit_breakers AS b (job_type, organization_id, failures, window_started_at, last_error)
         VALUES (p_type, v_key, p_failures, now(), p_error)
         ON CONFLICT (job_type, organization_id) DO UPDATE
@@ -615,7 +620,11 @@ BEGIN
     END LOOP;
     CLOSE v_cursor;
 
-    -- 4. Claim them (0007's UPDATE).
+    -- 4. Claim them (0007's UPDATE). A breaker turning half-open below: the flow_control
+    -- row first (lock order, see jobrunner_flow_refresh).
+    IF v_trial_taken THEN
+        PERFORM 1 FROM flow_control FOR UPDATE;
+    END IF;
     RETURN QUERY
     WITH candidates AS (SELECT unnest(v_ids) AS id)
 """
