@@ -41,7 +41,8 @@ async def test_caps_and_rate_limit_are_exact_across_processes(
         "INSERT INTO rate_limits (job_type, per_organization, max_starts, period_seconds)"
         " VALUES ('test_work', true, 4, 1)"
     )
-    procs = [spawn_worker(database_url, concurrency=8, log_path=tmp_path / f"w{i}.log") for i in range(3)]
+    # Two slots each: six in all, twice the cluster cap, and reaching it takes two processes.
+    procs = [spawn_worker(database_url, concurrency=2, log_path=tmp_path / f"w{i}.log") for i in range(3)]
     try:
         await workers_up(pool, 3)
         await pool.execute(
