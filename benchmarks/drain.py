@@ -5,6 +5,7 @@ then time worker processes draining them.
     .venv/bin/python benchmarks/drain.py --jobs 20000 --orgs 10000 --workers 1 --reps 3
     .venv/bin/python benchmarks/drain.py --jobs 20000 --orgs 10000 --claims    # claim p50/p99
     .venv/bin/python benchmarks/drain.py --jobs 20000 --orgs 50 --finished 1000000
+    .venv/bin/python benchmarks/drain.py --jobs 20000 --orgs 50 --flow   # flow-controlled claim
 
 --claims times the claim statement alone: one client claims batches (--batch) and marks
 them succeeded until the queue is empty (no worker), and prints the claim's p50/p99/max.
@@ -70,6 +71,10 @@ async def prepare(args: argparse.Namespace) -> tuple[str, asyncpg.Connection, fl
         await conn.execute(FINISHED, args.finished, args.orgs)
         await conn.execute("VACUUM ANALYZE jobs")
     orgs = [f"org_b{i % args.orgs:03d}" for i in range(args.jobs)]
+    if args.flow:
+        # Flow control on (migration 0014), with the same limit as without: every
+        # organization on the 'pro' tier (5 running, weight 1).
+        await conn.execute("INSERT INTO organization_tiers SELECT DISTINCT o, 'pro' FROM unnest($1::text[]) o", orgs)
     t0 = time.perf_counter()
     await conn.execute(ENQUEUE, orgs)
     enqueue_rate = args.jobs / (time.perf_counter() - t0)
@@ -153,6 +158,9 @@ def main() -> None:
     parser.add_argument("--finished", type=int, default=0, help="finished jobs in the table before the drain")
     parser.add_argument("--claims", action="store_true", help="time the claim statement alone (no workers)")
     parser.add_argument("--batch", type=int, default=100, help="--claims: jobs asked per claim")
+    parser.add_argument(
+        "--flow", action="store_true", help="flow control on: every organization on the 'pro' tier (docs/flow-control.md)"
+    )
     args = parser.parse_args()
     if args.claims:
         claims = [asyncio.run(claim_run(args)) for _ in range(args.reps)]
@@ -179,6 +187,7 @@ def main() -> None:
         "orgs": args.orgs,
         "finished": args.finished,
         "org_limit": args.org_limit,
+        "flow": args.flow,
         "workers": args.workers,
         "concurrency": args.concurrency,
         "drain_jobs_per_s_median": statistics.median(drains),

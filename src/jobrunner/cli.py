@@ -23,6 +23,7 @@ from jobrunner.cli_admin import admin_app
 from jobrunner.cli_schedules import schedules_app
 from jobrunner.cli_client import export_command, import_command, jobs_app
 from jobrunner.cli_templates import templates_app
+from jobrunner.cli_flow import flow_app
 from jobrunner.settings import Settings, get_settings, invalid_setting
 
 app = typer.Typer(help="jobrunner: background jobs with a status API for frontends.", no_args_is_help=True)
@@ -243,6 +244,18 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(templates_app, name="templates")
 app.command("import")(import_command)
+
+
+@flow_app.callback()
+def _flow_database(ctx: typer.Context) -> None:
+    """Flow control on the database (operators): tiers, job-type caps, rate limits, circuit breakers."""
+    if ctx.resilient_parsing or ctx.invoked_subcommand is None:
+        return
+    ctx.obj = _runtime(existing_database=True).database_url
+
+
+# Flow control straight on the database (operators; docs/flow-control.md).
+app.add_typer(flow_app, name="flow")
 
 if __name__ == "__main__":
     app()

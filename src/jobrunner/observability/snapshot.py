@@ -31,6 +31,7 @@ class Snapshot(Collector):
         self.active: list[Any] = []
         self.top: list[Any] = []
         self.workers: Any = None
+        self.breakers: list[Any] = []
         self.taken_at = 0.0  # Unix time of the last snapshot (0: none yet)
 
     async def refresh(self, pool: Any) -> None:
@@ -38,7 +39,8 @@ class Snapshot(Collector):
             active = await conn.fetch(Q.metrics_active_jobs)
             top = await conn.fetch(Q.metrics_top_backlog, TOP_ORGANIZATIONS)
             workers = await conn.fetchrow(Q.metrics_workers, self._lease)
-        self.active, self.top, self.workers = active, top, workers
+            breakers = await conn.fetch(Q.metrics_breakers)
+        self.active, self.top, self.workers, self.breakers = active, top, workers, breakers
         self.taken_at = time.time()
 
     async def run(self, pool_of: Any, interval: float) -> None:
@@ -93,8 +95,22 @@ class Snapshot(Collector):
                     value=age,
                 )
         yield workers
+        yield from self._breakers()
         yield GaugeMetricFamily(
             "jobrunner_metrics_snapshot_timestamp_seconds",
             "Unix time of the snapshot these figures come from",
             value=self.taken_at,
         )
+
+    def _breakers(self) -> Iterator[Metric]:
+        """Circuit breakers (docs/flow-control.md) by job type and state: how many (the
+        cluster's, or one per organization that counted a failure). Bounded labels: no
+        organization."""
+        state = GaugeMetricFamily(
+            "jobrunner_circuit_breakers",
+            "Circuit breakers of a job type in each state (closed, open, half_open)",
+            labels=["job_type", "state"],
+        )
+        for row in self.breakers:
+            state.add_metric([row["job_type"], row["state"]], row["breakers"])
+        yield state

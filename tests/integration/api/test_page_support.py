@@ -35,6 +35,7 @@ async def test_activity_counts_the_organizations_running_jobs_against_its_limit(
     assert (await client.get("/v1/me/activity", headers=auth("user_viewer"))).json() == {
         "organizationRunning": 0,
         "organizationLimit": settings.org_concurrency_limit,
+        "pausedJobTypes": [],
     }
     job_id = await create_job()
     await set_state(db, job_id, status="running", locked_by="w1")
@@ -42,6 +43,7 @@ async def test_activity_counts_the_organizations_running_jobs_against_its_limit(
     assert (await client.get("/v1/me/activity", headers=auth("user_member"))).json() == {
         "organizationRunning": 1,
         "organizationLimit": 1,
+        "pausedJobTypes": [],
     }
     # Another organization's count is its own.
     globex = (await client.get("/v1/me/activity", headers=auth("user_globex", "org_globex"))).json()

@@ -80,3 +80,17 @@ async def test_the_queue_figures_use_the_ready_index_and_leave_blocked_jobs_out(
     for statement, args in ((Q.admin_queue_waiting, [org]), (Q.metrics_top_backlog, [10]), (Q.metrics_active_jobs, [])):
         plan = "\n".join(r[0] for r in await pool.fetch("EXPLAIN " + statement, *args))
         assert "jobs_ready_idx" in plan and "Seq Scan on jobs" not in plan, plan
+
+
+async def test_the_flow_controlled_claim_leaves_blocked_jobs_too(pool: asyncpg.Pool) -> None:
+    """With flow control on (migration 0014's second claim), a job waiting on its
+    dependencies is not claimed either, and its ready siblings are."""
+    (org,) = await add_organizations(pool, 1)
+    await pool.execute(ADD, org, 5, 1)
+    await pool.execute(ADD, org, 2, 0)
+    await pool.execute("INSERT INTO organization_tiers VALUES ($1, 'pro')", org)
+    assert await pool.fetchval("SELECT active FROM flow_control")
+    claimed = await pool.fetch(Q.claim_jobs, "w1", 50, 50)
+    assert len(claimed) == 2 and all(r["organization_id"] == org for r in claimed)
+    assert await pool.fetchval("SELECT count(*) FROM jobs WHERE blocked_by > 0 AND locked_by IS NULL") == 5
+    assert await pool.fetch(Q.claim_jobs, "w2", 50, 50) == []

@@ -6,6 +6,7 @@ from jobrunner.api.routes import (
     docs,
     downloads,
     events,
+    flow,
     health,
     integrations,
     jobs,
@@ -29,5 +30,6 @@ ROUTERS = [
     uploads.router,
     admin.router,
     schedules.router,
+    flow.router,
     docs.router,
 ]

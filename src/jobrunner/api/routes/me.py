@@ -12,8 +12,11 @@ from starlette.responses import Response
 from jobrunner.api.bodies import json_response
 from jobrunner.api.deps import authenticate
 from jobrunner.api.errors import problem_responses
+from jobrunner.db.flow_repository import FlowRepository
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import AuthenticationError
+from jobrunner.jobs.flow import present_paused
+from jobrunner.jobs.flow_models import PausedJobType
 
 router = APIRouter(prefix="/v1", tags=["me"])
 
@@ -21,6 +24,10 @@ router = APIRouter(prefix="/v1", tags=["me"])
 class ActivityResponse(BaseModel):
     organizationRunning: int = Field(description="Jobs of the caller's organization running now.")
     organizationLimit: int = Field(description="How many of its jobs may run at once; the others wait.")
+    pausedJobTypes: list[PausedJobType] = Field(
+        description="Job types whose circuit breaker holds their jobs back now (docs/flow-control.md): "
+        'a queued job of such a type waits for that reason ("paused: receiver failing").'
+    )
 
 
 class MeResponse(BaseModel):
@@ -62,7 +69,8 @@ async def _member(request: Request, organization_id: str, user_id: str) -> Any:
     operation_id="getMyActivity",
     summary="How busy the caller's organization is: jobs running against its limit",
     description="Why a queued job waits: when `organizationRunning` has reached `organizationLimit`, "
-    "the organization's other jobs wait for one of these to finish.",
+    "the organization's other jobs wait for one of these to finish; a job whose type is in `pausedJobTypes` "
+    "waits for its circuit breaker.",
     response_class=Response,
     responses={200: {"model": ActivityResponse, "description": "Now"}, **problem_responses(401, 503)},
 )
@@ -72,4 +80,7 @@ async def activity(request: Request) -> Response:
     row = await request.app.state.pool.fetchrow(
         Q.admin_queue_running, claims.organization_id, request.app.state.settings.org_concurrency_limit
     )
-    return json_response({"organizationRunning": row["running"], "organizationLimit": row["max_running"]})
+    paused = present_paused(await FlowRepository(request.app.state.pool).paused_types(claims.organization_id))
+    return json_response(
+        {"organizationRunning": row["running"], "organizationLimit": row["max_running"], "pausedJobTypes": paused}
+    )

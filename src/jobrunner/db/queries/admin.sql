@@ -103,7 +103,12 @@ SELECT ARRAY(SELECT id FROM changed) AS ids, (SELECT count(*) FROM picked) > $10
 -- else the setting $2). Held jobs, as the claim counts them (jobs_held_idx).
 -- name: admin_queue_running
 SELECT (SELECT count(*) FROM jobs WHERE locked_by IS NOT NULL AND organization_id = $1)::integer AS running,
-       coalesce((SELECT max_concurrent_jobs FROM organizations WHERE id = $1), $2::integer) AS max_running;
+       -- As the claim computes it: the organization's own limit, else its tier's (0014).
+       coalesce((SELECT coalesce(o.max_concurrent_jobs, t.max_running)
+                   FROM organizations o
+                   LEFT JOIN organization_tiers ot ON ot.organization_id = o.id
+                   LEFT JOIN flow_tiers t ON t.name = ot.tier
+                  WHERE o.id = $1), $2::integer) AS max_running;
 
 -- Waiting jobs by type (jobs_ready_idx): due now, or scheduled later (a delayed job or a
 -- retry's backoff); the oldest due job has waited since it was created or became due.

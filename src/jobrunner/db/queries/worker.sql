@@ -72,7 +72,8 @@ UPDATE jobs j
        AS o(id, status, result, error, delay, bump)
  WHERE j.id = ANY($2::uuid[])  -- the jobs by primary key, not a hash of the whole table
    AND j.id = o.id AND j.locked_by = $1 AND j.status IN ('running', 'retrying')
-RETURNING j.id, j.organization_id, j.status, j.attempts, j.error_message, o.bump
+RETURNING j.id, j.organization_id, j.status, j.attempts, j.error_message, o.bump,
+          j.job_type, j.retry_count, j.max_retries
 ), audit AS (
     INSERT INTO audit_logs (organization_id, user_id, actor, action, job_id, details)
     SELECT organization_id, NULL, 'system',
@@ -84,8 +85,23 @@ RETURNING j.id, j.organization_id, j.status, j.attempts, j.error_message, o.bump
                'error', CASE WHEN status <> 'succeeded' THEN error_message END))
       FROM finished
      WHERE status IN ('succeeded', 'failed') OR (status = 'retrying' AND bump > 0)
+), breakers AS MATERIALIZED (
+    -- Circuit breakers (migration 0014) of the job types that have one: a semi-join with
+    -- that small table, empty unless a breaker is configured. Transient failures: a retry
+    -- coming, or a failure with no retries left (a permanent error on a last attempt
+    -- counts too); a hand-back at shutdown is neither.
+    SELECT count(jobrunner_breaker_record(b.job_type, b.organization_id, b.failures, b.successes, b.error)) AS n
+      FROM (SELECT f.job_type, f.organization_id,
+                   count(*) FILTER (WHERE (f.status = 'retrying' AND f.bump > 0)
+                                       OR (f.status = 'failed' AND f.retry_count >= f.max_retries)) AS failures,
+                   count(*) FILTER (WHERE f.status = 'succeeded') AS successes,
+                   max(f.error_message) AS error
+              FROM finished f
+             WHERE f.job_type IN (SELECT r.job_type FROM circuit_breaker_rules r)
+             GROUP BY f.job_type, f.organization_id
+             ORDER BY f.job_type, f.organization_id) b
 )
-SELECT id FROM finished;
+SELECT id FROM finished, breakers;
 
 -- Let go of jobs that are no longer ours to finish (cancelled while running): only the
 -- lock goes, which frees the organization's slot once the processor has stopped. Only

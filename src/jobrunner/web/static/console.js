@@ -1,5 +1,5 @@
 // The operations console: every job of the organization, bulk cancel and retry, retry
-// anyway, the live queue and the workers. Everything goes through /v1/admin with the
+// anyway, the live queue, flow control (circuit breakers with a reset) and the workers. Everything goes through /v1/admin with the
 // token the jobs page keeps in this tab (jobs.manage_jobs needed).
 import { ApiError, createClient } from "/static/jobrunner-client.js";
 import { announce, el, showAlert } from "/static/dom.js";
@@ -104,6 +104,62 @@ async function loadQueue() {
     el("td", {}, w.jobType), el("td", {}, String(w.due)), el("td", {}, String(w.scheduled)),
     el("td", {}, when(w.oldestDueSince)))));
   $("waiting-empty").hidden = queue.waiting.length > 0;
+}
+
+// ---------- flow control ----------
+
+const BREAKER_STATES = { closed: "Running", open: "Paused: receiver failing", half_open: "Trying one job" };
+
+function limitLines(flow) {
+  const lines = flow.jobTypeCaps.map((c) => [c.jobType, [
+    c.maxRunning !== null ? `at most ${c.maxRunning} running on the whole cluster` : null,
+    c.maxRunningPerOrganization !== null ? `${c.maxRunningPerOrganization} per organization` : null,
+  ].filter(Boolean).join(", ")]);
+  for (const r of flow.rateLimits) {
+    const used = r.usedByOrganization !== null ? ` (${r.usedByOrganization} used now)` : "";
+    lines.push([r.jobType || "All job types",
+      `at most ${r.maxStarts} starts per ${duration(r.periodSeconds)} ${r.scope === "cluster" ? "on the whole cluster" : "per organization"}${used}`]);
+  }
+  return lines.length ? lines.map(([what, text]) => el("li", {}, el("strong", {}, what), `: ${text}`))
+    : [el("li", {}, "No caps or rate limits.")];
+}
+
+async function loadFlow() {
+  let flow;
+  try {
+    flow = await api("GET", "/v1/admin/flow");
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  $("flow-tier").textContent = flow.organization.tier || "—";
+  $("flow-limit").textContent = `${flow.organization.maxRunning} jobs`;
+  $("flow-weight").textContent = String(flow.organization.weight);
+  $("breakers").tBodies[0].replaceChildren(...flow.breakers.map((b) => {
+    const reset = el("button", { type: "button", class: "secondary", "data-reset": b.jobType,
+      "aria-label": `Reset the ${b.jobType} circuit breaker` }, "Reset");
+    // Only the organization's own breaker; a shared one is the operators' (jobrunner flow reset).
+    reset.hidden = b.state === "closed" || b.scope !== "organization";
+    reset.addEventListener("click", () => resetBreaker(b.jobType));
+    return el("tr", { "data-breaker": b.jobType, "data-state": b.state },
+      el("td", {}, b.jobType, b.scope === "cluster" ? el("span", { class: "help" }, " (all organizations)") : null),
+      el("td", {}, BREAKER_STATES[b.state] || b.state),
+      el("td", {}, `${b.failures} of ${b.failureThreshold}`),
+      el("td", {}, b.state === "open" ? when(b.retryAt) : "—"), el("td", {}, reset));
+  }));
+  $("breakers-empty").hidden = flow.breakers.length > 0;
+  $("flow-limits").replaceChildren(...limitLines(flow));
+}
+
+async function resetBreaker(jobType) {
+  if (!window.confirm(`Resume your organization's ${jobType} jobs now?`)) return;
+  try {
+    await api("POST", `/v1/admin/breakers/${encodeURIComponent(jobType)}/reset`);
+    announce(`${jobType}: circuit breaker reset, its jobs run again`);
+  } catch (error) {
+    fail(error);
+  }
+  await Promise.all([loadFlow(), loadQueue()]);
 }
 
 async function loadWorkers() {
@@ -276,9 +332,9 @@ async function enter() {
   }
   $("sign-in").hidden = true;
   $("app").hidden = false;
-  await Promise.all([loadQueue(), loadJobs(), loadWorkers()]);
+  await Promise.all([loadQueue(), loadJobs(), loadWorkers(), loadFlow()]);
   clearInterval(state.timer);
-  state.timer = setInterval(() => { if (!document.hidden) { loadQueue(); loadWorkers(); } }, REFRESH_MS);
+  state.timer = setInterval(() => { if (!document.hidden) { loadQueue(); loadWorkers(); loadFlow(); } }, REFRESH_MS);
 }
 
 function init() {
@@ -309,7 +365,7 @@ function init() {
   $("retry-matching").addEventListener("click", () => bulk("retry", { filter: state.filter }, "every failed job matching the search"));
   $("prev-page").addEventListener("click", () => { state.page -= 1; loadJobs(); });
   $("next-page").addEventListener("click", () => { state.page += 1; loadJobs(); });
-  $("refresh-queue").addEventListener("click", () => { loadQueue(); loadWorkers(); });
+  $("refresh-queue").addEventListener("click", () => { loadQueue(); loadWorkers(); loadFlow(); });
   $("close-detail").addEventListener("click", () => { $("detail").hidden = true; state.open = null; });
   $("detail-retry").addEventListener("click", retryAnyway);
   $("detail-cancel").addEventListener("click", () => bulk("cancel", { jobIds: [state.open] }, "this job"));

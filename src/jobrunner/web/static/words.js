@@ -146,7 +146,7 @@ export function secondsLeft(job, now = Date.now()) {
 
 /**
  * Why the job waits, or null: "Waiting for 2 jobs" (its dependencies), "Scheduled for 10:00",
- * "5 of 5 running in your organization".
+ * "Paused: receiver failing; trying again at 10:01", "5 of 5 running in your organization".
  * `activity` is GET /v1/me/activity's answer (or null when unknown).
  */
 export function waitReason(job, activity, now = Date.now()) {
@@ -157,6 +157,12 @@ export function waitReason(job, activity, now = Date.now()) {
   }
   if (job.blockedBy > 0) return `Waiting for ${job.blockedBy} ${job.blockedBy === 1 ? "job" : "jobs"}`;
   if (later) return `Scheduled for ${clock(job.scheduledAt)}`;
+  // Its type's circuit breaker holds it back (docs/flow-control.md).
+  const paused = activity?.pausedJobTypes?.find((p) => p.jobType === job.jobType);
+  if (paused) {
+    const upper = paused.reason.charAt(0).toUpperCase() + paused.reason.slice(1);
+    return paused.state === "open" && paused.retryAt ? `${upper}; trying again at ${clock(paused.retryAt)}` : upper;
+  }
   if (activity && activity.organizationRunning >= activity.organizationLimit) {
     return `Waiting: ${activity.organizationRunning} of ${activity.organizationLimit} running in your organization`;
   }
