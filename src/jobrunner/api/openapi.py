@@ -73,6 +73,14 @@ _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _REFERENCED: list[type[BaseModel]] = []
 
 
+def links(parameter: str, expression: str, *operations: str) -> dict[str, Any]:
+    """OpenAPI links: what a client does next with an id in an answer (``expression``,
+    e.g. ``$response.body#/id``), as ``parameter`` of each of ``operations``. Declared
+    rather than left to inference: schemathesis' stateful run follows them, and an
+    inferred link into a list's items draws differently as the list grows."""
+    return {operation: {"operationId": operation, "parameters": {parameter: expression}} for operation in operations}
+
+
 def schema_ref(model: type[BaseModel]) -> dict[str, str]:
     """``{"$ref": ...}`` to ``model``'s component schema, for a route's ``openapi_extra``
     (a body the route reads itself); the document then includes the model."""

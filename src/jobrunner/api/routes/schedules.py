@@ -12,7 +12,7 @@ from starlette.responses import Response
 from jobrunner.api.bodies import JSON, json_response, read_json
 from jobrunner.api.deps import Caller
 from jobrunner.api.errors import problem_responses
-from jobrunner.api.openapi import schema_ref
+from jobrunner.api.openapi import links, schema_ref
 from jobrunner.db.schedules_repository import SchedulesRepository
 from jobrunner.jobs.service import MAX_PAGE
 from jobrunner.schedules.models import (
@@ -37,6 +37,9 @@ ScheduleId = Annotated[
 ]
 
 
+_ITEM_OPERATIONS = ("getSchedule", "updateSchedule", "deleteSchedule")
+
+
 @router.post(
     "",
     status_code=201,
@@ -57,10 +60,7 @@ ScheduleId = Annotated[
                 }
             },
             # What a client does next with the new schedule's id.
-            "links": {
-                operation: {"operationId": operation, "parameters": {"schedule_id": "$response.body#/id"}}
-                for operation in ("getSchedule", "updateSchedule", "deleteSchedule")
-            },
+            "links": links("schedule_id", "$response.body#/id", *_ITEM_OPERATIONS),
         },
         **problem_responses(401, 403, 413, 415, 422, 503),
     },
@@ -75,7 +75,13 @@ async def create_schedule(request: Request, caller: Caller, schedules: Schedules
     operation_id="listSchedules",
     summary="The organization's schedules, newest first, with their next run",
     response_model=ScheduleListResponse,
-    responses=problem_responses(401, 403, 422, 503),
+    responses={
+        200: {
+            "description": "One page",
+            "links": links("schedule_id", "$response.body#/schedules/0/id", *_ITEM_OPERATIONS),
+        },
+        **problem_responses(401, 403, 422, 503),
+    },
 )
 async def list_schedules(
     caller: Caller,
@@ -91,7 +97,10 @@ async def list_schedules(
     operation_id="getSchedule",
     summary="One schedule",
     response_model=ScheduleOut,
-    responses=problem_responses(401, 403, 404, 503),
+    responses={
+        200: {"description": "The schedule", "links": links("schedule_id", "$response.body#/id", *_ITEM_OPERATIONS)},
+        **problem_responses(401, 403, 404, 503),
+    },
 )
 async def get_schedule(schedule_id: ScheduleId, caller: Caller, schedules: Schedules) -> Any:
     return await schedules.get(caller, schedule_id)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from jobrunner.api.bodies import JSON, json_response, read_json
 from jobrunner.api.deps import Caller
 from jobrunner.api.errors import problem_responses
-from jobrunner.api.openapi import schema_ref
+from jobrunner.api.openapi import links, schema_ref
 from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.templates_repository import TemplatesRepository
 from jobrunner.jobs.template_models import TemplateListResponse, TemplateOut, TemplatePatch, TemplateRequest
@@ -31,11 +31,7 @@ def _service(request: Request) -> TemplateService:
 
 
 def _links(id_expression: str, *operations: str) -> dict:
-    """What a client does next with a template's id (OpenAPI links; the stateful
-    schemathesis run follows them)."""
-    return {
-        operation: {"operationId": operation, "parameters": {"template_id": id_expression}} for operation in operations
-    }
+    return links("template_id", id_expression, *operations)
 
 
 _ITEM_OPERATIONS = ("getJobTemplate", "updateJobTemplate", "deleteJobTemplate")
