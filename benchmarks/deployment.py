@@ -66,6 +66,8 @@ def drain_figures(args: argparse.Namespace, port: int) -> dict[str, dict]:
         timeout=600,
         server=args.server,
         database="jobrunner_bench_deploy_drain",
+        finished=0,
+        flow=False,
     )
     return {
         "direct": asyncio.run(drain.one_run(options)),
