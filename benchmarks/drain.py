@@ -14,7 +14,9 @@ drain next to a million old rows with one on an empty table.
 
 drain jobs/s = N / (first job start -> none of the N seen waiting or held in the database, polled
 every 0.1 s), as the peers' harness measures; "DB-ts" ends at the last completed_at instead.
-Also printed: the bulk enqueue rate and each worker's peak RSS (VmHWM).
+Also printed: the bulk enqueue rate, each worker's peak RSS (VmHWM), and the CPU time per
+job of the worker processes and of the database sessions they opened (the database server
+must be on this machine: it is read from /proc).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from common import DEFAULT_SERVER, fresh_database, peak_rss_mb, spawn_worker, stop, wait_for_workers
+from common import DEFAULT_SERVER, cpu_seconds, fresh_database, peak_rss_mb, spawn_worker, stop, wait_for_workers
 
 ENQUEUE = """
 INSERT INTO jobs (organization_id, user_id, job_type, payload, total_steps)
@@ -128,6 +130,14 @@ async def one_run(
                 await asyncio.sleep(0.1)
             done = time.time()
             rss = [peak_rss_mb(w.pid) for w in workers]
+            # CPU per job: the worker processes, and the database sessions they opened
+            # (every session on the benchmark database but this one; both live since the
+            # workers started, so their whole CPU time is the drain's).
+            worker_cpu = sum(cpu_seconds(w.pid) for w in workers)
+            sessions = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            database_cpu = sum(cpu_seconds(r["pid"]) for r in sessions)
         finally:
             for w in workers:
                 stop(w)
@@ -139,6 +149,8 @@ async def one_run(
             "db_ts_jobs_per_s": round(args.jobs / (float(last_db) - first)),
             "wall_jobs_per_s": round(args.jobs / (done - spawned)),
             "worker_vmhwm_mb": rss,
+            "worker_cpu_us_per_job": round(worker_cpu / args.jobs * 1e6, 1),
+            "database_cpu_us_per_job": round(database_cpu / args.jobs * 1e6, 1),
         }
     finally:
         await conn.close()
