@@ -306,3 +306,21 @@ async def test_a_schedule_that_cannot_fire_is_recorded_and_does_not_block_the_ot
     assert len(await jobs_of(db, fine["id"])) == 1
     row = await schedule_row(db, broken["id"])
     assert row["last_error"].startswith("cannot fire:") and row["next_run_at"] > await db.fetchval("SELECT now()")
+
+
+async def test_a_fired_job_takes_the_organizations_default_callback_url(
+    create_schedule, db: asyncpg.Connection, pool
+) -> None:
+    """As a job created over the API without one (docs/webhooks.md)."""
+    schedule = await create_schedule(**DAILY)
+    org = await db.fetchval("SELECT organization_id FROM schedules WHERE id = $1", uuid.UUID(schedule["id"]))
+    await db.execute(
+        "INSERT INTO organization_webhooks (organization_id, callback_url, secret) VALUES ($1, $2, 'sealed')"
+        " ON CONFLICT (organization_id) DO UPDATE SET callback_url = excluded.callback_url",
+        org,
+        "https://hooks.example.com/jobs",
+    )
+    await make_due(db, schedule["id"], 0)
+    assert await scheduler(pool).run_once() == 1
+    [job] = await jobs_of(db, schedule["id"])
+    assert job["callback_url"] == "https://hooks.example.com/jobs"

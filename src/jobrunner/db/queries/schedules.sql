@@ -108,8 +108,11 @@ WITH admit AS MATERIALIZED (
     SELECT refused, quota, retry_after FROM jobrunner_admit_job($1, $2, $9, $10)
 ), job AS (
     INSERT INTO jobs (organization_id, user_id, job_type, priority, max_retries, payload,
-                      total_steps, schedule_id, scheduled_for)
-    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::uuid, $11::timestamptz
+                      total_steps, schedule_id, scheduled_for, callback_url)
+    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::uuid, $11::timestamptz,
+           -- The organization's default callback URL, as for a job created over the API
+           -- without one (docs/webhooks.md).
+           (SELECT w.callback_url FROM organization_webhooks w WHERE w.organization_id = $1)
       FROM admit WHERE admit.refused IS NULL
         ON CONFLICT (schedule_id, scheduled_for) WHERE schedule_id IS NOT NULL DO NOTHING
     RETURNING id, organization_id, user_id, job_type, priority, max_retries, schedule_id, scheduled_for
