@@ -176,12 +176,13 @@ def token(
 def demo_data(
     quotes: Annotated[int, typer.Option("--quotes", help="Quotes per organization")] = 5000,
 ) -> None:
-    """Create the demo organizations, users, customers and quotes."""
+    """Create the demo organizations, users, customers and quotes, two job templates per
+    organization and one paused schedule (re-running tops up, duplicates nothing)."""
     from jobrunner.db.demo_data import load_demo_data
 
     runtime = _runtime()
     with reported_errors():
-        asyncio.run(load_demo_data(runtime.database_url, quotes_per_org=quotes))
+        asyncio.run(load_demo_data(runtime.database_url, quotes_per_org=quotes, examples=True))
     console.print("[green]demo data loaded[/green]")
 
 
