@@ -250,9 +250,10 @@ app.command("import")(import_command)
 @flow_app.callback()
 def _flow_database(ctx: typer.Context) -> None:
     """Flow control on the database (operators): tiers, job-type caps, rate limits, circuit breakers."""
-    if ctx.resilient_parsing or ctx.invoked_subcommand is None:
-        return
-    ctx.obj = _runtime(existing_database=True).database_url
+    # Looked up when a command runs, not here: click runs this callback before the
+    # subcommand reads its arguments, so `jobrunner flow show --help` would otherwise need
+    # (or start) a database.
+    ctx.obj = lambda: _runtime(existing_database=True).database_url
 
 
 # Flow control straight on the database (operators; docs/flow-control.md).
