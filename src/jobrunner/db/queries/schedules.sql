@@ -100,7 +100,9 @@ SELECT EXISTS (SELECT 1 FROM jobs
                 WHERE schedule_id = $1 AND status IN ('queued', 'running', 'retrying'));
 
 -- One firing's job, under the same quotas as POST /v1/jobs (jobrunner_admit_job, see
--- create_job) and audited as the owner's job created by the system. The unique
+-- create_job) and audited as the owner's job created by the system. Like a job created
+-- through POST /v1/jobs without a callbackUrl, it takes the organization's default
+-- callback URL (organization_webhooks), fixed for the job from now on. The unique
 -- (schedule_id, scheduled_for) makes a second insert for the same firing a no-op: `id`
 -- is NULL then and `refused` too.
 -- name: create_scheduled_job
@@ -108,8 +110,9 @@ WITH admit AS MATERIALIZED (
     SELECT refused, quota, retry_after FROM jobrunner_admit_job($1, $2, $9, $10)
 ), job AS (
     INSERT INTO jobs (organization_id, user_id, job_type, priority, max_retries, payload,
-                      total_steps, schedule_id, scheduled_for)
-    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::uuid, $11::timestamptz
+                      total_steps, schedule_id, scheduled_for, callback_url)
+    SELECT $1, $2, $3, $4::integer, $5::integer, $6::jsonb, $7::integer, $8::uuid, $11::timestamptz,
+           (SELECT w.callback_url FROM organization_webhooks w WHERE w.organization_id = $1)
       FROM admit WHERE admit.refused IS NULL
         ON CONFLICT (schedule_id, scheduled_for) WHERE schedule_id IS NOT NULL DO NOTHING
     RETURNING id, organization_id, user_id, job_type, priority, max_retries, schedule_id, scheduled_for
