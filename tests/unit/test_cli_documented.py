@@ -74,6 +74,8 @@ def _options(word: str) -> list[str]:
 def _resolve(group: click.Group, words: list[str]) -> tuple[list[click.Command], list[str]]:
     """The command(s) a documented line names (``jobs create|list`` is two) and the rest."""
     name, rest = words[0], words[1:]
+    if "|" in name:  # `jobrunner admin|schedules|templates ...`: each of them
+        return [_resolve(group, [each])[0][0] for each in name.split("|")], []
     command = group.commands.get(name)
     assert command is not None, f"no command `jobrunner {name}`"
     if isinstance(command, click.Group) and rest and _WORD.match(rest[0]):
