@@ -42,6 +42,7 @@ def _actor() -> str:
 
 def _run(ctx: typer.Context, work: Callable[[FlowRepository], Awaitable[T]]) -> T:
     database_url: str = ctx.obj()
+
     async def run() -> T:
         pool = await create_pool(database_url, min_size=1, max_size=1)
         try:

@@ -17,7 +17,8 @@ METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}
 SUCCESS = {"200", "201", "202", "204", "206", "304", "307"}
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _PARAMETER = re.compile(r"\{[^}]+\}")
-_STATUS = re.compile(r"(?<![\d,.])([1-5]\d\d)(?![\d,.])")
+# A status code, not part of a longer number ("1000", "2,048", "1.500").
+_STATUS = re.compile(r"(?<![\d,.])([1-5]\d\d)(?!\d|[,.]\d)")
 
 
 def _key(method: str, path: str) -> tuple[str, str]:
@@ -47,10 +48,16 @@ def _rows() -> dict[tuple[str, str], tuple[set[str], set[str]]]:
     return rows
 
 
+# Declared by the document but never answered: the export download reads its signed
+# link's query itself and answers a malformed one with 404 (api/routes/downloads.py); the
+# 422 comes from the document's generic rule for operations with query parameters.
+DECLARED_ONLY = {("GET", "/v1/exports/{}/download"): {"422"}, ("HEAD", "/v1/exports/{}/download"): {"422"}}
+
+
 def _documented(document: dict[str, Any]) -> dict[tuple[str, str], tuple[set[str], set[str]]]:
     found = {}
     for path, method, operation in operations(document):
-        codes = set(operation["responses"])
+        codes = set(operation["responses"]) - DECLARED_ONLY.get(_key(method, path), set())
         found[_key(method, path)] = ({c for c in codes if c < "400"}, {c for c in codes if c >= "400"})
     return found
 
