@@ -176,12 +176,13 @@ def token(
 def demo_data(
     quotes: Annotated[int, typer.Option("--quotes", help="Quotes per organization")] = 5000,
 ) -> None:
-    """Create the demo organizations, users, customers and quotes."""
+    """Create the demo organizations, users, customers and quotes, two job templates per
+    organization and one paused schedule (re-running tops up, duplicates nothing)."""
     from jobrunner.db.demo_data import load_demo_data
 
     runtime = _runtime()
     with reported_errors():
-        asyncio.run(load_demo_data(runtime.database_url, quotes_per_org=quotes))
+        asyncio.run(load_demo_data(runtime.database_url, quotes_per_org=quotes, examples=True))
     console.print("[green]demo data loaded[/green]")
 
 
@@ -249,9 +250,10 @@ app.command("import")(import_command)
 @flow_app.callback()
 def _flow_database(ctx: typer.Context) -> None:
     """Flow control on the database (operators): tiers, job-type caps, rate limits, circuit breakers."""
-    if ctx.resilient_parsing or ctx.invoked_subcommand is None:
-        return
-    ctx.obj = _runtime(existing_database=True).database_url
+    # Looked up when a command runs, not here: click runs this callback before the
+    # subcommand reads its arguments, so `jobrunner flow show --help` would otherwise need
+    # (or start) a database.
+    ctx.obj = lambda: _runtime(existing_database=True).database_url
 
 
 # Flow control straight on the database (operators; docs/flow-control.md).

@@ -180,6 +180,10 @@ def create_command(
     if (job_type is None) == (template is None):
         errors.print("[red]give a job type or --template NAME_OR_ID (one of them)[/red]")
         raise typer.Exit(2)
+    if template is not None and depends_on:
+        # The API takes no dependencies with a template (docs/workflows.md#templates).
+        errors.print("[red]--depends-on needs a job type, not --template[/red]")
+        raise typer.Exit(2)
     body: dict[str, Any] | None = None
     if payload is not None:
         try:

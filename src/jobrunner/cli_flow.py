@@ -3,7 +3,7 @@
 circuit breakers and their manual reset (docs/flow-control.md). Cluster-wide settings, so
 no tenant's API token can change them; every change is audited in ``flow_changes`` with
 the operator's name. The database URL comes from the ``jobrunner`` command (``cli.py``
-sets ``ctx.obj``)."""
+sets ``ctx.obj`` to a function that finds it, called when a command runs)."""
 
 from __future__ import annotations
 
@@ -41,8 +41,10 @@ def _actor() -> str:
 
 
 def _run(ctx: typer.Context, work: Callable[[FlowRepository], Awaitable[T]]) -> T:
+    database_url: str = ctx.obj()
+
     async def run() -> T:
-        pool = await create_pool(ctx.obj, min_size=1, max_size=1)
+        pool = await create_pool(database_url, min_size=1, max_size=1)
         try:
             return await work(FlowRepository(pool))
         finally:

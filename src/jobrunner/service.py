@@ -218,7 +218,7 @@ def run_all(runtime: Runtime, *, host: str, port: int) -> None:
     migrate.upgrade(runtime.database_url)
     if asyncio.run(database_is_empty(runtime.database_url)):
         console.print("loading demo data (first run)…")
-        asyncio.run(load_demo_data(runtime.database_url))
+        asyncio.run(load_demo_data(runtime.database_url, examples=True))
     _print_welcome(runtime, host, port)
     serve(runtime, host=host, port=port, with_worker=True)
 

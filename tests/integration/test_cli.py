@@ -25,15 +25,42 @@ async def _counts(url: str) -> dict[str, int]:
         await conn.close()
 
 
+async def _examples(url: str) -> dict[str, object]:
+    """The demo templates and schedules per organization, and how many jobs exist."""
+    conn = await asyncpg.connect(url)
+    try:
+        templates = await conn.fetch("SELECT organization_id, name FROM job_templates ORDER BY 1, 2")
+        schedules = await conn.fetch("SELECT organization_id, paused, next_run_at FROM schedules ORDER BY 1")
+        return {
+            "templates": [(row["organization_id"], row["name"]) for row in templates],
+            "schedules": [(row["organization_id"], row["paused"], row["next_run_at"]) for row in schedules],
+            "jobs": await conn.fetchval("SELECT count(*) FROM jobs"),
+        }
+    finally:
+        await conn.close()
+
+
+DEMO_EXAMPLES = {
+    "templates": [
+        (org, name) for org in ("org_acme", "org_globex") for name in ("All customers (Excel)", "Quotes Q4 2025 (CSV)")
+    ],
+    # Paused: nothing seeded starts a job by itself.
+    "schedules": [("org_acme", True, None), ("org_globex", True, None)],
+    "jobs": 0,
+}
+
+
 def test_migrate_demo_data_and_token_with_database_url(empty_database_url: str) -> None:
     env = command_env(DATABASE_URL=empty_database_url, JOBRUNNER_JWT_SECRET=JWT_SECRET)
     assert jobrunner("migrate", env=env).returncode == 0
     first = jobrunner("demo-data", "--quotes", "300", env=env)
     assert first.returncode == 0, first.stderr
     assert asyncio.run(_counts(empty_database_url)) == {"org_acme": 300, "org_globex": 300}
+    assert asyncio.run(_examples(empty_database_url)) == DEMO_EXAMPLES
     # Running it again tops up to the same numbers: nothing is duplicated.
     assert jobrunner("demo-data", "--quotes", "300", env=env).returncode == 0
     assert asyncio.run(_counts(empty_database_url)) == {"org_acme": 300, "org_globex": 300}
+    assert asyncio.run(_examples(empty_database_url)) == DEMO_EXAMPLES
 
     issued = jobrunner("token", "--user", "user_member", "--ttl", "60", env=env)
     assert issued.returncode == 0, issued.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jobrunner.db.demo_data import DEMO_TEMPLATES
 from tests.support.processes import REPO_ROOT, command_env, free_port, postgres_serving, wait_until_healthy
 
 pytestmark = pytest.mark.slow
@@ -45,6 +46,12 @@ def test_make_run_serves_with_embedded_database(tmp_path: Path) -> None:
         assert set(tokens) == {"user_admin", "user_member", "user_viewer", "user_globex"}, "".join(lines)
         listed = httpx.get(f"{base}/v1/jobs", headers={"Authorization": f"Bearer {tokens['user_member']}"})
         assert listed.status_code == 200
+        # Nothing seeded started a job; the page has templates to offer, the schedule is paused.
+        assert listed.json()["total"] == 0
+        templates = httpx.get(f"{base}/v1/job-templates", headers={"Authorization": f"Bearer {tokens['user_member']}"})
+        assert sorted(t["name"] for t in templates.json()["templates"]) == sorted(t.name for t in DEMO_TEMPLATES)
+        schedules = httpx.get(f"{base}/v1/schedules", headers={"Authorization": f"Bearer {tokens['user_admin']}"})
+        assert [s["paused"] for s in schedules.json()["schedules"]] == [True]
         created = httpx.post(
             f"{base}/v1/jobs",
             headers={"Authorization": f"Bearer {tokens['user_member']}"},

@@ -51,8 +51,17 @@ async def test_the_job_types_permission_is_needed_too(
     assert assert_problem(response, 403)["detail"] == "missing permission reports.export_reports"
     patched = await client.patch(f"/v1/schedules/{schedule['id']}", json={"priority": 1}, headers=auth("user_admin"))
     assert_problem(patched, 403)
-    # Reading, pausing by others' hands and deleting need only the schedules permission.
+    patched = await client.patch(
+        f"/v1/schedules/{schedule['id']}", json={"paused": True, "priority": 1}, headers=auth("user_admin")
+    )
+    assert_problem(patched, 403)
+    # Reading, pausing, resuming and deleting need only the schedules permission.
     assert (await client.get(f"/v1/schedules/{schedule['id']}", headers=auth("user_admin"))).status_code == 200
+    for paused in (True, False):
+        answer = await client.patch(
+            f"/v1/schedules/{schedule['id']}", json={"paused": paused}, headers=auth("user_admin")
+        )
+        assert answer.status_code == 200 and answer.json()["paused"] is paused, answer.text
     assert (await client.delete(f"/v1/schedules/{schedule['id']}", headers=auth("user_admin"))).status_code == 204
 
 

@@ -58,6 +58,9 @@ def test_templates_and_idempotency_keys(live_service: LiveService):
     )
     assert jobrunner(live_service, "jobs", "create", "export_report", "--template", "Quotes CSV").returncode == 2
     assert jobrunner(live_service, "jobs", "create").returncode == 2
+    # The API takes no dependencies with a template: said, not silently dropped.
+    with_dependency = jobrunner(live_service, "jobs", "create", "--template", "Quotes CSV", "--depends-on", "abc")
+    assert with_dependency.returncode == 2 and "--depends-on" in with_dependency.stderr
     unknown = jobrunner(live_service, "jobs", "create", "--template", "nope")
     assert unknown.returncode == 1 and "no template named" in unknown.stderr
 

@@ -47,3 +47,20 @@ SELECT count(*) FROM quotes;
 -- Fresh statistics after a bulk load, so the first export is planned well.
 -- name: analyze_demo_tables
 ANALYZE customers, quotes;
+
+-- A demo job template (docs/operations.md#the-database): kept when the organization already
+-- has one of that name, so re-running tops up and never overwrites an administrator's edit.
+-- No audit row: nobody made it through the API.
+-- name: demo_template
+INSERT INTO job_templates (organization_id, created_by, name, job_type, payload, priority, max_retries)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
+ON CONFLICT (organization_id, name) DO NOTHING;
+
+-- A demo recurring schedule, created PAUSED (next_run_at NULL): it shows what a schedule
+-- looks like and fires nothing until an administrator resumes it. Only for an organization
+-- without any schedule, so re-running never adds a second one.
+-- name: demo_paused_schedule
+INSERT INTO schedules (organization_id, user_id, cron, timezone, job_type, payload, priority, max_retries,
+                       paused, next_run_at)
+SELECT $1, $2, $3, $4, $5, $6::jsonb, $7, $8, true, NULL
+ WHERE NOT EXISTS (SELECT 1 FROM schedules WHERE organization_id = $1);

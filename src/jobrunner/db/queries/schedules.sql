@@ -100,7 +100,9 @@ SELECT EXISTS (SELECT 1 FROM jobs
                 WHERE schedule_id = $1 AND status IN ('queued', 'running', 'retrying'));
 
 -- One firing's job, under the same quotas as POST /v1/jobs (jobrunner_admit_job, see
--- create_job) and audited as the owner's job created by the system. The unique
+-- create_job) and audited as the owner's job created by the system. Like a job created
+-- through POST /v1/jobs without a callbackUrl, it takes the organization's default
+-- callback URL (organization_webhooks), fixed for the job from now on. The unique
 -- (schedule_id, scheduled_for) makes a second insert for the same firing a no-op: `id`
 -- is NULL then and `refused` too.
 -- name: create_scheduled_job
