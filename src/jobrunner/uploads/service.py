@@ -25,6 +25,7 @@ from jobrunner.uploads.store import rejected_rows_key, upload_key
 
 PROCESS_DATA = "data.process_data"
 _NO_REJECTED_ROWS = "no rejected rows"
+_UPLOAD_NOT_FOUND = "upload not found"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
@@ -78,12 +79,22 @@ class UploadService:
         except BaseException:
             await self._files.delete(key)
             raise
-        return {
-            "uploadId": str(row["id"]),
-            "filename": row["filename"],
-            "sizeBytes": row["size_bytes"],
-            "createdAt": iso_utc(row["created_at"]),
-        }
+        return _present(row)
+
+    async def get(self, claims: TokenClaims, upload_id: str) -> dict[str, Any]:
+        """One of the caller's own uploads; anything else (another user's, a malformed id)
+        is a 404, as for jobs."""
+        await self.require_uploader(claims)
+        try:
+            ident = uuid.UUID(upload_id) if len(upload_id) <= 64 else None
+        except ValueError:
+            ident = None
+        row = None
+        if ident is not None:
+            row = await self._pool.fetchrow(Q.upload_of_owner, ident, claims.organization_id, claims.user_id)
+        if row is None:
+            raise NotFound(_UPLOAD_NOT_FOUND)
+        return _present(row)
 
     async def rejected_rows_file(
         self, job_id: str, *, claims: TokenClaims | None, expires: int | None, signature: str | None
@@ -116,6 +127,15 @@ class UploadService:
             return self._files, key, await self._files.size(key)
         except FileMissing:
             raise NotFound(_NO_REJECTED_ROWS) from None
+
+
+def _present(row: Any) -> dict[str, Any]:
+    return {
+        "uploadId": str(row["id"]),
+        "filename": row["filename"],
+        "sizeBytes": row["size_bytes"],
+        "createdAt": iso_utc(row["created_at"]),
+    }
 
 
 async def _spool(chunks: AsyncIterator[bytes], pending: PendingFile, head_bytes: int) -> tuple[int, bytes]:

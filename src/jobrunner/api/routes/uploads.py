@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, WithJsonSchema
 from starlette.responses import Response
 
@@ -122,6 +122,24 @@ async def create_upload(
         chunks = _then(first, rest)
     body = await service.receive(caller, filename, chunks)
     return json_response(body, status_code=201, headers={"Location": f"/v1/uploads/{body['uploadId']}"})
+
+
+UploadId = Annotated[str, Path(description="The upload's id (`uploadId`).", json_schema_extra={"format": "uuid"})]
+
+
+@router.get(
+    "/v1/uploads/{upload_id}",
+    operation_id="getUpload",
+    summary="One of the caller's uploads",
+    description="What `POST /v1/uploads` answered (its `Location`): the file's name, size and time. "
+    "Needs `data.process_data`; another user's upload, or an id that is not one, is a 404.",
+    responses={
+        200: {"model": UploadResponse, "description": "The upload"},
+        **problem_responses(401, 403, 404, 503),
+    },
+)
+async def get_upload(upload_id: UploadId, request: Request, caller: Caller) -> Response:
+    return json_response(await _service(request).get(caller, upload_id))
 
 
 @router.get(

@@ -15,6 +15,12 @@ WITH admit AS MATERIALIZED (
 SELECT u.id, u.filename, u.size_bytes, u.created_at, a.refused, a.quota, a.used_bytes
   FROM admit a LEFT JOIN upload u ON true;
 
+-- One of the caller's uploads (GET /v1/uploads/{id}, the Location of its creation): no row
+-- when it is not theirs (another user's or organization's is indistinguishable from none).
+-- name: upload_of_owner
+SELECT id, filename, size_bytes, created_at FROM uploads
+ WHERE id = $1 AND organization_id = $2 AND user_id = $3;
+
 -- The quota (NULL: none) and the bytes stored, before receiving an upload: a cheap early
 -- refusal; create_upload makes the exact check.
 -- name: upload_room
