@@ -32,6 +32,9 @@ RANGE_PARAMETER = {
 }
 EXPIRES_DESCRIPTION = "A signed link's expiry (Unix seconds), as in the link from the job's result."
 SIG_DESCRIPTION = "A signed link's signature, as in the link from the job's result."
+# Marks a parameter its route reads itself (a malformed one is a 404, never FastAPI's 422);
+# api/openapi.py reads the mark and takes it out of the document.
+READ_BY_ROUTE = "x-read-by-route"
 SIGNED_LINK_PARAMETERS = [
     {
         "name": "expires",
@@ -39,6 +42,7 @@ SIGNED_LINK_PARAMETERS = [
         "required": False,
         "description": EXPIRES_DESCRIPTION,
         "schema": {"type": "integer", "minimum": 0},
+        READ_BY_ROUTE: True,
     },
     {
         "name": "sig",
@@ -46,8 +50,9 @@ SIGNED_LINK_PARAMETERS = [
         "required": False,
         "description": SIG_DESCRIPTION,
         "schema": {"type": "string", "maxLength": 128},
+        READ_BY_ROUTE: True,
     },
-    RANGE_PARAMETER,
+    {**RANGE_PARAMETER, READ_BY_ROUTE: True},
 ]
 """A signed link's query and ``Range``, for a route that reads them itself."""
 _STRING = {"schema": {"type": "string"}}

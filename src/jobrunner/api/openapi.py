@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from jobrunner.api.errors import PROBLEM_MEDIA_TYPE, Problem, ValidationProblem, problem_content
+from jobrunner.api.files import READ_BY_ROUTE
 from jobrunner.domain.jobtypes import JOB_TYPES
 from jobrunner.jobs.models import (
     EXAMPLE_CREATE_BODY,
@@ -149,6 +150,8 @@ def _validates_parameters(operation: dict[str, Any]) -> bool:
     """Does FastAPI validate a parameter of this operation (a query or header parameter,
     or a path parameter with a constraint)? Then it can answer 422."""
     for parameter in operation.get("parameters", []):
+        if parameter.get(READ_BY_ROUTE):
+            continue
         schema = parameter.get("schema", {})
         if parameter.get("in") != "path" or schema.get("type") != "string":
             return True
@@ -169,6 +172,8 @@ def _fix_responses(operation: dict[str, Any]) -> None:
     for status, response in responses.items():
         if status >= "400" and PROBLEM_MEDIA_TYPE in response.get("content", {}):
             response["content"].pop("application/json", None)
+    for parameter in operation.get("parameters", []):
+        parameter.pop(READ_BY_ROUTE, None)
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
