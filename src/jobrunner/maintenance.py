@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 
-from jobrunner.db.errors import DRIVER_ERRORS, wait_for_database
-from jobrunner.db.pool import FairPool, create_pool
+from jobrunner.background import in_background
+from jobrunner.db.errors import DRIVER_ERRORS
+from jobrunner.db.pool import FairPool, service_pool
 from jobrunner.domain.errors import StorageUnavailable
 from jobrunner.exports.files import purge_expired_exports
 from jobrunner.retention.idempotency import prune_idempotency_keys
@@ -31,32 +31,14 @@ log = logging.getLogger(__name__)
 MAINTENANCE_ERRORS: tuple[type[BaseException], ...] = (*DRIVER_ERRORS, StorageUnavailable)
 
 
-@contextlib.asynccontextmanager
-async def periodic_maintenance(database_url: str, settings: Settings) -> AsyncIterator[None]:
+def periodic_maintenance(database_url: str, settings: Settings) -> contextlib.AbstractAsyncContextManager[None]:
     """Runs in the background; connects (and reconnects) by itself, so the database being
     away neither delays the start nor ends the timer."""
-    task = asyncio.create_task(_run(database_url, settings), name="jobrunner-maintenance")
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    return in_background(_run(database_url, settings), name="jobrunner-maintenance")
 
 
 async def _run(database_url: str, settings: Settings) -> None:
-    pool: FairPool = await wait_for_database(
-        lambda: create_pool(
-            database_url,
-            min_size=1,
-            max_size=1,
-            stateless=True,
-            connect_timeout=settings.database_connect_timeout_seconds,
-            pooled=settings.database_pooled,
-        ),
-        what="maintenance",
-        base=settings.database_reconnect_base_seconds,
-        cap=settings.database_reconnect_cap_seconds,
-    )
+    pool: FairPool = await service_pool(database_url, settings, what="maintenance")
     try:
         storage = export_storage(settings)
         while True:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
 
-from jobrunner.db.errors import UNAVAILABLE_ERRORS, DatabaseUnavailable, is_unavailable
+from jobrunner.db.errors import UNAVAILABLE_ERRORS, DatabaseUnavailable, is_unavailable, wait_for_database
+
+if TYPE_CHECKING:
+    from jobrunner.settings import Settings
 
 # How long one connection attempt may take before the database counts as unavailable
 # (asyncpg's own default is 60 s); ``JOBRUNNER_DATABASE_CONNECT_TIMEOUT_SECONDS``.
@@ -157,3 +160,23 @@ async def create_pool(
             **({"reset": _no_reset} if stateless else {}),
         )
     return FairPool(pool)
+
+
+async def service_pool(database_url: str, settings: Settings, *, what: str, max_size: int = 1) -> FairPool:
+    """A small pool of jobrunner's own statements for a background service of a worker
+    process (``what``: maintenance, the scheduler, webhook deliveries), made once the
+    database answers: until then it waits with backoff, so the database being away
+    neither delays the process's start nor ends the service."""
+    return await wait_for_database(
+        lambda: create_pool(
+            database_url,
+            min_size=1,
+            max_size=max_size,
+            stateless=True,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            pooled=settings.database_pooled,
+        ),
+        what=what,
+        base=settings.database_reconnect_base_seconds,
+        cap=settings.database_reconnect_cap_seconds,
+    )

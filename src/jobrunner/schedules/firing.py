@@ -22,9 +22,10 @@ from typing import Any
 
 from jobrunner.auth import rbac
 from jobrunner.backoff import backoff_seconds
-from jobrunner.db.errors import DRIVER_ERRORS, wait_for_database
+from jobrunner.background import in_background
+from jobrunner.db.errors import DRIVER_ERRORS
 from jobrunner.db.jobs_repository import NewJob
-from jobrunner.db.pool import FairPool, create_pool
+from jobrunner.db.pool import FairPool, service_pool
 from jobrunner.db.schedules_repository import FiringTransaction, firing_transaction
 from jobrunner.domain.errors import InvalidInput, JobrunnerError, QuotaExceeded
 from jobrunner.domain.jobtypes import JOB_TYPES
@@ -146,28 +147,12 @@ async def periodic_scheduler(database_url: str, settings: Settings) -> AsyncIter
     if not settings.scheduler_enabled:
         yield
         return
-    task = asyncio.create_task(_run(database_url, settings), name="jobrunner-scheduler")
-    try:
+    async with in_background(_run(database_url, settings), name="jobrunner-scheduler"):
         yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _run(database_url: str, settings: Settings) -> None:
-    pool: FairPool = await wait_for_database(
-        lambda: create_pool(
-            database_url,
-            min_size=1,
-            max_size=1,
-            stateless=True,
-            connect_timeout=settings.database_connect_timeout_seconds,
-            pooled=settings.database_pooled,
-        ),
-        what="scheduler",
-        base=settings.database_reconnect_base_seconds,
-        cap=settings.database_reconnect_cap_seconds,
-    )
+    pool: FairPool = await service_pool(database_url, settings, what="scheduler")
     scheduler = Scheduler(pool, settings)
     failures = 0
     try:

@@ -20,16 +20,16 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 
 from jobrunner.backoff import backoff_seconds
-from jobrunner.db.errors import DRIVER_ERRORS, wait_for_database
+from jobrunner.background import in_background
+from jobrunner.db.errors import DRIVER_ERRORS
 from jobrunner.db.notify import Listener, listen_url
-from jobrunner.db.pool import FairPool, create_pool
+from jobrunner.db.pool import FairPool, service_pool
 from jobrunner.db.sql import Q
 from jobrunner.domain.errors import DestinationNotAllowed, PermanentError
 from jobrunner.domain.webhooks import AttemptError, DeliveryState
@@ -178,19 +178,7 @@ async def _loop(dispatcher: Dispatcher, wake: asyncio.Event, settings: Settings)
 
 
 async def _run(database_url: str, settings: Settings) -> None:
-    pool: FairPool = await wait_for_database(
-        lambda: create_pool(
-            database_url,
-            min_size=1,
-            max_size=2,
-            stateless=True,
-            connect_timeout=settings.database_connect_timeout_seconds,
-            pooled=settings.database_pooled,
-        ),
-        what="webhook deliveries",
-        base=settings.database_reconnect_base_seconds,
-        cap=settings.database_reconnect_cap_seconds,
-    )
+    pool: FairPool = await service_pool(database_url, settings, what="webhook deliveries", max_size=2)
     wake = asyncio.Event()
     url = listen_url(database_url, settings)
     listener = Listener(url, {CHANNEL: lambda _payload: wake.set()}, on_reconnect=wake.set) if url else None
@@ -205,13 +193,7 @@ async def _run(database_url: str, settings: Settings) -> None:
         pool.terminate()
 
 
-@asynccontextmanager
-async def webhook_deliveries(database_url: str, settings: Settings) -> AsyncIterator[None]:
+def webhook_deliveries(database_url: str, settings: Settings) -> AbstractAsyncContextManager[None]:
     """The delivery loop in the background while the block runs; connects (and
     reconnects) by itself."""
-    task = asyncio.create_task(_run(database_url, settings), name="jobrunner-webhooks")
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    return in_background(_run(database_url, settings), name="jobrunner-webhooks")
