@@ -108,5 +108,38 @@ def test_details_say_where_a_job_came_from_and_how_its_webhooks_went(
         # A job that becomes final while its details are open: its webhook shows up, and while
         # it is pending it is read again when its attempt is due.
         api.post(f"/v1/jobs/{waiting}/cancel")
-        expect(page.locator(f"#details-{waiting}")).to_contain_text("Webhook when it was cancelled")
-        expect(page.locator(f"#details-{waiting}")).to_contain_text("last answer: 410 Gone")
+        expect(page.locator(f"#details-{waiting}")).to_contain_text("Webhook when it was cancelled", timeout=15_000)
+        expect(page.locator(f"#details-{waiting}")).to_contain_text(
+            "Failed · 1 attempt · last answer: 410 Gone", timeout=15_000
+        )
+
+
+CREATE_WITH_CALLBACK = """async ({ token }) => {
+  const { createClient } = await import("/static/jobrunner-client.js");
+  const client = createClient({ getToken: () => token });
+  const payload = { reportType: "quotes", format: "csv" };
+  const { jobId } = await client.createJob({
+    jobType: "export_report", payload, scheduledAt: "2099-01-01T00:00:00.000Z",
+    callbackUrl: "https://backend.example.com/hooks/jobs",
+  });
+  let refused = null;
+  try {
+    await client.createJob({ jobType: "export_report", payload, callbackUrl: "http://169.254.169.254/latest" });
+  } catch (error) {
+    refused = { status: error.status, loc: error.errors[0] && error.errors[0].loc };
+  }
+  return { jobId, refused };
+}"""
+
+
+def test_the_js_client_sends_a_callback_url(
+    context,  # noqa: F811 (the fixture imported above)
+    live_service: LiveService,
+):
+    page = context.new_page()
+    page.goto("/")
+    answer = page.evaluate(CREATE_WITH_CALLBACK, {"token": live_service.token()})
+    assert answer["refused"] == {"status": 422, "loc": "callbackUrl"}  # cloud metadata: never
+    with live_service.api() as api:
+        job = api.get(f"/v1/jobs/{answer['jobId']}/status").json()["job"]
+    assert job["callbackUrl"] == "https://backend.example.com/hooks/jobs"
