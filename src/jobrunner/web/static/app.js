@@ -189,7 +189,7 @@ function startStream() {
   const fallback = setTimeout(() => {
     if (state.stream === controller && state.push === "connecting") pollRows();
   }, PUSH_CONNECT_MS);
-  client.watchJobs((status) => update(status), {
+  client.watchJobs((status) => update(status, { pushed: true }), {
     signal: controller.signal,
     onOpen: () => {
       clearTimeout(fallback);
@@ -343,8 +343,11 @@ function sortBy(key) {
   announce(`Sorted by ${heading}, ${state.sort.descending ? "descending" : "ascending"}`);
 }
 
-/** A status answer from watchJob or after an action: repaint the row, announce changes. */
-function update(status) {
+/**
+ * A status answer from watchJob or after an action: repaint the row, announce changes.
+ * `pushed`: it came from the event stream, which leaves a callback job's webhooks out.
+ */
+function update(status, { pushed = false } = {}) {
   const row = state.rows.get(status.job.id);
   if (!row) return;
   if (status.job.updatedAt < row.job.updatedAt) return; // an older state arriving late
@@ -352,10 +355,10 @@ function update(status) {
   row.job = status.job;
   row.flags = { canCancel: status.canCancel, canRetry: status.canRetry };
   // Polled answers carry a callback job's webhooks; pushed events leave them out (docs/push.md).
-  if (status.webhookDeliveries) row.deliveries = status.webhookDeliveries;
+  if (!pushed && status.webhookDeliveries) row.deliveries = status.webhookDeliveries;
   paint(status.job.id);
   const opened = !row.parts.detailsRow.hidden;
-  if (opened && status.job.callbackUrl && !status.webhookDeliveries && isFinal(status.job.status) && before !== status.job.status) {
+  if (opened && status.job.callbackUrl && isFinal(status.job.status) && before !== status.job.status) {
     loadDeliveries(status.job.id); // it just finished: its webhook is on its way
   }
   if (status.job.status === "queued") refreshActivity();
