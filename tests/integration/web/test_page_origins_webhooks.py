@@ -108,9 +108,9 @@ def test_details_say_where_a_job_came_from_and_how_its_webhooks_went(
         # A job that becomes final while its details are open: its webhook shows up, and while
         # it is pending it is read again when its attempt is due.
         api.post(f"/v1/jobs/{waiting}/cancel")
-        expect(page.locator(f"#details-{waiting}")).to_contain_text("Webhook when it was cancelled", timeout=15_000)
+        expect(page.locator(f"#details-{waiting}")).to_contain_text("Webhook when it was cancelled", timeout=25_000)
         expect(page.locator(f"#details-{waiting}")).to_contain_text(
-            "Failed · 1 attempt · last answer: 410 Gone", timeout=15_000
+            "Failed · 1 attempt · last answer: 410 Gone", timeout=25_000
         )
 
 

@@ -14,9 +14,10 @@ const PAGE_SIZE = 20;
 const ACTIVITY_MAX_AGE_MS = 5000;
 const PUSH_CONNECT_MS = 5000; // the event stream not open by then: poll meanwhile
 // A pending webhook shown in open details is read again this long after its next attempt is
-// due (the attempt takes a moment), and at least once a minute.
+// due (the attempt takes a moment), and at least every 10 s (an attempt under way holds the
+// delivery, and shows its nextAttemptAt, until its deadline: it may end much sooner).
 const DELIVERY_GRACE_MS = 1000;
-const DELIVERY_MAX_WAIT_MS = 60_000;
+const DELIVERY_MAX_WAIT_MS = 10_000;
 const FIELD_NAMES = {
   "payload.reportType": "Report", "payload.format": "Format", "payload.filters.dateFrom": "From",
   "payload.filters.dateTo": "To", priority: "Priority", maxRetries: "Retries", scheduledAt: "Scheduled time",
