@@ -178,7 +178,7 @@ def sse_streams_gauge(registry: CollectorRegistry, count: Callable[[], float]) -
     added to opening or closing a stream)."""
     gauge = Gauge(
         "jobrunner_sse_streams",
-        "Server-sent event streams open in this API process (GET /v1/jobs/{id}/events and /v1/jobs/events)",
+        "Server-sent event streams open in this API process now (one-job and list streams)",
         registry=registry,
     )
     gauge.set_function(count)
