@@ -153,6 +153,11 @@ def create_app(
     app.state.metrics_registry.register(metrics.Forward(metrics.REGISTRY))
     app.state.metrics_snapshot = Snapshot(settings.lease_seconds)
     app.state.metrics_registry.register(app.state.metrics_snapshot)
+    # The event streams open in this process (the hub is made by the lifespan).
+    app.state.job_events = None
+    metrics.sse_streams_gauge(
+        app.state.metrics_registry, lambda: app.state.job_events.streams if app.state.job_events is not None else 0
+    )
     register_presenters(jwt_secret, settings)
     install_error_handlers(app)
     for router in ROUTERS + (DEMO_ROUTERS if settings.demo_mode else []):

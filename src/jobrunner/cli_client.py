@@ -34,8 +34,11 @@ from jobrunner.client import (
     resolve_job_id,
     resolve_template,
     short_ids,
+    wait_reason,
 )
-from jobrunner.domain.states import FINAL_STATES, JobStatus
+from jobrunner.client.board import follow_newest
+from jobrunner.client.waiting import needs_activity
+from jobrunner.domain.states import JobStatus
 
 Url = Annotated[
     Optional[str],
@@ -62,7 +65,6 @@ console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
 C = TypeVar("C", bound=JobrunnerClient)
-WATCH_SECONDS = 2.0  # between refreshes of the list in ``jobs watch``
 
 
 def default_url() -> str:
@@ -121,13 +123,16 @@ def print_json(body: Any) -> None:
     typer.echo(json.dumps(body, indent=2))
 
 
-def describe(status: dict[str, Any]) -> None:
+def describe(status: dict[str, Any], waiting: str | None = None) -> None:
+    """A status answer for people; ``waiting``: why the job has not started (``wait_reason``)."""
     job = status["job"]
     console.print(
         f"[bold]{job['id']}[/bold]  {job['jobType']}  [bold]{job['status']}[/bold]  {job['progress']}%"
         + (f"  step {job['currentStep']}/{job['totalSteps']}" if job.get("totalSteps") else "")
-        + (f"  {job['stepLabel']}" if job.get("stepLabel") else "")
+        + (f"  {escape(job['stepLabel'])}" if job.get("stepLabel") else "")
     )
+    if waiting:
+        console.print(f"[yellow]{escape(waiting)}[/yellow]")
     if job.get("errorMessage"):
         console.print(f"[red]{job['errorMessage']}[/red]")
     if job.get("dependsOn"):
@@ -172,6 +177,14 @@ def create_command(
             "for the job's templates; repeat for several",
         ),
     ] = None,
+    callback_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--callback-url",
+            help="POST each final state of the job here, signed (docs/webhooks.md); "
+            "default: the organization's callback URL, if any",
+        ),
+    ] = None,
     url: Url = None,
     token: Token = None,
     as_json: AsJson = False,
@@ -183,6 +196,13 @@ def create_command(
     if template is not None and depends_on:
         # The API takes no dependencies with a template (docs/workflows.md#templates).
         errors.print("[red]--depends-on needs a job type, not --template[/red]")
+        raise typer.Exit(2)
+    if template is not None and callback_url is not None:
+        errors.print(
+            "[red]--callback-url cannot be combined with --template: a job started from a template "
+            "takes the organization's default callback URL[/red]",
+            soft_wrap=True,
+        )
         raise typer.Exit(2)
     body: dict[str, Any] | None = None
     if payload is not None:
@@ -206,7 +226,13 @@ def create_command(
                 prefix, _, name = item.partition(":")
                 job_id = await resolve_job_id(api, prefix)
                 dependencies.append({"jobId": job_id, "as": name} if name else job_id)
-            return await api.create_job(job_type, body if body is not None else {}, depends_on=dependencies, **options)
+            return await api.create_job(
+                job_type,
+                body if body is not None else {},
+                depends_on=dependencies,
+                callback_url=callback_url,
+                **options,
+            )
         found = await resolve_template(api, template)
         return await api.create_job_from_template(found["id"], payload=body, **options)
 
@@ -264,15 +290,29 @@ def jobs_table(jobs: list[dict[str, Any]], *, wide: bool) -> Table:
 
 @jobs_app.command("status")
 def status_command(job_id: JobId, url: Url = None, token: Token = None, as_json: AsJson = False) -> None:
-    """A job's status, progress and result."""
+    """A job's status, progress and result; a job that has not started says why it waits."""
 
-    async def work(api: JobrunnerClient) -> Any:
-        return await api.get_status(await resolve_job_id(api, job_id))
+    async def work(api: JobrunnerClient) -> tuple[dict[str, Any], str | None]:
+        answer = await api.get_status(await resolve_job_id(api, job_id))
+        status = answer.status
+        assert status is not None  # no If-None-Match sent: never a 304
+        if as_json:
+            return status, None
+        return status, wait_reason(status["job"], await activity_for(api, status["job"]))
 
-    answer = call(url, token, "view jobs", work)
-    status = answer.status
-    assert status is not None  # no If-None-Match sent: never a 304
-    print_json(status) if as_json else describe(status)
+    status, waiting = call(url, token, "view jobs", work)
+    print_json(status) if as_json else describe(status, waiting)
+
+
+async def activity_for(api: JobrunnerClient, job: dict[str, Any]) -> dict[str, Any] | None:
+    """``GET /v1/me/activity`` when the job's waiting reason depends on it; None when it
+    does not, or cannot be read (the reason is then the plain "waiting for a free worker")."""
+    if not needs_activity(job):
+        return None
+    try:
+        return await api.activity()
+    except (ApiError, httpx.HTTPError):
+        return None
 
 
 @jobs_app.command("cancel")
@@ -422,9 +462,10 @@ def watch_command(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """A live table of my newest jobs (or of one job), refreshed as the service asks (its
-    Retry-After), until none of them is queued, running or retrying; Ctrl-C stops
-    watching (the jobs go on). With an ID: exit 1 unless the job succeeded."""
+    """A live table of my newest jobs (or of one job), refreshed as they change, until none
+    of them is queued, running or retrying; Ctrl-C stops watching (the jobs go on). Changes
+    are pushed by the service (server-sent events); when it cannot stream, the list is
+    polled. With an ID: exit 1 unless the job succeeded."""
 
     async def work(api: JobrunnerClient) -> list[dict[str, Any]]:
         target = await resolve_job_id(api, job_id) if job_id else None
@@ -435,12 +476,9 @@ def watch_command(
                     jobs = [status["job"]]
                     live.update(jobs_table(jobs, wide=wide), refresh=True)
                 return jobs
-            while True:
-                jobs = (await api.list_jobs(page=1, page_size=page_size))["jobs"]
-                live.update(jobs_table(jobs, wide=wide), refresh=True)
-                if all(job["status"] in FINAL_STATES for job in jobs):
-                    return jobs
-                await asyncio.sleep(WATCH_SECONDS)
+            return await follow_newest(
+                api, page_size, lambda rows: live.update(jobs_table(rows, wide=wide), refresh=True)
+            )
 
     try:
         jobs = call(url, token, "view jobs", work)

@@ -8,7 +8,8 @@ and 5xx. ``JobrunnerClient(..., push=False)``: polling only."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import httpx
 
 from jobrunner import backoff
 from jobrunner.client.errors import ApiError
-from jobrunner.client.events import PushUnavailable, follow_job
+from jobrunner.client.events import OnOpen, PushUnavailable, follow_job, follow_jobs
 from jobrunner.domain.states import FINAL_STATES
 
 DEFAULT_POLL_SECONDS = 5.0
@@ -97,14 +98,19 @@ class JobrunnerClient:
         scheduled_at: str | None = None,
         idempotency_key: str | None = None,
         depends_on: list[str | dict[str, str]] | None = None,
+        callback_url: str | None = None,
     ) -> dict[str, Any]:
         """POST /v1/jobs: ``{"jobId", "message"}``. With ``idempotency_key`` the call is
         safe to repeat (after a timeout, say): the same key and arguments within 24 h get
         the first answer back, and no second job. ``depends_on``: job ids, or
-        ``{"jobId", "as"}``, that must succeed first."""
+        ``{"jobId", "as"}``, that must succeed first. ``callback_url``: where each final
+        state of the job is POSTed, signed (docs/webhooks.md); without it, the
+        organization's default, if any."""
         body: dict[str, Any] = {"jobType": job_type, "payload": payload}
         if depends_on:
             body["dependsOn"] = depends_on
+        if callback_url is not None:
+            body["callbackUrl"] = callback_url
         return await self._create(body, priority, max_retries, scheduled_at, idempotency_key)
 
     async def create_job_from_template(
@@ -194,6 +200,11 @@ class JobrunnerClient:
             params["jobType"] = job_type
         return (await self._send("GET", "/v1/jobs", params=params)).json()
 
+    async def activity(self) -> dict[str, Any]:
+        """GET /v1/me/activity: ``{"organizationRunning", "organizationLimit",
+        "pausedJobTypes"}``, why the caller's queued jobs wait (``client/waiting.py``)."""
+        return (await self._send("GET", "/v1/me/activity")).json()
+
     async def all_jobs(self, *, page_size: int = 100) -> AsyncIterator[dict[str, Any]]:
         """Every job of the caller, newest first, page after page."""
         page = 1
@@ -240,6 +251,29 @@ class JobrunnerClient:
                 pass
         async for status in self._poll(job_id, sleep=sleep):
             yield status
+
+    async def watch_jobs(
+        self,
+        *,
+        status: str | None = None,
+        job_type: str | None = None,
+        on_open: OnOpen | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Yields the status answer of each change of the caller's jobs (filtered like
+        ``list_jobs``), pushed over one event stream, for as long as it is read; the stream
+        starts with their unfinished jobs. ``on_open(resync)`` is awaited each time the
+        stream is (re)opened: read the list there (see ``client/events.py``). Raises
+        ``PushUnavailable`` when the service cannot stream, or with ``push=False``: poll
+        ``list_jobs`` instead (as ``jobrunner jobs watch`` does)."""
+        if not self._push:
+            raise PushUnavailable("push is off (push=False)")
+        changes = follow_jobs(
+            self._http, sleep=sleep, problem=_problem, status=status, job_type=job_type, on_open=on_open
+        )
+        async with aclosing(changes):  # closing this generator closes the stream at once
+            async for answer in changes:
+                yield answer
 
     async def _poll(self, job_id: str, *, sleep: Sleep) -> AsyncIterator[dict[str, Any]]:
         etag: str | None = None

@@ -54,6 +54,9 @@ class JobVersion:
 
 def present(row: Mapping[str, Any]) -> JobVersion:
     answer = present_status(row)
+    # Events do not read a callback job's webhook deliveries (they come after the final
+    # state): the key is left out, never shown empty (docs/push.md).
+    answer.pop("webhookDeliveries", None)
     return JobVersion(
         job_id=str(row["id"]),
         event_id=sse.stamp(row["updated_at"]),

@@ -15,7 +15,7 @@ job types are declared (unknown ones share ``other``), never organizations or id
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -31,6 +31,7 @@ __all__ = [
     "Buckets",
     "Forward",
     "JobMetrics",
+    "sse_streams_gauge",
 ]
 
 REGISTRY = CollectorRegistry(auto_describe=False)
@@ -169,6 +170,19 @@ WEBHOOK_DELIVERIES = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+
+
+def sse_streams_gauge(registry: CollectorRegistry, count: Callable[[], float]) -> Gauge:
+    """``jobrunner_sse_streams``: the server-sent event streams open in an API process now
+    (docs/push.md), read from ``count`` at scrape time (the hub's own count: nothing is
+    added to opening or closing a stream)."""
+    gauge = Gauge(
+        "jobrunner_sse_streams",
+        "Server-sent event streams open in this API process now (one-job and list streams)",
+        registry=registry,
+    )
+    gauge.set_function(count)
+    return gauge
 
 
 class Forward(Collector):

@@ -13,6 +13,11 @@ const TOKEN_KEY = "jobrunner.token";
 const PAGE_SIZE = 20;
 const ACTIVITY_MAX_AGE_MS = 5000;
 const PUSH_CONNECT_MS = 5000; // the event stream not open by then: poll meanwhile
+// A pending webhook shown in open details is read again this long after its next attempt is
+// due (the attempt takes a moment), and at least every 10 s (an attempt under way holds the
+// delivery, and shows its nextAttemptAt, until its deadline: it may end much sooner).
+const DELIVERY_GRACE_MS = 1000;
+const DELIVERY_MAX_WAIT_MS = 10_000;
 const FIELD_NAMES = {
   "payload.reportType": "Report", "payload.format": "Format", "payload.filters.dateFrom": "From",
   "payload.filters.dateTo": "To", priority: "Priority", maxRetries: "Retries", scheduledAt: "Scheduled time",
@@ -29,7 +34,8 @@ const state = {
   watches: new Map(), // jobId -> AbortController, for the unfinished jobs on screen (when polling)
   stream: null, // AbortController of the event stream of all my jobs (docs/push.md)
   push: "off", // "connecting", "open" (rows follow the stream, nothing is polled) or "off" (rows are polled)
-  rows: new Map(), // jobId -> {job, flags, parts}
+  rows: new Map(), // jobId -> {job, flags, parts, deliveries (read when its details open)}
+  names: { templates: new Map(), schedules: new Map() }, // by id, for "From template …" / "From schedule …"
   sort: { key: "created", descending: true },
   activity: null, // GET /v1/me/activity, fetched while queued jobs are on screen
   activityAt: 0,
@@ -154,7 +160,12 @@ async function enterApp() {
   if ($("report-type").selectedOptions[0]?.disabled) $("report-type").value = "quotes";
   $("console-link").hidden = !can("jobs.manage_jobs");
   $("schedules").hidden = !can("schedules.manage_schedules");
-  if (can("schedules.manage_schedules")) loadSchedules(client).catch((error) => handleError(error, "see schedules"));
+  state.names = { templates: new Map(), schedules: new Map() };
+  if (can("schedules.manage_schedules")) {
+    loadSchedules(client)
+      .then((schedules) => { state.names.schedules = new Map(schedules.map((s) => [s.id, s])); })
+      .catch((error) => handleError(error, "see schedules"));
+  }
   await loadTemplates();
   announce(`Signed in as ${state.me.displayName || state.me.userId}`);
   state.page = 1;
@@ -179,7 +190,7 @@ function startStream() {
   const fallback = setTimeout(() => {
     if (state.stream === controller && state.push === "connecting") pollRows();
   }, PUSH_CONNECT_MS);
-  client.watchJobs((status) => update(status), {
+  client.watchJobs((status) => update(status, { pushed: true }), {
     signal: controller.signal,
     onOpen: () => {
       clearTimeout(fallback);
@@ -298,7 +309,7 @@ function addRow(job) {
 }
 
 function paint(id) {
-  paintRow(state.rows.get(id), { can, activity: state.activity });
+  paintRow(state.rows.get(id), { can, activity: state.activity, names: state.names });
 }
 
 const SORT_KEYS = {
@@ -333,15 +344,24 @@ function sortBy(key) {
   announce(`Sorted by ${heading}, ${state.sort.descending ? "descending" : "ascending"}`);
 }
 
-/** A status answer from watchJob or after an action: repaint the row, announce changes. */
-function update(status) {
+/**
+ * A status answer from watchJob or after an action: repaint the row, announce changes.
+ * `pushed`: it came from the event stream, which leaves a callback job's webhooks out.
+ */
+function update(status, { pushed = false } = {}) {
   const row = state.rows.get(status.job.id);
   if (!row) return;
   if (status.job.updatedAt < row.job.updatedAt) return; // an older state arriving late
   const before = row.job.status;
   row.job = status.job;
   row.flags = { canCancel: status.canCancel, canRetry: status.canRetry };
+  // Polled answers carry a callback job's webhooks; pushed events leave them out (docs/push.md).
+  if (!pushed && status.webhookDeliveries) row.deliveries = status.webhookDeliveries;
   paint(status.job.id);
+  const opened = !row.parts.detailsRow.hidden;
+  if (opened && status.job.callbackUrl && isFinal(status.job.status) && before !== status.job.status) {
+    loadDeliveries(status.job.id); // it just finished: its webhook is on its way
+  }
   if (status.job.status === "queued") refreshActivity();
   if (before !== status.job.status) {
     const tail = status.job.status === "failed" ? `: ${failureText(status.job)}` : "";
@@ -353,9 +373,40 @@ function toggleDetails(id) {
   const row = state.rows.get(id);
   const { parts } = row;
   const open = parts.detailsRow.hidden;
-  if (open) fillDetails(row);
+  clearTimeout(row.deliveryTimer);
+  if (open) {
+    if (row.job.callbackUrl) row.deliveries = undefined; // read afresh: "Reading…" meanwhile
+    fillDetails(row, { names: state.names });
+  }
   parts.detailsRow.hidden = !open;
   parts.toggle.setAttribute("aria-expanded", String(open));
+  if (open && row.job.callbackUrl) loadDeliveries(id);
+}
+
+/**
+ * A callback job's completion webhooks (only the status answer has them). While one is
+ * pending and the details stay open, they are read again when its next attempt is due.
+ */
+async function loadDeliveries(id) {
+  try {
+    await refreshRow(id);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return handleError(error, "see this job");
+    const row = state.rows.get(id);
+    if (row) {
+      row.deliveries = null;
+      paint(id);
+    }
+    return;
+  }
+  const row = state.rows.get(id);
+  const pending = row && !row.parts.detailsRow.hidden && (row.deliveries || []).find((d) => d.state === "pending");
+  if (!pending) return;
+  const due = pending.nextAttemptAt ? new Date(pending.nextAttemptAt).getTime() - Date.now() : 0;
+  clearTimeout(row.deliveryTimer);
+  row.deliveryTimer = setTimeout(() => {
+    if (state.rows.get(id) === row && !row.parts.detailsRow.hidden) loadDeliveries(id);
+  }, Math.min(Math.max(due, 0) + DELIVERY_GRACE_MS, DELIVERY_MAX_WAIT_MS));
 }
 
 async function refreshRow(id) {
@@ -491,6 +542,7 @@ async function loadTemplates() {
   } catch {
     return; // templates are optional: the rest of the page works without them
   }
+  state.names.templates = new Map(answer.templates.map((template) => [template.id, template.name]));
   const options = answer.templates.map((template) =>
     el("option", { value: template.id }, `${template.name} · ${describe(template)}`));
   $("template-select").replaceChildren(...options);

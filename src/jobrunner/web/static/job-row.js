@@ -3,8 +3,8 @@
 import { isFinal } from "/static/jobrunner-client.js";
 import { el } from "/static/dom.js";
 import {
-  describe, exact, failureText, humanDuration, humanSize, relative, runSeconds, secondsLeft, shortDay,
-  waitReason,
+  deliveryLabel, deliveryText, describe, exact, failureText, humanDuration, humanSize, originText, relative,
+  runSeconds, secondsLeft, shortDay, waitReason,
 } from "/static/words.js";
 
 function when(iso) {
@@ -111,7 +111,10 @@ function resultText(job) {
   return "";
 }
 
-/** Fill the row in from `row` ({job, flags, parts}); `view`: {can(permission), activity}. */
+/**
+ * Fill the row in from `row` ({job, flags, parts, deliveries}); `view`: {can(permission),
+ * activity, names} (names: see fillDetails).
+ */
 export function paintRow(row, view) {
   const { job, flags, parts } = row;
   const { can, activity } = view;
@@ -148,7 +151,7 @@ export function paintRow(row, view) {
     parts[name].setAttribute("aria-label", `${verb} ${title}`);
   }
   parts.rejected.setAttribute("aria-label", `Rejected rows of ${title}`);
-  if (!parts.detailsRow.hidden) fillDetails(row);
+  if (!parts.detailsRow.hidden) fillDetails(row, view);
 }
 
 function canRunAgain(job, can) {
@@ -160,10 +163,17 @@ function canRunAgain(job, can) {
   return true;
 }
 
-/** The details row: every timestamp, the technical detail, the result, the parameters. */
-export function fillDetails({ job, parts }) {
+/**
+ * The details row: where the job came from, every timestamp, the technical detail, the
+ * result, its completion webhooks, the parameters. `deliveries`: the status answer's
+ * webhookDeliveries (undefined while being read, null when they could not be read);
+ * `view.names`: {templates, schedules}, Maps by id, for originText.
+ */
+export function fillDetails({ job, parts, deliveries }, view = {}) {
+  const origin = originText(job, view.names);
   const rows = [
     ["Job id", job.id], ["Type", job.jobType], ["Status", job.status],
+    ...(origin ? [["Origin", origin]] : []),
     ["Progress", `${job.progress}% (step ${job.currentStep}${job.totalSteps ? ` of ${job.totalSteps}` : ""})`],
     ["Retries", `${job.retryCount} of ${job.maxRetries}`], ["Priority", String(job.priority)],
     ["Created", when(job.createdAt)], ["Scheduled", when(job.scheduledAt)],
@@ -181,7 +191,19 @@ export function fillDetails({ job, parts }) {
     rows.push(["Rows read", job.result.recordCount.toLocaleString()], ["Inserted", String(job.result.inserted)],
       ["Updated", String(job.result.updated)], ["Rejected", String(job.result.rejected)]);
   }
+  rows.push(...webhookRows(job, deliveries));
   const dl = el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   parts.details.replaceChildren(dl, el("p", { class: "help" }, "Parameters"),
     el("pre", {}, JSON.stringify(job.payload, null, 2)));
+}
+
+/** The completion webhooks of a job with a callback URL, in words (docs/webhooks.md). */
+function webhookRows(job, deliveries) {
+  if (!job.callbackUrl) return [];
+  const rows = [["Callback URL", job.callbackUrl]];
+  if (deliveries === undefined) rows.push(["Webhooks", "Reading…"]);
+  else if (deliveries === null) rows.push(["Webhooks", "Could not be read just now"]);
+  else if (!deliveries.length) rows.push(["Webhooks", isFinal(job.status) ? "None yet" : "Sent when the job finishes"]);
+  else for (const delivery of deliveries) rows.push([deliveryLabel(delivery), deliveryText(delivery)]);
+  return rows;
 }

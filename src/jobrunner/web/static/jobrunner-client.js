@@ -3,6 +3,7 @@
 //   import { createClient } from "/static/jobrunner-client.js";
 //   const jobs = createClient({ baseUrl: "", getToken: () => sessionStorage.getItem("token") });
 //   const { jobId } = await jobs.createJob({ jobType: "export_report", payload: {...} });
+//   await jobs.createJob({ jobType, payload, callbackUrl: "https://backend.example.com/hooks/jobs" });
 //   const final = await jobs.watchJob(jobId, (status) => render(status), { signal });
 //   jobs.watchJobs((status) => render(status), { signal, onOpen, onResync });  // all my jobs
 //
@@ -194,11 +195,14 @@ export function createClient({ baseUrl = "", getToken = () => null, fetch: fetch
    * POST /v1/jobs: a jobType and its payload, or a templateId (a job template of the
    * organization; payload, if given, is merged over the template's). With idempotencyKey
    * (e.g. crypto.randomUUID(), kept while retrying) a repeated call creates no second job.
+   * callbackUrl: where each final state of the job is POSTed, signed (docs/webhooks.md);
+   * without it, the organization's default callback URL, if any (a job from a template
+   * always takes that default: callbackUrl with templateId is a 422).
    * Resolves with {jobId, message, location, replayed}; replayed: the answer is the stored
    * one of an earlier call with the same key.
    */
   async function createJob(
-    { jobType, templateId, payload, priority, maxRetries, scheduledAt, idempotencyKey },
+    { jobType, templateId, payload, priority, maxRetries, scheduledAt, callbackUrl, idempotencyKey },
     { signal } = {},
   ) {
     const body = templateId !== undefined ? { templateId } : { jobType, payload };
@@ -206,6 +210,7 @@ export function createClient({ baseUrl = "", getToken = () => null, fetch: fetch
     if (priority !== undefined) body.priority = priority;
     if (maxRetries !== undefined) body.maxRetries = maxRetries;
     if (scheduledAt !== undefined) body.scheduledAt = scheduledAt;
+    if (callbackUrl !== undefined) body.callbackUrl = callbackUrl;
     const headers = idempotencyKey !== undefined ? { "Idempotency-Key": idempotencyKey } : {};
     const { response, data } = await send("POST", "/v1/jobs", { body, headers, signal });
     return {

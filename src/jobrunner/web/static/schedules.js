@@ -22,11 +22,12 @@ function row(schedule) {
     el("td", { "data-label": "Last run" }, last));
 }
 
-/** Fill the section from the API; `client` is the page's jobrunner-client. */
+/** Fill the section from the API; `client` is the page's jobrunner-client. Resolves with the schedules. */
 export async function loadSchedules(client) {
   const { data } = await client.send("GET", `/v1/schedules?pageSize=${PAGE_SIZE}`);
   const rows = document.getElementById("schedule-rows");
   rows.replaceChildren(...data.schedules.map(row));
   document.getElementById("schedules-empty").hidden = data.schedules.length > 0;
   document.getElementById("schedules-table").hidden = data.schedules.length === 0;
+  return data.schedules;
 }

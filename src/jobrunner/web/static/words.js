@@ -185,3 +185,64 @@ export function failureText(job) {
       return `${typeName(job.jobType)} did not finish${retried}.`;
   }
 }
+
+// ---------- where a job came from, and its completion webhooks (details) ----------
+
+/**
+ * "From schedule 0 6 * * 1 (Europe/Paris)", "From template Quarterly quotes", or null for a
+ * job started directly. `names`: {templates, schedules}, Maps by id of what the page could
+ * read (a template deleted since, or a schedule the user may not read, shows its short id).
+ */
+export function originText(job, names = {}) {
+  if (job.scheduleId) {
+    const schedule = names.schedules && names.schedules.get(job.scheduleId);
+    return schedule ? `From schedule ${schedule.cron} (${schedule.timezone})` : `From schedule ${job.scheduleId.slice(0, 8)}`;
+  }
+  if (job.templateId) {
+    const name = names.templates && names.templates.get(job.templateId);
+    return name ? `From template ${name}` : `From template ${job.templateId.slice(0, 8)}`;
+  }
+  return null;
+}
+
+const HTTP_PHRASES = {
+  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found",
+  307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+  404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 410: "Gone",
+  413: "Content Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Content", 429: "Too Many Requests",
+  500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+const ATTEMPT_ERRORS = {
+  no_answer: "no answer",
+  destination_not_allowed: "its address is not allowed",
+  invalid_url: "the URL cannot be used",
+};
+const DELIVERY_STATES = { pending: "Pending", delivered: "Delivered", failed: "Failed" };
+const DELIVERY_TYPES = { "job.succeeded": "succeeded", "job.failed": "failed", "job.cancelled": "was cancelled" };
+
+/** "Webhook when it succeeded": the label of one delivery in the details. */
+export function deliveryLabel(delivery) {
+  return `Webhook when it ${DELIVERY_TYPES[delivery.type] || delivery.type}`;
+}
+
+/**
+ * One completion webhook in words: "Delivered · 2 attempts · last answer: 200 OK",
+ * "Pending · 1 attempt · last answer: 503 Service Unavailable · next attempt at 10:31",
+ * "Failed · 1 attempt · its address is not allowed". Only what jobrunner recorded: the
+ * state, the attempts and the last status code (never anything the receiver sent).
+ */
+export function deliveryText(delivery) {
+  const parts = [DELIVERY_STATES[delivery.state] || delivery.state];
+  const count = delivery.attempts.length;
+  parts.push(count ? `${count} ${count === 1 ? "attempt" : "attempts"}` : "no attempt yet");
+  const last = delivery.attempts[count - 1];
+  if (last && last.statusCode !== null) {
+    const phrase = HTTP_PHRASES[last.statusCode];
+    parts.push(`last answer: ${last.statusCode}${phrase ? ` ${phrase}` : ""}`);
+  } else if (last) {
+    parts.push(ATTEMPT_ERRORS[last.error] || "no answer");
+  }
+  if (delivery.state === "pending" && delivery.nextAttemptAt) parts.push(`next attempt at ${clock(delivery.nextAttemptAt)}`);
+  return parts.join(" · ");
+}
