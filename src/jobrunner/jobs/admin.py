@@ -6,7 +6,6 @@ token's organization (db/queries/admin.sql)."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import uuid
 from typing import Any
@@ -18,7 +17,7 @@ from jobrunner.domain.errors import Conflict, InvalidInput, NotFound
 from jobrunner.domain.payload_bounds import check_text
 from jobrunner.domain.states import JobStatus, can_retry
 from jobrunner.jobs.admin_models import BULK_MAX_JOBS, AdminJobFilter, BulkActionRequest
-from jobrunner.jobs.presenters import present_delivery, present_job
+from jobrunner.jobs.presenters import present_delivery, present_job, present_page
 from jobrunner.jobs.service import JOB_NOT_FOUND, parse_job_id
 from jobrunner.settings import Settings
 
@@ -81,14 +80,8 @@ class AdminService:
         total, rows = await self._repo.jobs_page(
             claims.organization_id, where, limit=size, offset=(page - 1) * size, count_cap=COUNT_CAP + 1
         )
-        return {
-            "jobs": [_summary(row) for row in rows],
-            "total": min(total, COUNT_CAP),
-            "totalCapped": total > COUNT_CAP,
-            "page": page,
-            "pageSize": size,
-            "totalPages": math.ceil(min(total, COUNT_CAP) / size),
-        }
+        answer = present_page("jobs", [_summary(row) for row in rows], min(total, COUNT_CAP), page, size)
+        return {**answer, "totalCapped": total > COUNT_CAP}
 
     async def detail(self, claims: TokenClaims, job_id: str) -> dict[str, Any]:
         await self._require(claims)

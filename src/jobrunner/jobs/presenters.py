@@ -7,6 +7,7 @@ registers one that issues a fresh signed ``downloadUrl`` each time the status is
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -69,6 +70,12 @@ def present_job(row: Mapping[str, Any], omitted: Sequence[str] = ()) -> dict[str
         "callbackUrl": row.get("callback_url"),
         "omitted": list(omitted),
     }
+
+
+def present_page(key: str, items: list[dict[str, Any]], total: int, page: int, size: int) -> dict[str, Any]:
+    """One page of a list answer (jobs, templates, schedules): the items under ``key``,
+    then where the page stands."""
+    return {key: items, "total": total, "page": page, "pageSize": size, "totalPages": math.ceil(total / size)}
 
 
 def _text(value: Any) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from jobrunner.domain.merge_patch import merge_patch
 from jobrunner.domain.payload_bounds import check_text
 from jobrunner.domain.quotas import JobQuotas
 from jobrunner.jobs.models import CreateJobRequest, field_errors
-from jobrunner.jobs.presenters import present_job
+from jobrunner.jobs.presenters import present_job, present_page
 from jobrunner.jobs.template_models import CreateJobFromTemplateRequest
 from jobrunner.jobs.validation import creation_permissions, known_job_type, validated_payload
 from jobrunner.observability.metrics import JOBS_CREATED
@@ -200,13 +199,7 @@ class JobService:
             field_max_bytes=self._settings.list_field_max_bytes,
             id_prefix=page.id_prefix,
         )
-        return {
-            "jobs": [present_job(row, row["omitted"]) for row in rows],
-            "total": total,
-            "page": page.number,
-            "pageSize": page.size,
-            "totalPages": math.ceil(total / page.size),
-        }
+        return present_page("jobs", [present_job(row, row["omitted"]) for row in rows], total, page.number, page.size)
 
     async def cancel(self, claims: TokenClaims, job_id: str) -> None:
         await self._transition(

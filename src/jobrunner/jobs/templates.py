@@ -6,7 +6,6 @@ Another organization's template is a 404, like a missing one."""
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -18,6 +17,7 @@ from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.jobs_repository import JobsRepository
 from jobrunner.db.templates_repository import TemplateFields, TemplatesRepository
 from jobrunner.domain.errors import InvalidInput, NotFound
+from jobrunner.jobs.presenters import present_page
 from jobrunner.jobs.models import field_errors
 from jobrunner.jobs.service import TEMPLATE_NOT_FOUND
 from jobrunner.jobs.template_models import TemplatePatch, TemplateRequest
@@ -58,13 +58,7 @@ class TemplateService:
     async def list(self, claims: TokenClaims, page: int, size: int) -> dict[str, Any]:
         await self._member(claims)
         total, rows = await self._templates.page(claims.organization_id, size, (page - 1) * size)
-        return {
-            "templates": [present_template(row) for row in rows],
-            "total": total,
-            "page": page,
-            "pageSize": size,
-            "totalPages": math.ceil(total / size),
-        }
+        return present_page("templates", [present_template(row) for row in rows], total, page, size)
 
     async def get(self, claims: TokenClaims, template_id: str) -> dict[str, Any]:
         await self._member(claims)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import uuid
 from typing import Any, TypeVar
 
@@ -19,6 +18,7 @@ from jobrunner.auth.tokens import TokenClaims
 from jobrunner.db.schedules_repository import ScheduleFields, SchedulesRepository
 from jobrunner.domain.errors import InvalidInput, NotFound
 from jobrunner.domain.jobtypes import JOB_TYPES
+from jobrunner.jobs.presenters import present_page
 from jobrunner.jobs.models import field_errors
 from jobrunner.jobs.validation import known_job_type, validated_payload
 from jobrunner.schedules.cron import parse_cron, parse_zone
@@ -102,13 +102,7 @@ class ScheduleService:
     async def list(self, claims: TokenClaims, page: int, size: int) -> dict[str, Any]:
         await self._require(claims)
         total, rows = await self._repo.page(claims.organization_id, size, (page - 1) * size)
-        return {
-            "schedules": [present_schedule(row) for row in rows],
-            "total": total,
-            "page": page,
-            "pageSize": size,
-            "totalPages": math.ceil(total / size),
-        }
+        return present_page("schedules", [present_schedule(row) for row in rows], total, page, size)
 
     async def get(self, claims: TokenClaims, schedule_id: str) -> dict[str, Any]:
         await self._require(claims)
