@@ -61,3 +61,27 @@ async def test_rescue_of_dead_and_unknown_workers(pool: asyncpg.Pool) -> None:
     assert all(a["actor"] == "system" and a["user_id"] is None for a in audits)
     assert await pool.fetchval("SELECT count(*) FROM workers WHERE id = 'dead'") == 0
     assert await Rescuer(pool, settings).run_once() == []
+
+
+async def test_a_session_lock_taken_before_the_server_started_is_not_trusted(pool: asyncpg.Pool) -> None:
+    """After a database restart every lock is free while the workers live on: a worker whose
+    row says it holds its lock, taken before the server's start, is judged by its lease
+    only (its jobs stay), while one that took its lock since then and lost it is gone."""
+    settings = fast_settings(lease_seconds=30)
+    for worker in ("before-restart", "since-restart"):
+        await pool.execute(Q.heartbeat_worker, worker, "h", 1, 5)
+    await pool.execute(
+        "UPDATE workers SET holds_session_lock = true, session_locked_at = CASE id"
+        " WHEN 'before-restart' THEN pg_postmaster_start_time() - interval '1 s' ELSE now() END"
+        " WHERE id IN ('before-restart', 'since-restart')"
+    )  # neither lock is held by any session now: both can be taken
+    kept = await insert_job(pool)
+    await hold(pool, kept, "before-restart")
+    lost = await insert_job(pool, max_retries=0)
+    await hold(pool, lost, "since-restart")
+
+    rescued = await Rescuer(pool, settings).run_once()
+
+    assert [r.job_id for r in rescued] == [lost]
+    assert "database session ended" in (await job(pool, lost))["error_message"]
+    assert (await job(pool, kept))["locked_by"] == "before-restart"

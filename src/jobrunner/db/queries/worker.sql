@@ -134,14 +134,19 @@ DELETE FROM workers WHERE id = $1;
 -- Hold this worker's session-level advisory lock on its own id, on its LISTEN connection
 -- (db/notify.py), and say so in its row: while that session lives, no rescuer can take
 -- the lock. Answers whether it is held (false: another session holds the same key, a hash
--- collision; the lease alone then tells that this worker is gone).
+-- collision; the lease alone then tells that this worker is gone). `session_locked_at`
+-- says when: a lock taken before the server's last start is gone with that start.
 -- name: hold_worker_session_lock
-UPDATE workers SET holds_session_lock = pg_try_advisory_lock(hashtext('jobrunner_worker'), hashtext(id))
+UPDATE workers SET holds_session_lock = held.ok,
+                   session_locked_at = CASE WHEN held.ok THEN now() END
+  FROM (SELECT pg_try_advisory_lock(hashtext('jobrunner_worker'), hashtext($1)) AS ok) AS held
  WHERE id = $1
 RETURNING holds_session_lock;
 
--- Jobs held by a worker that is gone: its session ended (it held its session lock and a
--- rescuer can now take that lock, for this transaction only), or it stopped heartbeating
+-- Jobs held by a worker that is gone: its session ended (it took its session lock since
+-- the server last started, and a rescuer can now take that lock, for this transaction
+-- only; after a restart every lock is gone until its worker takes it again, and the
+-- lease alone tells meanwhile), or it stopped heartbeating
 -- ($1 seconds: connected but hung, or no session lock to tell, e.g. through PgBouncer in
 -- transaction mode), or it has no row at all. `reason` says which ('session' or 'lease').
 -- Locked so that two rescuers never handle the same job. The transaction's caller decides
@@ -151,7 +156,8 @@ WITH alive AS MATERIALIZED (
     SELECT w.id FROM workers w WHERE w.heartbeat_at > now() - make_interval(secs => $1)
 ), session_gone AS MATERIALIZED (
     SELECT w.id FROM workers w
-     WHERE w.holds_session_lock AND w.id IN (SELECT id FROM alive)
+     WHERE w.holds_session_lock AND w.session_locked_at > pg_postmaster_start_time()
+       AND w.id IN (SELECT id FROM alive)
        AND pg_try_advisory_xact_lock(hashtext('jobrunner_worker'), hashtext(w.id))
 )
 SELECT j.id, j.organization_id, j.locked_by, j.status, j.retry_count, j.max_retries, j.job_type,
