@@ -96,7 +96,9 @@ async def test_org_limit_holds_across_processes_and_quiet_tenant_starts_at_once(
         "SELECT count(*) FROM (SELECT job_id FROM test_events WHERE kind = 'end' GROUP BY job_id HAVING count(*) > 1) d"
     )
     assert dupes == 0
-    assert await pool.fetchval("SELECT count(DISTINCT pid) FROM test_events") == 3
+    # More than one process ran jobs (which ones get the freed slots is a race: on a busy
+    # machine one of the three may lose every one of them).
+    assert await pool.fetchval("SELECT count(DISTINCT pid) FROM test_events") >= 2
     assert await pool.fetchval("SELECT count(*) FROM workers") == 0  # clean stops leave no row
 
 
