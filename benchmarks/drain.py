@@ -73,6 +73,8 @@ async def prepare(args: argparse.Namespace) -> tuple[str, asyncpg.Connection, fl
         await conn.execute(FINISHED, args.finished, args.orgs)
         await conn.execute("VACUUM ANALYZE jobs")
     orgs = [f"org_b{i % args.orgs:03d}" for i in range(args.jobs)]
+    for statement in args.sql:
+        await conn.execute(statement)
     if args.flow:
         # Flow control on (migration 0014), with the same limit as without: every
         # organization on the 'pro' tier (5 running, weight 1).
@@ -168,6 +170,13 @@ def main() -> None:
     parser.add_argument("--server", default=os.environ.get("BENCH_SERVER_URL", DEFAULT_SERVER))
     parser.add_argument("--database", default="jobrunner_bench")
     parser.add_argument("--finished", type=int, default=0, help="finished jobs in the table before the drain")
+    parser.add_argument(
+        "--sql",
+        action="append",
+        default=[],
+        help="a statement run on the fresh database before the backlog (repeatable), to measure"
+        " what one part costs, e.g. --sql 'ALTER TABLE jobs DISABLE TRIGGER jobs_notify_events_update'",
+    )
     parser.add_argument("--claims", action="store_true", help="time the claim statement alone (no workers)")
     parser.add_argument("--batch", type=int, default=100, help="--claims: jobs asked per claim")
     parser.add_argument(

@@ -33,3 +33,16 @@ async def test_upgrade_downgrade_upgrade(empty_database_url: str) -> None:
 async def test_job_status_enum_matches_domain(pool: asyncpg.Pool) -> None:
     values = await pool.fetchval("SELECT enum_range(NULL::job_status)::text[]")
     assert values == [status.value for status in JobStatus]
+
+
+async def test_an_organization_takes_its_audit_rows_with_it(pool: asyncpg.Pool) -> None:
+    """0017 dropped the audit rows' foreign key (a per-row check on every finished job);
+    deleting an organization still deletes its audit rows, and only its own."""
+    await pool.execute("INSERT INTO organizations (id, name) VALUES ('org_gone', 'Gone')")
+    await pool.execute(
+        "INSERT INTO audit_logs (organization_id, actor, action) VALUES ('org_gone', 'system', 'job.succeeded'),"
+        " ('org_acme', 'system', 'job.succeeded')"
+    )
+    await pool.execute("DELETE FROM organizations WHERE id = 'org_gone'")
+    rows = await pool.fetch("SELECT organization_id FROM audit_logs WHERE action = 'job.succeeded'")
+    assert [r["organization_id"] for r in rows] == ["org_acme"]
