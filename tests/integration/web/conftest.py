@@ -54,7 +54,13 @@ class LiveService:
 
 
 def serve_in_thread(app, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    # A stream a closed page left open must not hold the stop: in a thread uvicorn installs
+    # no signal handlers, so server-sent events do not hear of the shutdown; after 2 s of
+    # graceful shutdown uvicorn cancels what still runs.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
