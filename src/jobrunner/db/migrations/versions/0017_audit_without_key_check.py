@@ -3,8 +3,8 @@
 Every finished job writes an audit row (issue 11: outcomes the system decides are audited),
 in the same statement as its outcome. The foreign key from ``audit_logs.organization_id``
 to ``organizations`` made PostgreSQL check, row by row, that the organization exists and
-lock its row (``FOR KEY SHARE``): about a quarter of the database's time per finished job
-in ``benchmarks/drain.py``. The rows are written only by jobrunner's own statements, for
+lock its row (``FOR KEY SHARE``): 14–26 % of the database's CPU time per finished job in
+``benchmarks/drain.py``. The rows are written only by jobrunner's own statements, for
 organizations those statements just read, so the check guards nothing; what the key also
 did, deleting an organization's audit rows with it, is kept by a statement trigger on
 ``organizations``.
