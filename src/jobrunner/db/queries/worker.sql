@@ -139,8 +139,9 @@ DELETE FROM workers WHERE id = $1;
 -- name: hold_worker_session_lock
 UPDATE workers SET holds_session_lock = held.ok,
                    session_locked_at = CASE WHEN held.ok THEN now() END
-  FROM (SELECT pg_try_advisory_lock(hashtext('jobrunner_worker'), hashtext($1)) AS ok) AS held
- WHERE id = $1
+  FROM (SELECT w.id, pg_try_advisory_lock(hashtext('jobrunner_worker'), hashtext(w.id)) AS ok
+          FROM workers w WHERE w.id = $1) AS held  -- no row, no lock taken
+ WHERE workers.id = held.id
 RETURNING holds_session_lock;
 
 -- Jobs held by a worker that is gone: its session ended (it took its session lock since
