@@ -116,8 +116,7 @@ class Databases:
         self._server_url = server_url
         self._template = template
         self._ready: queue.Queue[str | BaseException] = queue.Queue()
-        self._used: list[str] = []
-        self._closed_ones: list[str] = []
+        self._closed: list[str] = []  # used copies, no connections allowed
         self._closing = False
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="test-databases", daemon=True)
@@ -132,17 +131,26 @@ class Databases:
         return made
 
     def give_back(self, name: str) -> None:
-        try:
-            _admin(
-                self._server_url,
-                f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false;"
-                f" SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';",
-            )
-        except asyncpg.InvalidCatalogNameError:
-            return  # the test dropped it itself
-        with self._changed:
-            self._used.append(name)
-            self._changed.notify()
+        """Close a used copy (dropped after the run), or drop it now if it is big."""
+
+        async def close_it() -> int | None:
+            conn = await asyncpg.connect(self._server_url)
+            try:
+                await conn.execute(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")
+                await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+                return int(await conn.fetchval("SELECT pg_database_size($1)", name))
+            except asyncpg.InvalidCatalogNameError:
+                return None  # the test dropped it itself
+            finally:
+                await conn.close()
+
+        size = asyncio.run(close_it())
+        if size is None:
+            return
+        if size > self.DROP_NOW_BYTES:
+            _admin(self._server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        else:
+            self._closed.append(name)
 
     def close(self) -> None:
         with self._changed:
@@ -152,11 +160,10 @@ class Databases:
         while not self._ready.empty():
             left = self._ready.get_nowait()
             if isinstance(left, str):
-                self._closed_ones.append(left)
-        leftovers = self._closed_ones + self._used
-        if leftovers:  # dropped by a process of their own, which the run does not wait for
+                self._closed.append(left)
+        if self._closed:  # dropped by a process of their own, which the run does not wait for
             subprocess.Popen(
-                [sys.executable, "-m", "tests.support.drop_databases", self._server_url, *leftovers],
+                [sys.executable, "-m", "tests.support.drop_databases", self._server_url, *self._closed],
                 cwd=Path(__file__).resolve().parent.parent,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -165,36 +172,17 @@ class Databases:
             )
 
     def _run(self) -> None:
+        """Keep ``SPARE`` copies ready until closing."""
         while True:
             with self._changed:
-                while not (self._closing or self._used or self._ready.qsize() < self.SPARE):
+                while not (self._closing or self._ready.qsize() < self.SPARE):
                     self._changed.wait()
                 if self._closing:
                     return
-                used = self._used.pop() if self._used else None
-            if used is not None:
-                self._retire(used)
-                continue
             try:
                 self._ready.put(self._copy())
             except BaseException as exc:  # noqa: BLE001 - the test that takes it fails with it
                 self._ready.put(exc)
-
-    def _retire(self, name: str) -> None:
-        async def size() -> int:
-            conn = await asyncpg.connect(self._server_url)
-            try:
-                return int(await conn.fetchval("SELECT pg_database_size($1)", name))
-            finally:
-                await conn.close()
-
-        try:
-            if asyncio.run(size()) > self.DROP_NOW_BYTES:
-                _admin(self._server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                return
-        except Exception:  # noqa: BLE001 - dropped at the end instead
-            pass
-        self._closed_ones.append(name)
 
     def _copy(self) -> str:
         name = f"jobrunner_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -57,9 +58,12 @@ def wait_until(predicate, timeout: float = 20.0) -> None:
         time.sleep(0.1)
 
 
-def watch_process(service: LiveService) -> subprocess.Popen[str]:
+@contextmanager
+def watching(service: LiveService) -> Iterator[subprocess.Popen[str]]:
+    """``jobrunner jobs watch --wide`` against the service; killed on the way out if it
+    has not ended by itself."""
     env = command_env(JOBRUNNER_TOKEN=service.token(), JOBRUNNER_URL=service.url, COLUMNS="120")
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "jobrunner.cli_client", "jobs", "watch", "--wide"],
         env=env,
         cwd=REPO_ROOT,
@@ -67,6 +71,12 @@ def watch_process(service: LiveService) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def waiting_job(service: LiveService) -> str:
@@ -135,8 +145,7 @@ def test_status_says_why_a_queued_job_waits(live_service: LiveService) -> None:
 def test_watch_follows_the_list_stream_and_polls_nothing(metered: LiveService) -> None:
     first, second = waiting_job(metered), waiting_job(metered)
     reads = list_reads(metered)
-    process = watch_process(metered)
-    try:
+    with watching(metered) as process:
         # The stream is open (the service's gauge) and the list was read once it was.
         wait_until(lambda: metric(metered, "jobrunner_sse_streams") == 1 and list_reads(metered) == reads + 1)
         time.sleep(2.5)  # longer than the polling interval (2 s): a polling watch would have read again
@@ -147,10 +156,6 @@ def test_watch_follows_the_list_stream_and_polls_nothing(metered: LiveService) -
             assert process.poll() is None  # the second job is still queued: still watching
             api.post(f"/v1/jobs/{second}/cancel")
         out, err = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, err
     assert first in out and second in out and "cancelled" in out and "queued" not in out
     assert list_reads(metered) == reads + 1  # changes came as events, none by reading the list
@@ -162,16 +167,11 @@ def test_watch_polls_the_list_when_the_service_cannot_stream(database_url: str) 
     with running_service(database_url, metrics_token=METRICS_TOKEN, sse_max_streams=0) as service:
         job_id = waiting_job(service)
         reads = list_reads(service)
-        process = watch_process(service)
-        try:
+        with watching(service) as process:
             wait_until(lambda: list_reads(service) >= reads + 2)  # read, 2 s, read again
             with service.api() as api:
                 api.post(f"/v1/jobs/{job_id}/cancel")
             out, err = process.communicate(timeout=20)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
         assert process.returncode == 0, err
         assert job_id in out and "cancelled" in out
         assert metric(service, "jobrunner_sse_streams") == 0
