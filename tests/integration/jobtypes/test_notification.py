@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 import httpx
 
 from tests.integration.jobtypes.conftest import auth, start_job, wait_final
@@ -55,7 +56,7 @@ async def test_email_has_text_and_html_parts_with_escaping(client, worker, smtp:
     assert "<script>" not in html
 
 
-async def test_smtp_refusal_is_retried(client, worker, smtp: SmtpSink) -> None:
+async def test_smtp_refusal_is_retried(client, worker, smtp: SmtpSink, database_url: str) -> None:
     smtp.script.append("451 4.3.0 try again later")
     job_id = await start_job(
         client,
@@ -69,7 +70,19 @@ async def test_smtp_refusal_is_retried(client, worker, smtp: SmtpSink) -> None:
     )
     job = await wait_final(client, job_id)
     assert job["status"] == "succeeded" and job["retryCount"] == 1, job
-    assert "retrying" in job["seen"]
+    # The failed first attempt, from the job's history (the retrying state itself lasts
+    # only the test settings' backoff, tens of milliseconds: a poll may not see it).
+    conn = await asyncpg.connect(database_url)
+    try:
+        history = await conn.fetch(
+            "SELECT action, details->>'error' AS error FROM audit_logs WHERE job_id = $1 AND actor = 'system'"
+            " ORDER BY id",
+            uuid.UUID(job_id),
+        )
+    finally:
+        await conn.close()
+    assert [row["action"] for row in history] == ["job.attempt_failed", "job.succeeded"], history
+    assert "451" in history[0]["error"], history
     assert len(smtp.messages) == 1
 
 
